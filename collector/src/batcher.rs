@@ -1,0 +1,330 @@
+//! A bounded in-memory queue of rows and the single writer task that turns
+//! it into batch inserts: a batch is written when it reaches `max_rows` or
+//! when its first row is `max_age` old, whichever comes first.
+//!
+//! The queue is the back-pressure point: when it is full, [`EventQueue::try_push_all`]
+//! fails at once and the request gets `503` instead of waiting. While the
+//! sink fails transiently the writer retries the same batch, so the queue
+//! fills and the collector sheds load rather than losing rows. On stop the
+//! writer closes the queue, drains it, and gives up on a failing sink after
+//! a bounded number of retries (counted in `analytics_rows_lost_total`).
+
+use crate::metrics::Metrics;
+use crate::sink::EventSink;
+use schema::EventRow;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone)]
+pub struct BatchConfig {
+    pub max_rows: usize,
+    pub max_age: Duration,
+    /// Rows the queue holds before refusing more.
+    pub capacity: usize,
+    /// Attempts per batch once stopping, so shutdown ends even if ClickHouse is down.
+    pub attempts_when_stopping: u32,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        Self {
+            max_rows: 10_000,
+            max_age: Duration::from_secs(1),
+            capacity: 100_000,
+            attempts_when_stopping: 5,
+        }
+    }
+}
+
+/// The queue is full (or closed): the caller should answer 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueFull;
+
+/// The sending side, cloned into every request handler.
+#[derive(Debug, Clone)]
+pub struct EventQueue {
+    tx: mpsc::Sender<EventRow>,
+    capacity: usize,
+}
+
+impl EventQueue {
+    /// Queues all rows or none, without waiting.
+    pub fn try_push_all(&self, rows: Vec<EventRow>) -> Result<(), QueueFull> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let permits = self
+            .tx
+            .try_reserve_many(rows.len())
+            .map_err(|_| QueueFull)?;
+        for (permit, row) in permits.zip(rows) {
+            permit.send(row);
+        }
+        Ok(())
+    }
+
+    /// Rows waiting for the writer.
+    pub fn depth(&self) -> usize {
+        self.capacity - self.tx.capacity()
+    }
+}
+
+/// Starts the writer. It runs until `stop` is cancelled and the queue is
+/// drained; await the handle to know every accepted row was handled.
+pub fn spawn<S: EventSink>(
+    sink: S,
+    config: BatchConfig,
+    metrics: Arc<Metrics>,
+    stop: CancellationToken,
+) -> (EventQueue, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(config.capacity.max(1));
+    let queue = EventQueue {
+        tx,
+        capacity: config.capacity.max(1),
+    };
+    let writer = Writer {
+        sink,
+        config,
+        metrics,
+        stop,
+    };
+    (queue, tokio::spawn(writer.run(rx)))
+}
+
+struct Writer<S> {
+    sink: S,
+    config: BatchConfig,
+    metrics: Arc<Metrics>,
+    stop: CancellationToken,
+}
+
+impl<S: EventSink> Writer<S> {
+    async fn run(self, mut rx: mpsc::Receiver<EventRow>) {
+        let mut batch = Vec::with_capacity(self.config.max_rows);
+        let mut deadline = Instant::now();
+        let mut closed = false;
+        loop {
+            let room = self.config.max_rows - batch.len();
+            tokio::select! {
+                biased;
+                _ = self.stop.cancelled(), if !closed => {
+                    // Refuse new rows; those already queued are still received.
+                    rx.close();
+                    closed = true;
+                }
+                _ = tokio::time::sleep_until(deadline), if !batch.is_empty() => {
+                    self.flush(&mut batch).await;
+                }
+                n = rx.recv_many(&mut batch, room) => {
+                    if n == 0 {
+                        self.flush(&mut batch).await;
+                        return;
+                    }
+                    if batch.len() == n {
+                        deadline = Instant::now() + self.config.max_age;
+                    }
+                    if batch.len() >= self.config.max_rows {
+                        self.flush(&mut batch).await;
+                    }
+                }
+            }
+            self.metrics.queue_depth.set(rx.len() as i64);
+        }
+    }
+
+    /// Writes the batch, retrying transient failures with backoff. Empties
+    /// the batch whatever the outcome.
+    async fn flush(&self, batch: &mut Vec<EventRow>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut attempt = 0u32;
+        loop {
+            let started = std::time::Instant::now();
+            let result = self.sink.insert(batch).await;
+            self.metrics
+                .insert_duration
+                .observe(started.elapsed().as_secs_f64());
+            match result {
+                Ok(()) => {
+                    self.metrics.flushed("ok");
+                    self.metrics.rows_written.inc_by(batch.len() as u64);
+                    break;
+                }
+                Err(e) if e.retryable && self.may_retry(attempt) => {
+                    self.metrics.flushed("retry");
+                    tracing::warn!(rows = batch.len(), attempt, error = %e, "batch insert failed; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    self.metrics.flushed("failed");
+                    self.metrics.rows_lost.inc_by(batch.len() as u64);
+                    tracing::error!(rows = batch.len(), attempt, error = %e, "batch insert failed; rows lost");
+                    break;
+                }
+            }
+        }
+        batch.clear();
+    }
+
+    /// While running, a transient failure is retried until it clears (the
+    /// full queue pushes back on clients meanwhile); once stopping, only a
+    /// few more times.
+    fn may_retry(&self, attempt: u32) -> bool {
+        !self.stop.is_cancelled() || attempt + 1 < self.config.attempts_when_stopping
+    }
+}
+
+/// 100 ms doubling to at most 5 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(6))).min(Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::SinkError;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// Records inserted batches; fails the listed call numbers (1-based).
+    #[derive(Clone, Default)]
+    struct TestSink {
+        batches: Arc<Mutex<Vec<Vec<EventRow>>>>,
+        calls: Arc<AtomicUsize>,
+        fail_calls: Vec<usize>,
+        retryable: bool,
+    }
+
+    impl EventSink for TestSink {
+        async fn insert(&self, rows: &[EventRow]) -> Result<(), SinkError> {
+            let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if self.fail_calls.contains(&call) {
+                return Err(SinkError {
+                    retryable: self.retryable,
+                    message: format!("injected failure on call {call}"),
+                });
+            }
+            self.batches.lock().unwrap().push(rows.to_vec());
+            Ok(())
+        }
+    }
+
+    fn row(n: u32) -> EventRow {
+        EventRow {
+            timestamp: n,
+            ..EventRow::default()
+        }
+    }
+
+    fn stored(sink: &TestSink) -> Vec<u32> {
+        let batches = sink.batches.lock().unwrap();
+        batches.iter().flatten().map(|r| r.timestamp).collect()
+    }
+
+    fn config(max_rows: usize, capacity: usize) -> BatchConfig {
+        BatchConfig {
+            max_rows,
+            max_age: Duration::from_secs(1),
+            capacity,
+            attempts_when_stopping: 3,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn flushes_on_size_and_on_age() {
+        let sink = TestSink::default();
+        let stop = CancellationToken::new();
+        let (queue, writer) = spawn(sink.clone(), config(3, 10), Arc::default(), stop.clone());
+        queue.try_push_all((1..=4).map(row).collect()).unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(stored(&sink), vec![1, 2, 3], "a full batch goes at once");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            stored(&sink).len(),
+            3,
+            "the partial batch waits for its age"
+        );
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(stored(&sink), vec![1, 2, 3, 4]);
+        stop.cancel();
+        writer.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn full_queue_refuses_all_or_nothing() {
+        let sink = TestSink::default();
+        let stop = CancellationToken::new();
+        let (queue, writer) = spawn(sink.clone(), config(100, 4), Arc::default(), stop.clone());
+        queue.try_push_all((1..=3).map(row).collect()).unwrap();
+        assert_eq!(queue.try_push_all(vec![row(4), row(5)]), Err(QueueFull));
+        queue.try_push_all(vec![row(4)]).unwrap();
+        stop.cancel();
+        writer.await.unwrap();
+        assert_eq!(stored(&sink), vec![1, 2, 3, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failure_is_retried_without_loss_or_duplicates() {
+        let sink = TestSink {
+            fail_calls: vec![1, 2],
+            retryable: true,
+            ..TestSink::default()
+        };
+        let stop = CancellationToken::new();
+        let metrics = Arc::new(Metrics::default());
+        let (queue, writer) = spawn(sink.clone(), config(2, 10), metrics.clone(), stop.clone());
+        queue.try_push_all((1..=5).map(row).collect()).unwrap();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        stop.cancel();
+        writer.await.unwrap();
+        assert_eq!(stored(&sink), vec![1, 2, 3, 4, 5]);
+        assert_eq!(metrics.rows_lost.get(), 0);
+        assert_eq!(metrics.rows_written.get(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn permanent_failure_loses_only_that_batch_and_counts_it() {
+        let sink = TestSink {
+            fail_calls: vec![2],
+            retryable: false,
+            ..TestSink::default()
+        };
+        let stop = CancellationToken::new();
+        let metrics = Arc::new(Metrics::default());
+        let (queue, writer) = spawn(sink.clone(), config(2, 10), metrics.clone(), stop.clone());
+        queue.try_push_all((1..=6).map(row).collect()).unwrap();
+        stop.cancel();
+        writer.await.unwrap();
+        assert_eq!(stored(&sink), vec![1, 2, 5, 6]);
+        assert_eq!(metrics.rows_lost.get(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_drains_the_queue_and_ends_even_if_the_sink_is_down() {
+        let sink = TestSink {
+            fail_calls: (1..=100).collect(),
+            retryable: true,
+            ..TestSink::default()
+        };
+        let stop = CancellationToken::new();
+        let metrics = Arc::new(Metrics::default());
+        let (queue, writer) = spawn(sink.clone(), config(10, 10), metrics.clone(), stop.clone());
+        queue.try_push_all((1..=3).map(row).collect()).unwrap();
+        stop.cancel();
+        tokio::time::timeout(Duration::from_secs(60), writer)
+            .await
+            .expect("writer ends")
+            .unwrap();
+        assert_eq!(metrics.rows_lost.get(), 3);
+        assert_eq!(
+            queue.try_push_all(vec![row(9)]),
+            Err(QueueFull),
+            "closed after stop"
+        );
+    }
+}

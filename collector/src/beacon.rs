@@ -1,0 +1,1330 @@
+//! Parsing and validation of `POST /api/event` bodies (Plausible Events API).
+//!
+//! The body is always read as JSON whatever its content type, because the
+//! Plausible tracker sends `text/plain` to avoid a CORS preflight. Every field
+//! is checked and all problems are reported together, so a misconfigured
+//! integration can be fixed in one round trip.
+//!
+//! Only what analytics needs survives: the page host and path, the five UTM
+//! tags, and the referrer host and path. Every other query parameter (click
+//! ids, tokens, e-mail addresses in links) is dropped here so it can never
+//! reach storage. Nothing in this module sees IPs, user agents or headers.
+
+use std::collections::BTreeMap;
+
+use percent_encoding::percent_decode_str;
+use serde_json::{Map, Value};
+use url::Url;
+
+/// Longest accepted event name, in characters.
+pub const MAX_NAME_CHARS: usize = 120;
+/// Longest accepted page URL, in bytes.
+pub const MAX_URL_BYTES: usize = 2000;
+/// Referrers are truncated to this many bytes before parsing.
+pub const MAX_REFERRER_BYTES: usize = 2000;
+/// Most custom properties on one event.
+pub const MAX_PROPS: usize = 30;
+/// Longest custom property key, in bytes.
+pub const MAX_PROP_KEY_BYTES: usize = 300;
+/// Longest custom property value, in bytes.
+pub const MAX_PROP_VALUE_BYTES: usize = 2000;
+/// Most distinct domains in one `domain` list; guards against huge comma lists.
+pub const MAX_DOMAINS: usize = 10;
+
+/// Each UTM value is cut to this many bytes.
+const MAX_UTM_BYTES: usize = 2000;
+/// Revenue amounts longer than this are rejected rather than normalised.
+const MAX_AMOUNT_CHARS: usize = 100;
+/// Bounds the zeros an exponent can add, so `1e999999999` cannot allocate much.
+const MAX_AMOUNT_EXPONENT: i64 = 100;
+/// Property keys quoted in error messages are cut to this many characters.
+const KEY_PREVIEW_CHARS: usize = 50;
+
+const REQUIRED: &str = "is required";
+const NOT_STRING: &str = "must be a string";
+
+/// What kind of event a beacon records, derived from its name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    /// Name `pageview`.
+    Pageview,
+    /// Name `engagement`: time on page and scroll depth for a page already viewed.
+    Engagement,
+    /// Any other name: a custom goal.
+    Custom,
+}
+
+/// A validated event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Beacon {
+    /// Event name, trimmed.
+    pub name: String,
+    pub kind: EventKind,
+    /// Site domains from `d`/`domain`: trimmed, lowercased, deduplicated, in order.
+    pub domains: Vec<String>,
+    pub page: Page,
+    /// `None` when absent, null, empty or unparsable.
+    pub referrer: Option<Referrer>,
+    /// Custom properties sorted by key.
+    pub props: Vec<(String, String)>,
+    /// `i`/`interactive`; non-interactive events do not affect bounce rate.
+    pub interactive: bool,
+    pub revenue: Option<Revenue>,
+    /// `w`, clamped to `u16::MAX`.
+    pub screen_width: Option<u16>,
+    /// `sd`, clamped to 100.
+    pub scroll_depth: Option<u8>,
+    /// `e`, clamped to `u32::MAX`.
+    pub engagement_ms: Option<u32>,
+}
+
+/// The page an event happened on, reduced to what analytics needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// Lowercased host without a leading `www.`.
+    pub hostname: String,
+    /// Percent-decoded path, `/` at least; `#fragment` appended in hash mode.
+    pub pathname: String,
+    pub utm: Utm,
+}
+
+/// UTM tags from the page URL; empty when absent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Utm {
+    pub source: String,
+    pub medium: String,
+    pub campaign: String,
+    pub content: String,
+    pub term: String,
+}
+
+/// Where the visitor came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Referrer {
+    /// Lowercased without `www.` for http(s); as the `url` crate gives it otherwise.
+    pub host: String,
+    /// Path as the `url` crate gives it (percent-encoded), without query or fragment.
+    pub path: String,
+}
+
+/// Revenue attached to a goal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Revenue {
+    /// Plain decimal without exponent, leading zeros or trailing fractional zeros.
+    pub amount: String,
+    /// Three uppercase ASCII letters.
+    pub currency: String,
+}
+
+/// Field -> messages, serialised by the caller as `{"errors": {"field": ["message", ...]}}`.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct FieldErrors(pub BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    /// Records one more message for `field`.
+    pub fn add(&mut self, field: &str, msg: impl Into<String>) {
+        self.0.entry(field.to_owned()).or_default().push(msg.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Parses and validates an event body, reporting every invalid field at once.
+pub fn parse(body: &[u8]) -> Result<Beacon, FieldErrors> {
+    let object = parse_object(body).map_err(|msg| {
+        let mut errors = FieldErrors::default();
+        errors.add("request", msg);
+        errors
+    })?;
+    let mut errors = FieldErrors::default();
+    let beacon = parse_fields(&Fields(&object), &mut errors);
+    match beacon {
+        Some(beacon) if errors.is_empty() => Ok(beacon),
+        _ => Err(errors),
+    }
+}
+
+/// Builds the beacon; `None` when a required field failed (its error is in `errors`).
+fn parse_fields(fields: &Fields, errors: &mut FieldErrors) -> Option<Beacon> {
+    let name = keep(errors, "name", parse_name(fields.get("n", "name")));
+    let hash_mode = parse_hash_mode(fields.get("h", "hashMode"));
+    let hash_mode = keep(errors, "hashMode", hash_mode);
+    let page = parse_page(fields.get("u", "url"), hash_mode.unwrap_or(false));
+    let page = keep(errors, "url", page);
+    let domains = keep(errors, "domain", parse_domains(fields.get("d", "domain")));
+    let referrer = parse_referrer(fields.get("r", "referrer"));
+    let referrer = keep(errors, "referrer", referrer);
+    let props = parse_props(fields.get("p", "props"), errors);
+    let interactive = parse_interactive(fields.get("i", "interactive"));
+    let interactive = keep(errors, "interactive", interactive);
+    let revenue = parse_revenue(fields.get("$", "revenue"), errors);
+    let screen_width = keep(errors, "w", parse_count(fields.one("w"), u16::MAX.into()));
+    let scroll_depth = keep(errors, "sd", parse_count(fields.one("sd"), 100));
+    let engagement_ms = keep(errors, "e", parse_count(fields.one("e"), u32::MAX.into()));
+    let (name, page, domains) = (name?, page?, domains?);
+    Some(Beacon {
+        kind: kind_of(&name),
+        name,
+        domains,
+        page,
+        referrer: referrer.flatten(),
+        props,
+        interactive: interactive.unwrap_or(true),
+        revenue,
+        // The counts are already clamped, so these conversions cannot fail.
+        screen_width: screen_width.flatten().and_then(|n| u16::try_from(n).ok()),
+        scroll_depth: scroll_depth.flatten().and_then(|n| u8::try_from(n).ok()),
+        engagement_ms: engagement_ms.flatten().and_then(|n| u32::try_from(n).ok()),
+    })
+}
+
+/// The top-level JSON object, looked up by short or long key.
+struct Fields<'a>(&'a Map<String, Value>);
+
+impl Fields<'_> {
+    /// The tracker sends short keys, hand-written integrations long ones; short wins.
+    fn get(&self, short: &str, long: &str) -> Option<&Value> {
+        self.0.get(short).or_else(|| self.0.get(long))
+    }
+
+    fn one(&self, key: &str) -> Option<&Value> {
+        self.0.get(key)
+    }
+}
+
+/// Moves a field's error into `errors`, keeping the value when there is one.
+fn keep<T>(errors: &mut FieldErrors, field: &str, result: Result<T, String>) -> Option<T> {
+    result.map_err(|msg| errors.add(field, msg)).ok()
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "body is not valid UTF-8".to_owned())?;
+    // serde_json's recursion limit (128) turns deeply nested input into an
+    // ordinary error here instead of a stack overflow.
+    match serde_json::from_str(text) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err("expected a JSON object".to_owned()),
+        Err(err) => Err(format!("invalid JSON: {err}")),
+    }
+}
+
+fn kind_of(name: &str) -> EventKind {
+    match name {
+        "pageview" => EventKind::Pageview,
+        "engagement" => EventKind::Engagement,
+        _ => EventKind::Custom,
+    }
+}
+
+fn required_string(value: Option<&Value>) -> Result<&str, String> {
+    match value {
+        None | Some(Value::Null) => Err(REQUIRED.to_owned()),
+        Some(Value::String(text)) => Ok(text),
+        Some(_) => Err(NOT_STRING.to_owned()),
+    }
+}
+
+fn parse_name(value: Option<&Value>) -> Result<String, String> {
+    let name = required_string(value)?.trim();
+    if name.is_empty() {
+        return Err(REQUIRED.to_owned());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
+    }
+    Ok(name.to_owned())
+}
+
+fn parse_hash_mode(value: Option<&Value>) -> Result<bool, String> {
+    match value {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(flag)) => Ok(*flag),
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
+        Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
+        Some(_) => Err("must be 1, 0, true or false".to_owned()),
+    }
+}
+
+fn parse_page(value: Option<&Value>, hash_mode: bool) -> Result<Page, String> {
+    let url = parse_page_url(required_string(value)?)?;
+    Ok(Page {
+        hostname: normalise_host(url.host_str().unwrap_or_default()),
+        pathname: pathname(&url, hash_mode),
+        utm: utm(&url),
+    })
+}
+
+fn parse_page_url(text: &str) -> Result<Url, String> {
+    if text.trim().is_empty() {
+        return Err(REQUIRED.to_owned());
+    }
+    // Checked before the length so large inline documents get the clearer message.
+    if has_data_scheme(text) {
+        return Err("data: URLs are not accepted".to_owned());
+    }
+    if text.len() > MAX_URL_BYTES {
+        return Err(format!("must be at most {MAX_URL_BYTES} bytes"));
+    }
+    let url = Url::parse(text).map_err(|_| "must be an absolute URL".to_owned())?;
+    if !is_web_scheme(&url) {
+        return Err("must be an http or https URL".to_owned());
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("must have a host".to_owned());
+    }
+    Ok(url)
+}
+
+fn has_data_scheme(text: &str) -> bool {
+    let start = text.trim_start();
+    start
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("data:"))
+}
+
+fn is_web_scheme(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+}
+
+/// `www.example.com` and `example.com` are the same site for reporting.
+fn normalise_host(host: &str) -> String {
+    let host = host.to_ascii_lowercase();
+    match host.strip_prefix("www.") {
+        Some(rest) if !rest.is_empty() => rest.to_owned(),
+        _ => host,
+    }
+}
+
+fn pathname(url: &Url, hash_mode: bool) -> String {
+    let mut path = decode(url.path());
+    if path.is_empty() {
+        path.push('/');
+    }
+    // Single-page apps with hash routing keep the route in the fragment.
+    if let Some(fragment) = url.fragment().filter(|f| hash_mode && !f.is_empty()) {
+        path.push('#');
+        path.push_str(&decode(fragment));
+    }
+    path
+}
+
+fn decode(text: &str) -> String {
+    percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+/// Keeps the first non-empty value of each UTM tag; everything else in the query is dropped.
+fn utm(url: &Url) -> Utm {
+    let mut utm = Utm::default();
+    for (key, value) in url.query_pairs() {
+        let slot = match key.as_ref() {
+            "utm_source" => &mut utm.source,
+            "utm_medium" => &mut utm.medium,
+            "utm_campaign" => &mut utm.campaign,
+            "utm_content" => &mut utm.content,
+            "utm_term" => &mut utm.term,
+            _ => continue,
+        };
+        if slot.is_empty() {
+            *slot = truncate(&value, MAX_UTM_BYTES).to_owned();
+        }
+    }
+    utm
+}
+
+/// The longest prefix of `text` that fits in `max` bytes without splitting a character.
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Stops at the first domain past the limit so a huge list costs little.
+fn parse_domains(value: Option<&Value>) -> Result<Vec<String>, String> {
+    let mut domains: Vec<String> = Vec::new();
+    for item in required_string(value)?.split(',') {
+        let domain = item.trim().to_lowercase();
+        if domain.is_empty() || domains.contains(&domain) {
+            continue;
+        }
+        if domains.len() == MAX_DOMAINS {
+            return Err(format!("must list at most {MAX_DOMAINS} domains"));
+        }
+        domains.push(domain);
+    }
+    if domains.is_empty() {
+        return Err(REQUIRED.to_owned());
+    }
+    Ok(domains)
+}
+
+/// A referrer is a hint, not a requirement: anything unparsable becomes `None`.
+fn parse_referrer(value: Option<&Value>) -> Result<Option<Referrer>, String> {
+    let text = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text,
+        Some(_) => return Err(NOT_STRING.to_owned()),
+    };
+    let url = Url::parse(truncate(text, MAX_REFERRER_BYTES)).ok();
+    Ok(url.as_ref().and_then(referrer_of))
+}
+
+fn referrer_of(url: &Url) -> Option<Referrer> {
+    let host = url.host_str().filter(|host| !host.is_empty())?;
+    let host = if is_web_scheme(url) {
+        normalise_host(host)
+    } else {
+        host.to_owned()
+    };
+    let path = url.path().to_owned();
+    Some(Referrer { host, path })
+}
+
+fn parse_props(value: Option<&Value>, errors: &mut FieldErrors) -> Vec<(String, String)> {
+    match collect_props(value) {
+        Ok(props) => {
+            check_props(&props, errors);
+            props
+        }
+        Err(msg) => {
+            errors.add("props", msg);
+            Vec::new()
+        }
+    }
+}
+
+/// Accepts an object or, as the tracker sometimes sends, a string holding one.
+fn collect_props(value: Option<&Value>) -> Result<Vec<(String, String)>, String> {
+    const NOT_OBJECT: &str = "must be an object";
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(map)) => Ok(flatten_props(map)),
+        Some(Value::String(text)) => match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => Ok(flatten_props(&map)),
+            Ok(Value::Null) => Ok(Vec::new()),
+            _ => Err(NOT_OBJECT.to_owned()),
+        },
+        Some(_) => Err(NOT_OBJECT.to_owned()),
+    }
+}
+
+fn flatten_props(map: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut props: Vec<(String, String)> = map
+        .iter()
+        .filter(|(key, _)| !key.trim().is_empty())
+        .filter_map(|(key, value)| Some((key.clone(), prop_value(value)?)))
+        .collect();
+    // Sorted so the order never depends on serde_json's map feature flags.
+    props.sort();
+    props
+}
+
+/// Plausible keeps scalars as strings and silently drops nulls and nested values.
+fn prop_value(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// Past the count limit only that is reported, which bounds the error list.
+fn check_props(props: &[(String, String)], errors: &mut FieldErrors) {
+    if props.len() > MAX_PROPS {
+        errors.add("props", format!("at most {MAX_PROPS} properties"));
+        return;
+    }
+    for (key, value) in props {
+        if key.len() > MAX_PROP_KEY_BYTES {
+            let msg = format!(
+                "key {:?} is longer than {MAX_PROP_KEY_BYTES} bytes",
+                preview(key)
+            );
+            errors.add("props", msg);
+        }
+        if value.len() > MAX_PROP_VALUE_BYTES {
+            let msg = format!(
+                "value of {:?} is longer than {MAX_PROP_VALUE_BYTES} bytes",
+                preview(key)
+            );
+            errors.add("props", msg);
+        }
+    }
+}
+
+fn preview(key: &str) -> String {
+    let mut chars = key.chars();
+    let mut short: String = chars.by_ref().take(KEY_PREVIEW_CHARS).collect();
+    if chars.next().is_some() {
+        short.push('…');
+    }
+    short
+}
+
+fn parse_interactive(value: Option<&Value>) -> Result<bool, String> {
+    match value {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(flag)) => Ok(*flag),
+        Some(_) => Err("must be a boolean".to_owned()),
+    }
+}
+
+/// Reports amount and currency problems separately, both under "revenue".
+fn parse_revenue(value: Option<&Value>, errors: &mut FieldErrors) -> Option<Revenue> {
+    let map = match value {
+        None | Some(Value::Null) => return None,
+        Some(Value::Object(map)) => map,
+        Some(_) => {
+            errors.add("revenue", "must be an object with amount and currency");
+            return None;
+        }
+    };
+    let amount = keep(errors, "revenue", parse_amount(map.get("amount")));
+    let currency = keep(errors, "revenue", parse_currency(map.get("currency")));
+    Some(Revenue {
+        amount: amount?,
+        currency: currency?,
+    })
+}
+
+fn parse_amount(value: Option<&Value>) -> Result<String, String> {
+    let text = match value {
+        None | Some(Value::Null) => return Err("amount is required".to_owned()),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(text)) => text.clone(),
+        Some(_) => return Err("amount must be a number or a numeric string".to_owned()),
+    };
+    normalise_decimal(&text).ok_or_else(|| "amount must be a finite decimal number".to_owned())
+}
+
+fn parse_currency(value: Option<&Value>) -> Result<String, String> {
+    match value {
+        None | Some(Value::Null) => Err("currency is required".to_owned()),
+        Some(Value::String(code))
+            if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) =>
+        {
+            Ok(code.to_ascii_uppercase())
+        }
+        Some(Value::String(_)) => Err("currency must be a 3-letter ISO 4217 code".to_owned()),
+        Some(_) => Err("currency must be a string".to_owned()),
+    }
+}
+
+/// Rewrites `[+-]digits[.digits][e[+-]digits]` as a plain decimal.
+///
+/// Done on the text rather than through `f64` so `19.99` stays exact and
+/// `NaN`/`inf` are rejected by construction.
+fn normalise_decimal(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.len() > MAX_AMOUNT_CHARS {
+        return None;
+    }
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exponent) = split_exponent(unsigned)?;
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit());
+    if !all_digits || (int_part.is_empty() && frac_part.is_empty()) {
+        return None;
+    }
+    let point = i64::try_from(int_part.len()).ok()? + exponent;
+    let (int_digits, frac_digits) = shift_point(&format!("{int_part}{frac_part}"), point)?;
+    Some(render_decimal(negative, &int_digits, &frac_digits))
+}
+
+fn split_exponent(text: &str) -> Option<(&str, i64)> {
+    let Some((mantissa, exponent)) = text.split_once(['e', 'E']) else {
+        return Some((text, 0));
+    };
+    let exponent: i64 = exponent.parse().ok()?;
+    (exponent.abs() <= MAX_AMOUNT_EXPONENT).then_some((mantissa, exponent))
+}
+
+/// Splits `digits` into integer and fraction digits with the point at `point`.
+fn shift_point(digits: &str, point: i64) -> Option<(String, String)> {
+    let len = i64::try_from(digits.len()).ok()?;
+    if point <= 0 {
+        let zeros = "0".repeat(usize::try_from(-point).ok()?);
+        return Some((String::new(), zeros + digits));
+    }
+    if point >= len {
+        let zeros = "0".repeat(usize::try_from(point - len).ok()?);
+        return Some((format!("{digits}{zeros}"), String::new()));
+    }
+    let (int_digits, frac_digits) = digits.split_at(usize::try_from(point).ok()?);
+    Some((int_digits.to_owned(), frac_digits.to_owned()))
+}
+
+fn render_decimal(negative: bool, int_digits: &str, frac_digits: &str) -> String {
+    let int_digits = int_digits.trim_start_matches('0');
+    let int_digits = if int_digits.is_empty() {
+        "0"
+    } else {
+        int_digits
+    };
+    let frac_digits = frac_digits.trim_end_matches('0');
+    let is_zero = int_digits == "0" && frac_digits.is_empty();
+    let mut out = String::new();
+    if negative && !is_zero {
+        out.push('-');
+    }
+    out.push_str(int_digits);
+    if !frac_digits.is_empty() {
+        out.push('.');
+        out.push_str(frac_digits);
+    }
+    out
+}
+
+fn parse_count(value: Option<&Value>, max: u64) -> Result<Option<u64>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => whole_number(value).map(|n| Some(n.min(max))),
+    }
+}
+
+/// Whole-valued floats such as `1280.0` are accepted; huge ones saturate.
+fn whole_number(value: &Value) -> Result<u64, String> {
+    if let Some(n) = value.as_u64() {
+        return Ok(n);
+    }
+    match value.as_f64() {
+        // `as` saturates, which is the clamping we want for out-of-range values.
+        Some(f) if f >= 0.0 && f.fract() == 0.0 => Ok(f as u64),
+        _ => Err("must be a non-negative integer".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(json: &str) -> Beacon {
+        match parse(json.as_bytes()) {
+            Ok(beacon) => beacon,
+            Err(errors) => panic!("expected {json} to parse, got {errors:?}"),
+        }
+    }
+
+    fn errors(json: &str) -> FieldErrors {
+        match parse(json.as_bytes()) {
+            Ok(beacon) => panic!("expected {json} to fail, got {beacon:?}"),
+            Err(errors) => errors,
+        }
+    }
+
+    fn expected(pairs: &[(&str, &[&str])]) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        for (field, messages) in pairs {
+            for msg in *messages {
+                errors.add(field, *msg);
+            }
+        }
+        errors
+    }
+
+    /// A valid event with one field replaced by `extra` (a `"key":value` fragment).
+    fn with(extra: &str) -> String {
+        format!(r#"{{"n":"pageview","u":"https://example.com/","d":"example.com",{extra}}}"#)
+    }
+
+    fn field_errors(extra: &str, field: &str) -> Vec<String> {
+        let all = errors(&with(extra));
+        assert_eq!(all.0.len(), 1, "only {field} should fail: {all:?}");
+        all.0.get(field).cloned().unwrap_or_default()
+    }
+
+    fn page(url: &str) -> Page {
+        ok(&format!(
+            r#"{{"n":"pageview","u":{url:?},"d":"example.com"}}"#
+        ))
+        .page
+    }
+
+    fn page_hash(url: &str, hash: &str) -> Page {
+        ok(&format!(
+            r#"{{"n":"pageview","u":{url:?},"d":"example.com","h":{hash}}}"#
+        ))
+        .page
+    }
+
+    fn referrer(json_value: &str) -> Option<Referrer> {
+        ok(&with(&format!(r#""r":{json_value}"#))).referrer
+    }
+
+    fn props(json_value: &str) -> Vec<(String, String)> {
+        ok(&with(&format!(r#""p":{json_value}"#))).props
+    }
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn minimal_tracker_pageview() {
+        let body = r#"{"n":"pageview","u":"https://www.example.com/blog/post?utm_source=news&utm_medium=email&fbclid=x#top","d":"example.com","r":"https://www.google.com/search?q=x","w":1280}"#;
+        let want = Beacon {
+            name: "pageview".into(),
+            kind: EventKind::Pageview,
+            domains: vec!["example.com".into()],
+            page: Page {
+                hostname: "example.com".into(),
+                pathname: "/blog/post".into(),
+                utm: Utm {
+                    source: "news".into(),
+                    medium: "email".into(),
+                    ..Utm::default()
+                },
+            },
+            referrer: Some(Referrer {
+                host: "google.com".into(),
+                path: "/search".into(),
+            }),
+            props: vec![],
+            interactive: true,
+            revenue: None,
+            screen_width: Some(1280),
+            scroll_depth: None,
+            engagement_ms: None,
+        };
+        assert_eq!(ok(body), want);
+    }
+
+    #[test]
+    fn long_keys() {
+        let body = r#"{"name":"Signup","url":"http://Shop.Example.org/cart","domain":"shop.example.org",
+            "referrer":"https://news.ycombinator.com/","props":{"plan":"pro"},"interactive":false,
+            "hashMode":false,"revenue":{"amount":"19.90","currency":"eur"}}"#;
+        let want = Beacon {
+            name: "Signup".into(),
+            kind: EventKind::Custom,
+            domains: vec!["shop.example.org".into()],
+            page: Page {
+                hostname: "shop.example.org".into(),
+                pathname: "/cart".into(),
+                utm: Utm::default(),
+            },
+            referrer: Some(Referrer {
+                host: "news.ycombinator.com".into(),
+                path: "/".into(),
+            }),
+            props: pairs(&[("plan", "pro")]),
+            interactive: false,
+            revenue: Some(Revenue {
+                amount: "19.9".into(),
+                currency: "EUR".into(),
+            }),
+            screen_width: None,
+            scroll_depth: None,
+            engagement_ms: None,
+        };
+        assert_eq!(ok(body), want);
+    }
+
+    #[test]
+    fn short_key_wins_over_long() {
+        let beacon = ok(
+            r#"{"n":"short","name":"long","u":"https://a.example/","url":"not a url",
+            "d":"a.example","domain":7,"i":false,"interactive":"bad"}"#,
+        );
+        assert_eq!(beacon.name, "short");
+        assert_eq!(beacon.page.hostname, "a.example");
+        assert_eq!(beacon.domains, vec!["a.example".to_string()]);
+        assert!(!beacon.interactive);
+    }
+
+    #[test]
+    fn unknown_keys_and_version_ignored() {
+        let beacon = ok(&with(r#""v":23,"something":{"deep":[1,2]},"m":null"#));
+        assert_eq!(beacon.name, "pageview");
+        assert_eq!(beacon.props, vec![]);
+    }
+
+    #[test]
+    fn name_is_trimmed_and_kind_is_case_sensitive() {
+        let beacon = ok(r#"{"n":"  Purchase  ","u":"https://example.com/","d":"example.com"}"#);
+        assert_eq!(beacon.name, "Purchase");
+        assert_eq!(beacon.kind, EventKind::Custom);
+        let beacon = ok(r#"{"n":"Pageview","u":"https://example.com/","d":"example.com"}"#);
+        assert_eq!(beacon.kind, EventKind::Custom);
+    }
+
+    #[test]
+    fn engagement_payload() {
+        let beacon = ok(
+            r#"{"n":"engagement","u":"https://example.com/docs","d":"example.com","sd":57,"e":12345}"#,
+        );
+        assert_eq!(beacon.kind, EventKind::Engagement);
+        assert_eq!(beacon.page.pathname, "/docs");
+        assert_eq!(beacon.scroll_depth, Some(57));
+        assert_eq!(beacon.engagement_ms, Some(12345));
+        assert_eq!(beacon.screen_width, None);
+    }
+
+    #[test]
+    fn hash_mode_appends_fragment() {
+        let url = "https://example.com/app#/settings/profile";
+        assert_eq!(page_hash(url, "1").pathname, "/app#/settings/profile");
+        assert_eq!(page_hash(url, "true").pathname, "/app#/settings/profile");
+        assert_eq!(page_hash(url, "0").pathname, "/app");
+        assert_eq!(page_hash(url, "false").pathname, "/app");
+        assert_eq!(page_hash(url, "null").pathname, "/app");
+        assert_eq!(page(url).pathname, "/app");
+    }
+
+    #[test]
+    fn hash_mode_decodes_fragment_and_skips_empty_one() {
+        let decoded = page_hash("https://example.com/#/caf%C3%A9", "1");
+        assert_eq!(decoded.pathname, "/#/café");
+        assert_eq!(page_hash("https://example.com/x#", "1").pathname, "/x");
+        assert_eq!(page_hash("https://example.com/x", "1").pathname, "/x");
+    }
+
+    #[test]
+    fn hash_mode_wrong_value() {
+        let want = vec!["must be 1, 0, true or false".to_string()];
+        assert_eq!(field_errors(r#""h":2"#, "hashMode"), want);
+        assert_eq!(field_errors(r#""h":"1""#, "hashMode"), want);
+        assert_eq!(field_errors(r#""hashMode":1.5"#, "hashMode"), want);
+    }
+
+    #[test]
+    fn missing_required_fields() {
+        let want = expected(&[
+            ("domain", &["is required"]),
+            ("name", &["is required"]),
+            ("url", &["is required"]),
+        ]);
+        assert_eq!(errors("{}"), want);
+        assert_eq!(errors(r#"{"n":null,"u":null,"d":null}"#), want);
+        assert_eq!(errors(r#"{"n":"  ","u":" ","d":" , ,"}"#), want);
+    }
+
+    #[test]
+    fn collects_all_errors() {
+        let body =
+            r#"{"n":1,"u":2,"d":3,"r":4,"p":5,"i":"x","h":"y","$":6,"w":"7","sd":-1,"e":1.5}"#;
+        let want = expected(&[
+            ("domain", &["must be a string"]),
+            ("e", &["must be a non-negative integer"]),
+            ("hashMode", &["must be 1, 0, true or false"]),
+            ("interactive", &["must be a boolean"]),
+            ("name", &["must be a string"]),
+            ("props", &["must be an object"]),
+            ("referrer", &["must be a string"]),
+            ("revenue", &["must be an object with amount and currency"]),
+            ("sd", &["must be a non-negative integer"]),
+            ("url", &["must be a string"]),
+            ("w", &["must be a non-negative integer"]),
+        ]);
+        assert_eq!(errors(body), want);
+    }
+
+    #[test]
+    fn name_length_counts_characters() {
+        let name_120 = "é".repeat(120); // 240 bytes, still within the limit
+        let beacon = ok(&format!(
+            r#"{{"n":"{name_120}","u":"https://example.com/","d":"example.com"}}"#
+        ));
+        assert_eq!(beacon.name.chars().count(), 120);
+        let name_121 = "é".repeat(121);
+        let body = format!(r#"{{"n":"{name_121}","u":"https://example.com/","d":"example.com"}}"#);
+        assert_eq!(
+            errors(&body),
+            expected(&[("name", &["must be at most 120 characters"])])
+        );
+    }
+
+    fn url_errors(url: &str) -> FieldErrors {
+        errors(&format!(
+            r#"{{"n":"pageview","u":{url:?},"d":"example.com"}}"#
+        ))
+    }
+
+    #[test]
+    fn url_errors_by_case() {
+        let cases: &[(&str, &str)] = &[
+            ("/relative/path", "must be an absolute URL"),
+            ("example.com/page", "must be an absolute URL"),
+            ("https://", "must be an absolute URL"),
+            ("ftp://example.com/file", "must be an http or https URL"),
+            ("javascript:alert(1)", "must be an http or https URL"),
+            ("file:///etc/passwd", "must be an http or https URL"),
+            (
+                "data:text/html,<script>alert(1)</script>",
+                "data: URLs are not accepted",
+            ),
+            (" DATA:image/png;base64,AAAA", "data: URLs are not accepted"),
+        ];
+        for (url, msg) in cases {
+            assert_eq!(url_errors(url), expected(&[("url", &[msg])]), "url {url}");
+        }
+    }
+
+    #[test]
+    fn url_length_limit_in_bytes() {
+        let at_limit = format!("https://example.com/{}", "a".repeat(1980));
+        assert_eq!(at_limit.len(), 2000);
+        assert_eq!(page(&at_limit).pathname.len(), 1981);
+        let over = format!("https://example.com/{}", "a".repeat(1981));
+        assert_eq!(
+            url_errors(&over),
+            expected(&[("url", &["must be at most 2000 bytes"])])
+        );
+    }
+
+    #[test]
+    fn long_data_url_gets_data_message() {
+        let big = format!("data:text/plain,{}", "x".repeat(5000));
+        assert_eq!(
+            url_errors(&big),
+            expected(&[("url", &["data: URLs are not accepted"])])
+        );
+    }
+
+    #[test]
+    fn hostname_normalisation() {
+        assert_eq!(page("https://WWW.Example.COM/").hostname, "example.com");
+        assert_eq!(
+            page("https://www2.example.com/").hostname,
+            "www2.example.com"
+        );
+        assert_eq!(page("https://example.com:8443/x").hostname, "example.com");
+        assert_eq!(page("http://[::1]/").hostname, "[::1]");
+        assert_eq!(page("http://127.0.0.1/").hostname, "127.0.0.1");
+        assert_eq!(
+            page("https://www.www.example.com/").hostname,
+            "www.example.com"
+        );
+    }
+
+    #[test]
+    fn pathname_percent_decoded() {
+        let decoded = page("https://example.com/caf%C3%A9/%E2%9C%93%20ok");
+        assert_eq!(decoded.pathname, "/café/✓ ok");
+        // Raw non-ASCII is encoded by the url crate, then decoded back.
+        assert_eq!(page("https://example.com/naïve").pathname, "/naïve");
+        // Invalid UTF-8 escapes become U+FFFD rather than failing.
+        assert_eq!(page("https://example.com/%FF").pathname, "/\u{FFFD}");
+        assert_eq!(page("https://example.com").pathname, "/");
+        assert_eq!(page("https://example.com?x=1").pathname, "/");
+    }
+
+    #[test]
+    fn utm_tags_decoded_and_other_params_dropped() {
+        let utm = page(
+            "https://example.com/?gclid=abc&utm_campaign=spring+sale%21&utm_content=a%26b&utm_term=x&email=me%40x.com&utm_source=",
+        )
+        .utm;
+        let want = Utm {
+            source: String::new(),
+            medium: String::new(),
+            campaign: "spring sale!".into(),
+            content: "a&b".into(),
+            term: "x".into(),
+        };
+        assert_eq!(utm, want);
+    }
+
+    #[test]
+    fn utm_first_non_empty_value_wins() {
+        let utm = page("https://example.com/?utm_source=&utm_source=one&utm_source=two").utm;
+        assert_eq!(utm.source, "one");
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("abc", 5), "abc");
+        assert_eq!(truncate("abc", 2), "ab");
+        assert_eq!(truncate("aé", 2), "a"); // 'é' is bytes 1..3
+        assert_eq!(truncate("aé", 3), "aé");
+        assert_eq!(truncate("€", 2), "");
+    }
+
+    #[test]
+    fn domain_list_normalised() {
+        let beacon = ok(r#"{"n":"pageview","u":"https://example.com/",
+            "d":" Example.com, ,shop.example.com,EXAMPLE.com,,blog.example.com "}"#);
+        let want: Vec<String> = vec![
+            "example.com".into(),
+            "shop.example.com".into(),
+            "blog.example.com".into(),
+        ];
+        assert_eq!(beacon.domains, want);
+    }
+
+    #[test]
+    fn domain_limit() {
+        let ten = "a.com,b.com,c.com,d.com,e.com,f.com,g.com,h.com,i.com,j.com";
+        let beacon = ok(&format!(
+            r#"{{"n":"x","u":"https://a.com/","d":"{ten},a.com,J.com"}}"#
+        ));
+        assert_eq!(beacon.domains.len(), 10);
+        let body = format!(r#"{{"n":"x","u":"https://a.com/","d":"{ten},k.com"}}"#);
+        assert_eq!(
+            errors(&body),
+            expected(&[("domain", &["must list at most 10 domains"])])
+        );
+    }
+
+    #[test]
+    fn referrer_variants() {
+        assert_eq!(referrer("null"), None);
+        assert_eq!(referrer(r#""""#), None);
+        assert_eq!(referrer(r#""not a url""#), None);
+        assert_eq!(referrer(r#""mailto:someone@example.com""#), None);
+        let google = Referrer {
+            host: "google.co.uk".into(),
+            path: "/url".into(),
+        };
+        assert_eq!(
+            referrer(r#""https://WWW.Google.co.uk/url?q=secret#frag""#),
+            Some(google)
+        );
+        let app = Referrer {
+            host: "com.google.android.gm".into(),
+            path: String::new(),
+        };
+        assert_eq!(
+            referrer(r#""android-app://com.google.android.gm""#),
+            Some(app)
+        );
+        assert_eq!(ok(&with(r#""v":1"#)).referrer, None);
+    }
+
+    #[test]
+    fn referrer_wrong_type() {
+        let want = vec!["must be a string".to_string()];
+        assert_eq!(field_errors(r#""r":{"host":"x"}"#, "referrer"), want);
+        assert_eq!(field_errors(r#""referrer":true"#, "referrer"), want);
+    }
+
+    #[test]
+    fn referrer_truncated_at_char_boundary_before_parsing() {
+        // 21 ASCII bytes then 2000 bytes of 'é': the cut at 2000 bytes falls
+        // inside a character, so 989 'é' survive (21 + 1978 = 1999 bytes).
+        let long = format!("https://ref.example/x{}", "é".repeat(1000));
+        let got = referrer(&format!("{long:?}")).expect("referrer");
+        assert_eq!(got.host, "ref.example");
+        assert_eq!(got.path, format!("/x{}", "%C3%A9".repeat(989)));
+    }
+
+    #[test]
+    fn referrer_truncation_can_cut_off_query() {
+        let long = format!("https://ref.example/p?{}", "q".repeat(3000));
+        let got = referrer(&format!("{long:?}")).expect("referrer");
+        assert_eq!(got.path, "/p");
+    }
+
+    #[test]
+    fn props_object_values_converted() {
+        let got = props(r#"{"plan":"pro","seats":3,"ratio":1.5,"trial":false,"empty":""}"#);
+        let want = pairs(&[
+            ("empty", ""),
+            ("plan", "pro"),
+            ("ratio", "1.5"),
+            ("seats", "3"),
+            ("trial", "false"),
+        ]);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn props_stringified_object() {
+        let got = props(r#""{\"plan\":\"pro\",\"seats\":3}""#);
+        assert_eq!(got, pairs(&[("plan", "pro"), ("seats", "3")]));
+        assert_eq!(props(r#""null""#), vec![]);
+        assert_eq!(props("null"), vec![]);
+        assert_eq!(props("{}"), vec![]);
+    }
+
+    #[test]
+    fn props_nested_null_and_empty_keys_dropped() {
+        let got = props(r#"{"a":{"b":1},"c":[1,2],"d":null,"":"x","  ":"y","e":"kept"}"#);
+        assert_eq!(got, pairs(&[("e", "kept")]));
+    }
+
+    #[test]
+    fn props_not_an_object() {
+        let want = vec!["must be an object".to_string()];
+        assert_eq!(field_errors(r#""p":[1,2]"#, "props"), want);
+        assert_eq!(field_errors(r#""p":"[1,2]""#, "props"), want);
+        assert_eq!(field_errors(r#""p":"not json""#, "props"), want);
+        assert_eq!(field_errors(r#""props":true"#, "props"), want);
+    }
+
+    fn numbered_props(count: usize) -> String {
+        let items: Vec<String> = (0..count).map(|i| format!(r#""k{i}":"v""#)).collect();
+        format!("{{{}}}", items.join(","))
+    }
+
+    #[test]
+    fn props_count_limit() {
+        assert_eq!(props(&numbered_props(30)).len(), 30);
+        let with_null = numbered_props(30).replacen('{', r#"{"dropped":null,"nested":[],"#, 1);
+        assert_eq!(props(&with_null).len(), 30);
+        let extra = format!(r#""p":{}"#, numbered_props(31));
+        assert_eq!(
+            field_errors(&extra, "props"),
+            vec!["at most 30 properties".to_string()]
+        );
+    }
+
+    #[test]
+    fn props_long_key_named_in_error() {
+        let ok_key = "k".repeat(300);
+        assert_eq!(props(&format!(r#"{{"{ok_key}":"v"}}"#)).len(), 1);
+        let long_key = "k".repeat(301);
+        let got = field_errors(&format!(r#""p":{{"{long_key}":"v"}}"#), "props");
+        let shown = "k".repeat(50);
+        assert_eq!(
+            got,
+            vec![format!("key \"{shown}…\" is longer than 300 bytes")]
+        );
+    }
+
+    #[test]
+    fn props_long_value_named_in_error() {
+        let ok_value = "v".repeat(2000);
+        assert_eq!(props(&format!(r#"{{"plan":"{ok_value}"}}"#)).len(), 1);
+        let long_value = "v".repeat(2001);
+        let got = field_errors(
+            &format!(r#""p":{{"plan":"{long_value}","a":"b"}}"#),
+            "props",
+        );
+        assert_eq!(
+            got,
+            vec!["value of \"plan\" is longer than 2000 bytes".to_string()]
+        );
+    }
+
+    #[test]
+    fn interactive_flag() {
+        assert!(ok(&with(r#""v":1"#)).interactive);
+        assert!(ok(&with(r#""i":null"#)).interactive);
+        assert!(!ok(&with(r#""i":false"#)).interactive);
+        let want = vec!["must be a boolean".to_string()];
+        assert_eq!(field_errors(r#""i":0"#, "interactive"), want);
+    }
+
+    fn amount(json_value: &str) -> String {
+        let extra = format!(r#""$":{{"amount":{json_value},"currency":"usd"}}"#);
+        ok(&with(&extra)).revenue.expect("revenue").amount
+    }
+
+    #[test]
+    fn revenue_amount_normalised() {
+        assert_eq!(amount("19.99"), "19.99");
+        assert_eq!(amount("10"), "10");
+        assert_eq!(amount("1e3"), "1000");
+        assert_eq!(amount(r#""0012.3400""#), "12.34");
+        assert_eq!(amount(r#"" -0.50 ""#), "-0.5");
+        assert_eq!(amount(r#""-0.000""#), "0");
+        assert_eq!(amount(r#""+.5""#), "0.5");
+        assert_eq!(amount(r#""7.""#), "7");
+        assert_eq!(amount(r#""1.5E2""#), "150");
+        assert_eq!(amount(r#""25e-4""#), "0.0025");
+        assert_eq!(
+            amount(r#""123456789012345678901234567890.01""#),
+            "123456789012345678901234567890.01"
+        );
+    }
+
+    #[test]
+    fn revenue_amount_rejected() {
+        let want = vec!["amount must be a finite decimal number".to_string()];
+        for bad in [
+            "\"abc\"",
+            "\"NaN\"",
+            "\"Infinity\"",
+            "\"1e400\"",
+            "\"\"",
+            "\".\"",
+            "\"1.2.3\"",
+            "\"0x10\"",
+            "1e300",
+        ] {
+            let extra = format!(r#""$":{{"amount":{bad},"currency":"EUR"}}"#);
+            assert_eq!(field_errors(&extra, "revenue"), want, "amount {bad}");
+        }
+        let extra = r#""$":{"amount":[1],"currency":"EUR"}"#;
+        let want = vec!["amount must be a number or a numeric string".to_string()];
+        assert_eq!(field_errors(extra, "revenue"), want);
+    }
+
+    #[test]
+    fn revenue_currency_and_combined_errors() {
+        let got = ok(&with(r#""revenue":{"amount":5,"currency":"gbp"}"#)).revenue;
+        let want = Revenue {
+            amount: "5".into(),
+            currency: "GBP".into(),
+        };
+        assert_eq!(got, Some(want));
+        let both = field_errors(r#""$":{"amount":"abc","currency":"EURO"}"#, "revenue");
+        let want = vec![
+            "amount must be a finite decimal number".to_string(),
+            "currency must be a 3-letter ISO 4217 code".to_string(),
+        ];
+        assert_eq!(both, want);
+        let missing = field_errors(r#""$":{}"#, "revenue");
+        let want = vec![
+            "amount is required".to_string(),
+            "currency is required".to_string(),
+        ];
+        assert_eq!(missing, want);
+        let wrong = field_errors(r#""$":{"amount":1,"currency":978}"#, "revenue");
+        assert_eq!(wrong, vec!["currency must be a string".to_string()]);
+        let digits = field_errors(r#""$":{"amount":1,"currency":"E1R"}"#, "revenue");
+        assert_eq!(
+            digits,
+            vec!["currency must be a 3-letter ISO 4217 code".to_string()]
+        );
+        assert_eq!(ok(&with(r#""$":null"#)).revenue, None);
+    }
+
+    #[test]
+    fn screen_width() {
+        assert_eq!(ok(&with(r#""w":0"#)).screen_width, Some(0));
+        assert_eq!(ok(&with(r#""w":1280.0"#)).screen_width, Some(1280));
+        assert_eq!(ok(&with(r#""w":100000"#)).screen_width, Some(65535));
+        assert_eq!(ok(&with(r#""w":1e30"#)).screen_width, Some(65535));
+        assert_eq!(ok(&with(r#""w":null"#)).screen_width, None);
+        let want = vec!["must be a non-negative integer".to_string()];
+        assert_eq!(field_errors(r#""w":-1"#, "w"), want);
+        assert_eq!(field_errors(r#""w":"1280""#, "w"), want);
+        assert_eq!(field_errors(r#""w":12.5"#, "w"), want);
+    }
+
+    #[test]
+    fn scroll_depth_and_engagement_time() {
+        assert_eq!(ok(&with(r#""sd":100"#)).scroll_depth, Some(100));
+        assert_eq!(ok(&with(r#""sd":150"#)).scroll_depth, Some(100));
+        assert_eq!(
+            ok(&with(r#""e":5000000000"#)).engagement_ms,
+            Some(4294967295)
+        );
+        let want = vec!["must be a non-negative integer".to_string()];
+        assert_eq!(field_errors(r#""sd":-5"#, "sd"), want);
+        assert_eq!(field_errors(r#""e":-1"#, "e"), want);
+        assert_eq!(field_errors(r#""e":"12""#, "e"), want);
+    }
+
+    #[test]
+    fn request_level_errors() {
+        let bad_utf8 = parse(b"{\"n\":\"\xff\"}").unwrap_err();
+        assert_eq!(
+            bad_utf8,
+            expected(&[("request", &["body is not valid UTF-8"])])
+        );
+        let truncated = errors(r#"{"n":"#);
+        let want = "invalid JSON: EOF while parsing a value at line 1 column 5";
+        assert_eq!(truncated, expected(&[("request", &[want])]));
+        let empty = errors("");
+        let want = "invalid JSON: EOF while parsing a value at line 1 column 0";
+        assert_eq!(empty, expected(&[("request", &[want])]));
+        let not_object = expected(&[("request", &["expected a JSON object"])]);
+        assert_eq!(errors("[1,2]"), not_object);
+        assert_eq!(errors(r#""pageview""#), not_object);
+        assert_eq!(errors("null"), not_object);
+    }
+
+    #[test]
+    fn deep_nesting_rejected() {
+        for body in [
+            "[".repeat(10_000),
+            format!(r#"{{"p":{}"#, "[".repeat(10_000)),
+        ] {
+            let got = errors(&body);
+            let messages = got.0.get("request").expect("request error");
+            assert_eq!(got.0.len(), 1);
+            assert!(
+                messages[0].starts_with("invalid JSON: recursion limit exceeded"),
+                "{messages:?}"
+            );
+        }
+        // Deep nesting inside stringified props is bounded the same way.
+        let nested = format!("\"{}\"", "[".repeat(10_000));
+        assert_eq!(
+            field_errors(&format!(r#""p":{nested}"#), "props"),
+            vec!["must be an object".to_string()]
+        );
+    }
+
+    #[test]
+    fn errors_serialise_as_field_map() {
+        let json = serde_json::to_string(&errors(r#"{"n":"x","u":"ftp://a/"}"#)).unwrap();
+        let want = r#"{"domain":["is required"],"url":["must be an http or https URL"]}"#;
+        assert_eq!(json, want);
+    }
+
+    #[test]
+    fn decimal_normaliser_edges() {
+        assert_eq!(normalise_decimal("0"), Some("0".into()));
+        assert_eq!(normalise_decimal("-0"), Some("0".into()));
+        assert_eq!(normalise_decimal("000"), Some("0".into()));
+        assert_eq!(normalise_decimal("1e100").map(|s| s.len()), Some(101));
+        assert_eq!(normalise_decimal("1e101"), None);
+        assert_eq!(normalise_decimal("1e-100").map(|s| s.len()), Some(102));
+        assert_eq!(normalise_decimal("1e"), None);
+        assert_eq!(normalise_decimal("e5"), None);
+        assert_eq!(normalise_decimal("--1"), None);
+        assert_eq!(normalise_decimal("1 000"), None);
+        assert_eq!(normalise_decimal(&"1".repeat(101)), None);
+    }
+
+    /// Xorshift64: deterministic pseudo-random bytes without extra dependencies.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn never_panics_on_random_input() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let seed = br#"{"n":"pageview","u":"https://www.example.com/a%C3%A9?utm_source=x#h","d":"a.com,b.com","r":"https://r.example/","p":{"k":"v","n":1},"$":{"amount":"1.5","currency":"EUR"},"h":1,"w":1280,"sd":50,"e":10}"#;
+        // JSON-ish alphabet makes structurally interesting inputs more likely.
+        let alphabet = br#"{}[]":,.-+eE0123456789 \%#/?&=nudrpiwh$tf"#;
+        for round in 0..600 {
+            let bytes: Vec<u8> = match round % 3 {
+                0 => (0..rng.below(64)).map(|_| rng.next() as u8).collect(),
+                1 => (0..rng.below(256))
+                    .map(|_| alphabet[rng.below(alphabet.len())])
+                    .collect(),
+                _ => {
+                    let mut bytes = seed.to_vec();
+                    for _ in 0..=rng.below(8) {
+                        let at = rng.below(bytes.len());
+                        bytes[at] = rng.next() as u8;
+                    }
+                    bytes
+                }
+            };
+            let _ = parse(&bytes);
+        }
+    }
+}

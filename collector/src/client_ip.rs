@@ -1,0 +1,181 @@
+//! Which address a request came from, and its truncation.
+//!
+//! Forwarding headers are believed only when the socket peer is a trusted
+//! proxy; otherwise anyone could claim any address. The full address never
+//! leaves this module's callers: [`truncate`] runs before anything else
+//! sees it.
+
+use http::HeaderMap;
+use ipnet::IpNet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The visitor's address: the socket peer, or, behind trusted proxies, the
+/// right-most forwarded address that is not itself a trusted proxy.
+pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let peer = peer.to_canonical();
+    if !is_trusted(peer, trusted) {
+        return peer;
+    }
+    let chain = forwarded_chain(headers);
+    let mut client = peer;
+    for hop in chain.iter().rev() {
+        match hop {
+            Some(ip) => {
+                client = *ip;
+                if !is_trusted(*ip, trusted) {
+                    break;
+                }
+            }
+            // An unreadable hop: nothing left of it can be believed.
+            None => break,
+        }
+    }
+    client
+}
+
+/// Whether the socket peer may speak for the client (forwarding headers,
+/// the original scheme).
+pub fn is_trusted(ip: IpAddr, trusted: &[IpNet]) -> bool {
+    let ip = ip.to_canonical();
+    trusted.iter().any(|net| net.contains(&ip))
+}
+
+/// IPv4 to its /24, IPv6 to its /48.
+pub fn truncate(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::V4(Ipv4Addr::new(a, b, c, 0))
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+        }
+    }
+}
+
+/// Hops in the order proxies appended them: `X-Forwarded-For` if present,
+/// else `Forwarded` (RFC 7239) `for=` values. `None` marks an unreadable hop.
+fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    let xff: Vec<Option<IpAddr>> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .map(parse_hop)
+        .collect();
+    if !xff.is_empty() {
+        return xff;
+    }
+    headers
+        .get_all(http::header::FORWARDED)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("for=?").split(','))
+        .filter_map(forwarded_for)
+        .map(parse_hop)
+        .collect()
+}
+
+/// The `for=` parameter of one `Forwarded` element.
+fn forwarded_for(element: &str) -> Option<&str> {
+    element.split(';').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("for")
+            .then(|| value.trim().trim_matches('"'))
+    })
+}
+
+/// `1.2.3.4`, `1.2.3.4:5678`, `::1`, `[::1]` or `[::1]:5678`.
+fn parse_hop(text: &str) -> Option<IpAddr> {
+    let text = text.trim();
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        return rest.split_once(']')?.0.parse::<IpAddr>().ok();
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    host.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nets(list: &[&str]) -> Vec<IpNet> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn untrusted_peer_headers_are_ignored() {
+        let h = headers(&[("x-forwarded-for", "9.9.9.9")]);
+        let got = resolve(ip("203.0.113.7"), &h, &nets(&["127.0.0.1/32"]));
+        assert_eq!(got, ip("203.0.113.7"));
+    }
+
+    #[test]
+    fn trusted_peer_gives_rightmost_untrusted_hop() {
+        let trusted = nets(&["127.0.0.1/32", "10.0.0.0/8"]);
+        let h = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.9, 10.1.2.3")]);
+        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn several_xff_headers_form_one_chain() {
+        let trusted = nets(&["127.0.0.1/32"]);
+        let h = headers(&[
+            ("x-forwarded-for", "1.1.1.1"),
+            ("x-forwarded-for", "2.2.2.2"),
+        ]);
+        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("2.2.2.2"));
+    }
+
+    #[test]
+    fn forwarded_header_with_ports_and_ipv6() {
+        let trusted = nets(&["::1/128"]);
+        let h = headers(&[(
+            "forwarded",
+            "for=192.0.2.60:4711;proto=https, for=\"[2001:db8:cafe::17]:4711\"",
+        )]);
+        assert_eq!(resolve(ip("::1"), &h, &trusted), ip("2001:db8:cafe::17"));
+    }
+
+    #[test]
+    fn garbage_hop_stops_the_walk_at_the_last_good_one() {
+        let trusted = nets(&["127.0.0.1/32"]);
+        let h = headers(&[("x-forwarded-for", "5.5.5.5, unknown")]);
+        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn ipv4_mapped_peer_is_canonical() {
+        let got = resolve(ip("::ffff:198.51.100.20"), &HeaderMap::new(), &[]);
+        assert_eq!(got, ip("198.51.100.20"));
+    }
+
+    #[test]
+    fn truncation() {
+        assert_eq!(truncate(ip("198.51.100.201")), ip("198.51.100.0"));
+        assert_eq!(
+            truncate(ip("2001:db8:abcd:12:1:2:3:4")),
+            ip("2001:db8:abcd::")
+        );
+        assert_eq!(truncate(ip("::ffff:198.51.100.201")), ip("198.51.100.0"));
+    }
+}

@@ -1,0 +1,24 @@
+//! The collector: a first-party ingest endpoint for page-view and custom-event
+//! beacons that stores nothing able to identify a visitor.
+//!
+//! Request path: [`routes`] → [`ingest`] (body limits, [`beacon`] parsing,
+//! [`consent`], [`client_ip`], [`visitor`] hashing under the [`salt`] of the
+//! day) → [`batcher`] → [`sink`] (ClickHouse).
+
+pub mod batcher;
+pub mod beacon;
+pub mod client_ip;
+pub mod clock;
+pub mod consent;
+pub mod error;
+pub mod ingest;
+pub mod metrics;
+pub mod optout;
+pub mod outcome;
+pub mod routes;
+pub mod salt;
+pub mod server;
+pub mod sink;
+pub mod visitor;
+
+pub use server::{run, Collector};

@@ -1,0 +1,137 @@
+//! Prometheus metrics of one collector instance. Names live here as
+//! constants; labels are low-cardinality (reasons, outcomes), never URLs,
+//! sites or anything about a visitor.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::outcome::DropReason;
+
+pub const EVENTS_ACCEPTED: &str = "analytics_events_accepted";
+pub const EVENTS_DROPPED: &str = "analytics_events_dropped";
+pub const EVENTS_REJECTED: &str = "analytics_requests_rejected";
+pub const BATCH_FLUSHES: &str = "analytics_batch_flushes";
+pub const ROWS_WRITTEN: &str = "analytics_rows_written";
+pub const ROWS_LOST: &str = "analytics_rows_lost";
+pub const INSERT_DURATION: &str = "analytics_insert_duration_seconds";
+pub const QUEUE_DEPTH: &str = "analytics_queue_depth_rows";
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    pub accepted: Counter,
+    pub dropped: Family<ReasonLabel, Counter>,
+    pub rejected: Family<StatusLabel, Counter>,
+    pub flushes: Family<OutcomeLabel, Counter>,
+    pub rows_written: Counter,
+    pub rows_lost: Counter,
+    pub insert_duration: Histogram,
+    pub queue_depth: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut m = Self {
+            registry: Registry::default(),
+            accepted: Counter::default(),
+            dropped: Family::default(),
+            rejected: Family::default(),
+            flushes: Family::default(),
+            rows_written: Counter::default(),
+            rows_lost: Counter::default(),
+            insert_duration: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            queue_depth: Gauge::default(),
+        };
+        m.register();
+        m
+    }
+}
+
+impl Metrics {
+    fn register(&mut self) {
+        let r = &mut self.registry;
+        r.register(
+            EVENTS_ACCEPTED,
+            "Events accepted for storage",
+            self.accepted.clone(),
+        );
+        r.register(
+            EVENTS_DROPPED,
+            "Beacons dropped on purpose, by reason",
+            self.dropped.clone(),
+        );
+        r.register(
+            EVENTS_REJECTED,
+            "Requests refused with an error status",
+            self.rejected.clone(),
+        );
+        r.register(
+            BATCH_FLUSHES,
+            "Batch inserts, by outcome",
+            self.flushes.clone(),
+        );
+        r.register(
+            ROWS_WRITTEN,
+            "Rows written to ClickHouse",
+            self.rows_written.clone(),
+        );
+        r.register(
+            ROWS_LOST,
+            "Accepted rows given up on after a permanent error",
+            self.rows_lost.clone(),
+        );
+        r.register(
+            INSERT_DURATION,
+            "Duration of batch inserts",
+            self.insert_duration.clone(),
+        );
+        r.register(
+            QUEUE_DEPTH,
+            "Rows waiting in memory for the writer",
+            self.queue_depth.clone(),
+        );
+    }
+
+    pub fn dropped(&self, reason: DropReason) {
+        self.dropped
+            .get_or_create(&ReasonLabel {
+                reason: reason.as_str().into(),
+            })
+            .inc();
+    }
+
+    pub fn rejected(&self, status: u16) {
+        self.rejected.get_or_create(&StatusLabel { status }).inc();
+    }
+
+    pub fn flushed(&self, outcome: &'static str) {
+        self.flushes.get_or_create(&OutcomeLabel { outcome }).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

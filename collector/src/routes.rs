@@ -1,0 +1,95 @@
+//! The collector's HTTP surface as one function, so handlers and status
+//! mapping can be exercised without a socket.
+
+use crate::batcher::EventQueue;
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::outcome::DROPPED_HEADER;
+use crate::salt::SaltStore;
+use crate::{ingest, optout};
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use http::{header, HeaderName, Method, StatusCode};
+use schema::{Config, Db};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::cors::{Any, CorsLayer};
+
+/// What every handler shares.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub salts: Arc<SaltStore>,
+    pub queue: EventQueue,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn app(state: Arc<AppState>) -> Router {
+    // Pages on the site's own origin or a sibling subdomain post beacons;
+    // JSON bodies trigger a preflight, text/plain ones do not.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([HeaderName::from_static(DROPPED_HEADER)])
+        .max_age(Duration::from_secs(24 * 3600));
+    let api = Router::new()
+        .route("/api/event", post(ingest::event))
+        .layer(cors);
+    Router::new()
+        .merge(api)
+        .route("/optout", get(optout::page).post(optout::opt_out))
+        .route("/optin", post(optout::opt_in))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_refusals,
+        ))
+        .with_state(state)
+}
+
+/// Ready when ClickHouse answers.
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "clickhouse unreachable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    state.metrics.queue_depth.set(state.queue.depth() as i64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Counts every error status by code, whichever layer produced it.
+async fn count_refusals(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        state.metrics.rejected(status.as_u16());
+    }
+    response
+}

@@ -1,0 +1,132 @@
+//! Start-up and shutdown: connect and migrate, load the day's salt, start
+//! the writer, serve, then stop in order (stop accepting, finish requests,
+//! drain the queue into ClickHouse).
+
+use crate::batcher::{self, BatchConfig};
+use crate::clock::{Clock, SystemClock};
+use crate::metrics::Metrics;
+use crate::routes::{self, AppState};
+use crate::salt::SaltStore;
+use crate::sink::ClickHouseSink;
+use anyhow::Context;
+use schema::Config;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// How long in-flight requests may take to finish after a stop signal.
+const DRAIN_REQUESTS_FOR: Duration = Duration::from_secs(10);
+
+/// Runs a collector with the system clock until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    Collector::new(config).run(listener, shutdown).await
+}
+
+/// A collector to run; tests swap the clock and the salt refresh period.
+pub struct Collector {
+    config: Config,
+    clock: Arc<dyn Clock>,
+    salt_refresh: Duration,
+}
+
+impl Collector {
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            clock: Arc::new(SystemClock),
+            salt_refresh: Duration::from_secs(30),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How often salts are re-read (day change, agreement with other collectors).
+    pub fn with_salt_refresh(mut self, every: Duration) -> Self {
+        self.salt_refresh = every;
+        self
+    }
+
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let db = schema::connect(&self.config.clickhouse).await?;
+        schema::migrate::migrate(&db)
+            .await
+            .context("migrating the ClickHouse schema")?;
+        let salts = SaltStore::open(db.clone(), self.clock.clone())
+            .await
+            .context("loading the day's salt")?;
+        let stop = CancellationToken::new();
+        let metrics = Arc::new(Metrics::default());
+        let (queue, writer) = batcher::spawn(
+            ClickHouseSink::new(db.clone()),
+            batch_config(&self.config),
+            metrics.clone(),
+            stop.clone(),
+        );
+        let rotation = salts
+            .clone()
+            .spawn_rotation(self.salt_refresh, stop.clone());
+        let state = Arc::new(AppState {
+            config: Arc::new(self.config),
+            db,
+            salts,
+            queue,
+            metrics,
+            clock: self.clock,
+        });
+        serve(listener, state, shutdown).await?;
+        stop.cancel();
+        writer.await.context("batch writer")?;
+        rotation.await.context("salt rotation")?;
+        tracing::info!("collector stopped");
+        Ok(())
+    }
+}
+
+fn batch_config(config: &Config) -> BatchConfig {
+    let c = &config.collector;
+    BatchConfig {
+        max_rows: c.batch_max_rows,
+        max_age: Duration::from_millis(c.batch_max_age_ms),
+        capacity: c.queue_capacity,
+        ..BatchConfig::default()
+    }
+}
+
+/// Serves until `shutdown`, then lets in-flight requests finish for a
+/// bounded time.
+async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let stopping = CancellationToken::new();
+    let signal = stopping.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        signal.cancel();
+    });
+    let app = routes::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(stopping.clone().cancelled_owned());
+    tokio::select! {
+        result = server => result.context("serving HTTP")?,
+        _ = async { stopping.cancelled().await; tokio::time::sleep(DRAIN_REQUESTS_FOR).await } => {
+            tracing::warn!("requests still running after the drain period; closing them");
+        }
+    }
+    Ok(())
+}

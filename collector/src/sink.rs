@@ -1,0 +1,108 @@
+//! Where batches go: a narrow trait, so the batcher can be tested with a sink
+//! that fails on purpose, and its ClickHouse implementation.
+
+use schema::{Db, EventRow};
+use std::future::Future;
+
+/// A failed insert, and whether trying again can help.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct SinkError {
+    pub retryable: bool,
+    pub message: String,
+}
+
+pub trait EventSink: Send + Sync + 'static {
+    /// Stores all rows or none of them.
+    fn insert(&self, rows: &[EventRow]) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+/// One `INSERT` per batch into the `events` table.
+#[derive(Debug, Clone)]
+pub struct ClickHouseSink {
+    db: Db,
+}
+
+impl ClickHouseSink {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+impl EventSink for ClickHouseSink {
+    async fn insert(&self, rows: &[EventRow]) -> Result<(), SinkError> {
+        let mut insert = self
+            .db
+            .client()
+            .insert::<EventRow>("events")
+            .await
+            .map_err(classify)?;
+        for row in rows {
+            insert.write(row).await.map_err(classify)?;
+        }
+        insert.end().await.map_err(classify)
+    }
+}
+
+/// ClickHouse error codes that no retry can fix: the data or the schema is
+/// wrong. Anything else (network, timeouts, memory limits, too many parts)
+/// is worth another try.
+const PERMANENT_CODES: &[u32] = &[
+    16,  // NO_SUCH_COLUMN_IN_TABLE
+    27,  // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+    33,  // CANNOT_READ_ALL_DATA
+    53,  // TYPE_MISMATCH
+    60,  // UNKNOWN_TABLE
+    62,  // SYNTAX_ERROR
+    81,  // UNKNOWN_DATABASE
+    117, // INCORRECT_DATA
+];
+
+pub fn classify(e: clickhouse::error::Error) -> SinkError {
+    use clickhouse::error::Error as E;
+    let message = e.to_string();
+    let retryable = match &e {
+        E::Network(_) | E::TimedOut => true,
+        E::BadResponse(text) => error_code(text).is_none_or(|c| !PERMANENT_CODES.contains(&c)),
+        _ => false,
+    };
+    SinkError { retryable, message }
+}
+
+/// The `N` of `Code: N` in a ClickHouse error body.
+fn error_code(text: &str) -> Option<u32> {
+    let rest = &text[text.find("Code: ")? + 6..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_error_codes() {
+        assert_eq!(
+            error_code("Code: 53, e.displayText() = DB::Exception"),
+            Some(53)
+        );
+        assert_eq!(
+            error_code("Code: 241. DB::Exception: Memory limit"),
+            Some(241)
+        );
+        assert_eq!(error_code("no code"), None);
+    }
+
+    #[test]
+    fn permanent_and_transient_errors() {
+        let bad = classify(clickhouse::error::Error::BadResponse(
+            "Code: 53, type mismatch".into(),
+        ));
+        assert!(!bad.retryable);
+        let busy = classify(clickhouse::error::Error::BadResponse(
+            "Code: 241, memory".into(),
+        ));
+        assert!(busy.retryable);
+        assert!(classify(clickhouse::error::Error::TimedOut).retryable);
+    }
+}

@@ -1,0 +1,148 @@
+//! Connecting to ClickHouse: server version detection, the client settings
+//! that version needs, and the one error type for storage failures.
+
+use crate::config::ClickHouseConfig;
+use clickhouse::Client;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("clickhouse at {url}: {source}")]
+    Unreachable {
+        url: String,
+        source: clickhouse::error::Error,
+    },
+    #[error("clickhouse: {0}")]
+    Query(#[from] clickhouse::error::Error),
+    #[error("table `{table}` does not match the code: {detail}")]
+    SchemaMismatch { table: String, detail: String },
+    #[error("migration {version} ({name}) failed in statement {statement}: {source}")]
+    Migration {
+        version: u32,
+        name: String,
+        statement: usize,
+        source: clickhouse::error::Error,
+    },
+}
+
+/// `(major, minor)` of the server, e.g. `(18, 16)` or `(24, 8)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ServerVersion(pub u32, pub u32);
+
+impl ServerVersion {
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.trim().split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some(Self(major, minor))
+    }
+
+    /// The `clickhouse` crate validates rows with `RowBinaryWithNamesAndTypes`
+    /// and the `describe_include_subcolumns` setting; old servers (18.16)
+    /// reject both, so validation is switched off there and replaced by our
+    /// own start-up table check.
+    pub fn supports_crate_validation(self) -> bool {
+        self >= Self(22, 0)
+    }
+}
+
+/// A connection to one database, with the server version it was set up for.
+#[derive(Clone)]
+pub struct Db {
+    client: Client,
+    database: String,
+    version: ServerVersion,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("database", &self.database)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// Connects, asks the server for its version and returns a client set up for
+/// it. Does not create the database: see [`crate::migrate`].
+pub async fn connect(config: &ClickHouseConfig) -> Result<Db, DbError> {
+    let base = base_client(config);
+    let version: String = base
+        .clone()
+        .with_validation(false)
+        .query("SELECT version()")
+        .fetch_one()
+        .await
+        .map_err(|source| DbError::Unreachable {
+            url: config.url.clone(),
+            source,
+        })?;
+    let version = ServerVersion::parse(&version).unwrap_or(ServerVersion(0, 0));
+    let client = base
+        .with_validation(version.supports_crate_validation())
+        .with_database(&config.database);
+    Ok(Db {
+        client,
+        database: config.database.clone(),
+        version,
+    })
+}
+
+fn base_client(config: &ClickHouseConfig) -> Client {
+    let mut client = Client::default().with_url(&config.url);
+    if let Some(user) = &config.user {
+        client = client.with_user(user);
+    }
+    if let Some(password) = &config.password {
+        client = client.with_password(password);
+    }
+    client
+}
+
+impl Db {
+    /// A client whose default database is the configured one.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    pub fn version(&self) -> ServerVersion {
+        self.version
+    }
+
+    /// Runs one statement that returns nothing.
+    pub async fn execute(&self, sql: &str) -> Result<(), DbError> {
+        Ok(self.client.query(sql).execute().await?)
+    }
+
+    /// Fetches a query's result as TabSeparated text, for small metadata reads.
+    pub async fn fetch_tsv(&self, sql: &str) -> Result<String, DbError> {
+        let mut cursor = self.client.query(sql).fetch_bytes("TabSeparated")?;
+        let bytes = cursor.collect().await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Cheap liveness probe for readiness checks.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.fetch_tsv("SELECT 1").await.map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_and_order() {
+        assert_eq!(ServerVersion::parse("18.16.1"), Some(ServerVersion(18, 16)));
+        assert_eq!(
+            ServerVersion::parse("24.8.4.13\n"),
+            Some(ServerVersion(24, 8))
+        );
+        assert_eq!(ServerVersion::parse("garbage"), None);
+        assert!(!ServerVersion(18, 16).supports_crate_validation());
+        assert!(ServerVersion(24, 3).supports_crate_validation());
+    }
+}

@@ -1,0 +1,403 @@
+//! The one TOML config file every binary reads (`--config FILE`), its
+//! defaults, environment overrides and start-up validation.
+//!
+//! Unknown keys are rejected so that a typo never silently falls back to a
+//! default; every error names the key it is about.
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Environment variables that override the file, for containers and tests.
+pub const ENV_CLICKHOUSE_URL: &str = "CLICKHOUSE_URL";
+pub const ENV_CLICKHOUSE_DATABASE: &str = "CLICKHOUSE_DATABASE";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid config: `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub clickhouse: ClickHouseConfig,
+    #[serde(default)]
+    pub collector: CollectorConfig,
+    #[serde(default)]
+    pub query: QueryConfig,
+    #[serde(default)]
+    pub site: Vec<SiteConfig>,
+    #[serde(default)]
+    pub editor: Vec<EditorConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClickHouseConfig {
+    pub url: String,
+    pub database: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl Default for ClickHouseConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:8123".into(),
+            database: "analytics".into(),
+            user: None,
+            password: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectorConfig {
+    pub listen: SocketAddr,
+    /// `X-Forwarded-For` / `Forwarded` are believed only from these peers.
+    pub trusted_proxies: Vec<IpNet>,
+    pub optout_cookie: String,
+    /// Lets a collector on a subdomain set the cookie for the whole site.
+    pub optout_cookie_domain: Option<String>,
+    /// A batch is written when it reaches this many rows ...
+    pub batch_max_rows: usize,
+    /// ... or when its oldest row is this old, whichever comes first.
+    pub batch_max_age_ms: u64,
+    /// Rows that may wait in memory for the writer; past it the collector answers 503.
+    pub queue_capacity: usize,
+    /// Serve the tracker snippet's endpoint under this public URL in messages.
+    pub public_url: Option<String>,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid literal"),
+            trusted_proxies: vec![
+                "127.0.0.1/32".parse().expect("valid literal"),
+                "::1/128".parse().expect("valid literal"),
+            ],
+            optout_cookie: "analytics_optout".into(),
+            optout_cookie_domain: None,
+            batch_max_rows: 10_000,
+            batch_max_age_ms: 1_000,
+            queue_capacity: 100_000,
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryConfig {
+    pub listen: SocketAddr,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8081".parse().expect("valid literal"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub domain: String,
+    #[serde(default = "yes")]
+    pub respect_dnt: bool,
+    #[serde(default = "yes")]
+    pub respect_gpc: bool,
+}
+
+impl SiteConfig {
+    /// A site with the defaults, for tests and generated configs.
+    pub fn new(domain: &str) -> Self {
+        Self {
+            domain: domain.into(),
+            respect_dnt: true,
+            respect_gpc: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Admin,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditorConfig {
+    pub name: String,
+    /// Hex of sha256(bearer token): the token itself is never in the file.
+    pub token_sha256: String,
+    pub role: Role,
+    /// Domains this editor may read, or `["*"]`.
+    pub sites: Vec<String>,
+}
+
+impl Config {
+    /// Reads, applies environment overrides and validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Self::parse(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })?;
+        config.apply_env(|name| std::env::var(name).ok());
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text without environment overrides or validation.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })
+    }
+
+    /// `CLICKHOUSE_URL` and `CLICKHOUSE_DATABASE` win over the file.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        if let Some(url) = var(ENV_CLICKHOUSE_URL).filter(|v| !v.is_empty()) {
+            self.clickhouse.url = url;
+        }
+        if let Some(db) = var(ENV_CLICKHOUSE_DATABASE).filter(|v| !v.is_empty()) {
+            self.clickhouse.database = db;
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_clickhouse()?;
+        self.validate_collector()?;
+        self.validate_sites()?;
+        self.validate_editors()
+    }
+
+    pub fn site(&self, domain: &str) -> Option<&SiteConfig> {
+        self.site.iter().find(|s| s.domain == domain)
+    }
+
+    fn validate_clickhouse(&self) -> Result<(), ConfigError> {
+        let url = &self.clickhouse.url;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return invalid("clickhouse.url", "must start with http:// or https://");
+        }
+        if !is_identifier(&self.clickhouse.database) {
+            return invalid(
+                "clickhouse.database",
+                "must be letters, digits and underscores, not starting with a digit",
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_collector(&self) -> Result<(), ConfigError> {
+        let c = &self.collector;
+        if !is_cookie_name(&c.optout_cookie) {
+            return invalid("collector.optout_cookie", "must be a valid cookie name");
+        }
+        if c.batch_max_rows == 0 {
+            return invalid("collector.batch_max_rows", "must be at least 1");
+        }
+        if c.batch_max_age_ms == 0 {
+            return invalid("collector.batch_max_age_ms", "must be at least 1");
+        }
+        if c.queue_capacity < c.batch_max_rows {
+            return invalid(
+                "collector.queue_capacity",
+                "must be at least collector.batch_max_rows",
+            );
+        }
+        Ok(())
+    }
+
+    fn validate_sites(&self) -> Result<(), ConfigError> {
+        let mut seen = HashSet::new();
+        for (i, site) in self.site.iter().enumerate() {
+            let key = format!("site[{i}].domain");
+            if !is_domain(&site.domain) {
+                return invalid(&key, "must be a lowercase host name such as example.com");
+            }
+            if !seen.insert(&site.domain) {
+                return invalid(&key, "is listed twice");
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_editors(&self) -> Result<(), ConfigError> {
+        for (i, editor) in self.editor.iter().enumerate() {
+            let t = &editor.token_sha256;
+            if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return invalid(
+                    &format!("editor[{i}].token_sha256"),
+                    "must be 64 hex digits (sha256 of the token)",
+                );
+            }
+            for site in &editor.sites {
+                if site != "*" && self.site(site).is_none() {
+                    return invalid(
+                        &format!("editor[{i}].sites"),
+                        &format!("`{site}` is not a configured [[site]]"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn invalid<T>(key: &str, message: &str) -> Result<T, ConfigError> {
+    Err(ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    })
+}
+
+/// A ClickHouse identifier we can splice into SQL without quoting.
+pub fn is_identifier(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn is_cookie_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b))
+}
+
+fn is_domain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && !s.starts_with('.')
+        && !s.ends_with('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[clickhouse]
+url = "http://127.0.0.1:8123"
+database = "analytics"
+
+[collector]
+listen = "127.0.0.1:8080"
+trusted_proxies = ["127.0.0.1/32", "::1/128"]
+optout_cookie = "analytics_optout"
+
+[query]
+listen = "127.0.0.1:8081"
+
+[[site]]
+domain = "example.com"
+respect_dnt = true
+respect_gpc = true
+
+[[site]]
+domain = "blog.example.org"
+respect_dnt = false
+
+[[editor]]
+name = "alice"
+token_sha256 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+role = "viewer"
+sites = ["example.com"]
+"#;
+
+    #[test]
+    fn sample_from_the_docs_parses_with_defaults() {
+        let c = Config::parse(SAMPLE).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.site.len(), 2);
+        assert!(c.site("example.com").unwrap().respect_gpc);
+        assert!(!c.site("blog.example.org").unwrap().respect_dnt);
+        assert!(c.site("blog.example.org").unwrap().respect_gpc);
+        assert_eq!(c.editor[0].role, Role::Viewer);
+        assert_eq!(c.collector.batch_max_rows, 10_000);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::parse("[collector]\nlisten_addr = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("listen_addr"), "{err}");
+    }
+
+    #[test]
+    fn bad_cidr_is_named() {
+        let err = Config::parse("[collector]\ntrusted_proxies = [\"10.0.0.0/99\"]\n").unwrap_err();
+        assert!(err.to_string().contains("trusted_proxies"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let cases = [
+            ("[clickhouse]\ndatabase = \"a-b\"\n", "clickhouse.database"),
+            ("[clickhouse]\nurl = \"localhost:8123\"\n", "clickhouse.url"),
+            ("[collector]\noptout_cookie = \"a b\"\n", "collector.optout_cookie"),
+            ("[[site]]\ndomain = \"Example.com\"\n", "site[0].domain"),
+            (
+                "[[site]]\ndomain = \"a.com\"\n[[site]]\ndomain = \"a.com\"\n",
+                "site[1].domain",
+            ),
+            (
+                "[[editor]]\nname = \"a\"\ntoken_sha256 = \"abc\"\nrole = \"admin\"\nsites = [\"*\"]\n",
+                "editor[0].token_sha256",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = Config::parse(text).unwrap().validate().unwrap_err();
+            assert!(err.to_string().contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn editor_site_must_exist() {
+        let text = SAMPLE.replace("sites = [\"example.com\"]", "sites = [\"nope.com\"]");
+        let err = Config::parse(&text).unwrap().validate().unwrap_err();
+        assert!(err.to_string().contains("nope.com"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut c = Config::parse(SAMPLE).unwrap();
+        c.apply_env(|name| match name {
+            ENV_CLICKHOUSE_URL => Some("http://127.0.0.1:9999".into()),
+            ENV_CLICKHOUSE_DATABASE => Some("other".into()),
+            _ => None,
+        });
+        assert_eq!(c.clickhouse.url, "http://127.0.0.1:9999");
+        assert_eq!(c.clickhouse.database, "other");
+    }
+}

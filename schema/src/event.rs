@@ -1,0 +1,106 @@
+//! The rows the services write to and read from ClickHouse, with the column
+//! types each one expects, so start-up can compare them with the live table
+//! (a silent RowBinary mismatch can make the server misread whole inserts).
+
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+
+/// A table's name and the `(column, ClickHouse type)` pairs a row struct writes.
+pub trait TableRow: Row {
+    const TABLE: &'static str;
+    const COLUMNS: &'static [(&'static str, &'static str)];
+}
+
+/// One stored event. `timestamp` is seconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, PartialEq, Default, Row, Serialize, Deserialize)]
+pub struct EventRow {
+    pub timestamp: u32,
+    pub site: String,
+    pub name: String,
+    pub hostname: String,
+    pub pathname: String,
+    pub visitor_id: u64,
+    pub referrer: String,
+    pub utm_source: String,
+    pub utm_medium: String,
+    pub utm_campaign: String,
+    pub utm_content: String,
+    pub utm_term: String,
+    pub props_keys: Vec<String>,
+    pub props_values: Vec<String>,
+    pub interactive: u8,
+    pub screen_width: u16,
+    pub scroll_depth: u8,
+    pub engagement_ms: u32,
+    pub revenue_amount: String,
+    pub revenue_currency: String,
+}
+
+impl TableRow for EventRow {
+    const TABLE: &'static str = "events";
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("timestamp", "DateTime"),
+        ("site", "String"),
+        ("name", "String"),
+        ("hostname", "String"),
+        ("pathname", "String"),
+        ("visitor_id", "UInt64"),
+        ("referrer", "String"),
+        ("utm_source", "String"),
+        ("utm_medium", "String"),
+        ("utm_campaign", "String"),
+        ("utm_content", "String"),
+        ("utm_term", "String"),
+        ("props_keys", "Array(String)"),
+        ("props_values", "Array(String)"),
+        ("interactive", "UInt8"),
+        ("screen_width", "UInt16"),
+        ("scroll_depth", "UInt8"),
+        ("engagement_ms", "UInt32"),
+        ("revenue_amount", "String"),
+        ("revenue_currency", "String"),
+    ];
+}
+
+/// A candidate salt for one UTC day. `day` is days since the Unix epoch.
+/// `salt` is `FixedString(32)`, which RowBinary carries as 32 raw bytes.
+#[derive(Clone, PartialEq, Row, Serialize, Deserialize)]
+pub struct SaltRow {
+    pub day: u16,
+    pub salt: [u8; 32],
+    pub created_at: u32,
+}
+
+/// Never print salt bytes, even in a debug dump.
+impl std::fmt::Debug for SaltRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaltRow")
+            .field("day", &self.day)
+            .field("salt", &"<redacted>")
+            .finish()
+    }
+}
+
+impl TableRow for SaltRow {
+    const TABLE: &'static str = "salts";
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("day", "Date"),
+        ("salt", "FixedString(32)"),
+        ("created_at", "DateTime"),
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn declared<T: TableRow>() -> Vec<&'static str> {
+        T::COLUMNS.iter().map(|(name, _)| *name).collect()
+    }
+
+    #[test]
+    fn declared_columns_follow_the_struct_fields() {
+        assert_eq!(declared::<EventRow>(), EventRow::COLUMN_NAMES);
+        assert_eq!(declared::<SaltRow>(), SaltRow::COLUMN_NAMES);
+    }
+}

@@ -1,0 +1,148 @@
+//! Versioned DDL under `schema/migrations/`, applied in order, once each,
+//! and recorded in `schema_migrations`.
+//!
+//! Every statement is written to be idempotent (`IF NOT EXISTS`), so two
+//! services migrating at the same moment, or a migration interrupted half
+//! way, converge on the same schema when run again.
+
+use crate::client::{Db, DbError};
+use crate::event::{EventRow, SaltRow};
+use crate::table_check;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// All migrations, oldest first. Append only: never edit a released one.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "events",
+        sql: include_str!("../migrations/0001_events.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "salts",
+        sql: include_str!("../migrations/0002_salts.sql"),
+    },
+];
+
+const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
+     (version UInt32, name String, applied_at DateTime DEFAULT now()) \
+     ENGINE = MergeTree() ORDER BY version";
+
+/// Creates the database if needed, applies what is missing, then checks every
+/// row struct against its table. Returns the versions it applied.
+pub async fn migrate(db: &Db) -> Result<Vec<u32>, DbError> {
+    create_database(db).await?;
+    db.execute(CREATE_MIGRATIONS_TABLE).await?;
+    let done = applied(db).await?;
+    let mut newly = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
+        apply(db, m).await?;
+        newly.push(m.version);
+    }
+    verify(db).await?;
+    Ok(newly)
+}
+
+/// Compares every row struct with its live table.
+pub async fn verify(db: &Db) -> Result<(), DbError> {
+    table_check::check::<EventRow>(db).await?;
+    table_check::check::<SaltRow>(db).await
+}
+
+/// The versions recorded as applied.
+pub async fn applied(db: &Db) -> Result<Vec<u32>, DbError> {
+    let tsv = db
+        .fetch_tsv("SELECT DISTINCT version FROM schema_migrations ORDER BY version")
+        .await?;
+    Ok(tsv.lines().filter_map(|l| l.trim().parse().ok()).collect())
+}
+
+async fn create_database(db: &Db) -> Result<(), DbError> {
+    // The client's default database may not exist yet, so name `system`.
+    let sql = format!("CREATE DATABASE IF NOT EXISTS {}", db.database());
+    db.client()
+        .clone()
+        .with_database("system")
+        .query(&sql)
+        .execute()
+        .await?;
+    Ok(())
+}
+
+async fn apply(db: &Db, m: &Migration) -> Result<(), DbError> {
+    for (i, statement) in statements(m.sql).enumerate() {
+        db.execute(statement).await.map_err(|e| match e {
+            DbError::Query(source) => DbError::Migration {
+                version: m.version,
+                name: m.name.into(),
+                statement: i + 1,
+                source,
+            },
+            other => other,
+        })?;
+    }
+    let record = format!(
+        "INSERT INTO schema_migrations (version, name) VALUES ({}, '{}')",
+        m.version, m.name
+    );
+    db.execute(&record).await?;
+    tracing::info!(version = m.version, name = m.name, "migration applied");
+    Ok(())
+}
+
+/// Splits a migration file into statements: `;` at a line end ends one, and
+/// `--` comment lines are dropped.
+pub fn statements(sql: &str) -> impl Iterator<Item = &str> {
+    sql.split(";\n")
+        .chain(std::iter::once(""))
+        .map(strip_comments)
+        .filter(|s| !s.is_empty())
+}
+
+fn strip_comments(chunk: &str) -> &str {
+    let mut rest = chunk.trim();
+    while rest.starts_with("--") {
+        rest = rest.split_once('\n').map_or("", |(_, r)| r).trim();
+    }
+    rest.trim_end_matches(';').trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_unique_and_ascending() {
+        let versions: Vec<u32> = MIGRATIONS.iter().map(|m| m.version).collect();
+        let mut sorted = versions.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(versions, sorted);
+    }
+
+    #[test]
+    fn splits_statements_and_drops_comments() {
+        let sql = "-- a comment\nCREATE TABLE a (x UInt8) ENGINE = Memory;\n\n-- b\nCREATE TABLE b (y UInt8) ENGINE = Memory;\n";
+        let got: Vec<&str> = statements(sql).collect();
+        assert_eq!(
+            got,
+            vec![
+                "CREATE TABLE a (x UInt8) ENGINE = Memory",
+                "CREATE TABLE b (y UInt8) ENGINE = Memory"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_migration_has_statements() {
+        for m in MIGRATIONS {
+            assert!(statements(m.sql).count() > 0, "{}", m.name);
+        }
+    }
+}

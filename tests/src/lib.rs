@@ -1,0 +1,242 @@
+//! The integration-test harness: a private clickhouse-server shared by the
+//! tests of one binary (each test gets its own database), collectors run
+//! in-process on port 0, and polling with a deadline instead of sleeps.
+
+use collector::clock::{Clock, ManualClock, SystemClock};
+use schema::config::{SiteConfig, ENV_CLICKHOUSE_URL};
+use schema::{Config, Db};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Sites every test config has. `nodnt.example` ignores DNT and GPC.
+pub const SITE: &str = "example.com";
+pub const OTHER_SITE: &str = "other.org";
+pub const NO_DNT_SITE: &str = "nodnt.example";
+
+/// A browser user agent for beacons.
+pub const BROWSER_UA: &str =
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
+
+/// The ClickHouse to test against: `CLICKHOUSE_URL` if set, else a private
+/// server started once for this test binary.
+pub fn clickhouse_url() -> String {
+    if let Ok(url) = std::env::var(ENV_CLICKHOUSE_URL) {
+        return url;
+    }
+    match schema::local_server::shared() {
+        Ok(server) => server.http_url().to_owned(),
+        Err(e) => panic!("cannot start a private ClickHouse: {e}"),
+    }
+}
+
+/// A config pointing at a fresh, uniquely named database, with three sites
+/// and fast batches so rows land quickly.
+pub fn test_config() -> Config {
+    let mut config = Config::default();
+    config.clickhouse.url = clickhouse_url();
+    config.clickhouse.database = format!("test_{}", hex::encode(rand::random::<[u8; 6]>()));
+    config.collector.listen = "127.0.0.1:0".parse().unwrap();
+    config.collector.batch_max_age_ms = 50;
+    config.site = vec![SiteConfig::new(SITE), SiteConfig::new(OTHER_SITE), {
+        let mut site = SiteConfig::new(NO_DNT_SITE);
+        site.respect_dnt = false;
+        site.respect_gpc = false;
+        site
+    }];
+    config
+}
+
+/// A collector running in this process on a loopback port.
+pub struct TestCollector {
+    pub addr: SocketAddr,
+    pub config: Config,
+    pub db: Db,
+    pub clock: Arc<ManualClock>,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestCollector {
+    /// Starts with the real time of day on a manual clock.
+    pub async fn start(config: Config) -> Self {
+        Self::start_at(config, SystemClock.now()).await
+    }
+
+    /// Starts with a manual clock set to `seconds` since the epoch.
+    pub async fn start_at(config: Config, seconds: u64) -> Self {
+        let clock = Arc::new(ManualClock::new(seconds));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        let collector = collector::Collector::new(config.clone())
+            .with_clock(clock.clone())
+            .with_salt_refresh(Duration::from_millis(100));
+        let shutdown = stop.clone().cancelled_owned();
+        let task = tokio::spawn(async move { collector.run(listener, shutdown).await });
+        let started = Self {
+            addr,
+            db: schema::connect(&config.clickhouse).await.unwrap(),
+            config,
+            clock,
+            stop,
+            task,
+        };
+        started.wait_ready().await;
+        started
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        let url = self.url("/readyz");
+        let ready = wait_until(Duration::from_secs(30), || {
+            let request = client.get(&url).send();
+            async move { request.await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
+        assert!(ready, "collector did not become ready");
+    }
+
+    /// Graceful stop: returns once every queued row was written.
+    pub async fn stop(self) -> Db {
+        self.stop.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("collector stops in time")
+            .expect("collector task")
+            .expect("collector ran without error");
+        self.db
+    }
+}
+
+/// Polls `check` until it is true or `deadline` passes.
+pub async fn wait_until<F, Fut>(deadline: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A single number from a query such as `SELECT count() FROM events`.
+pub async fn scalar(db: &Db, sql: &str) -> u64 {
+    let text = db.fetch_tsv(sql).await.unwrap();
+    text.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{sql} gave {text:?}"))
+}
+
+/// Waits until `events` holds exactly `n` rows, and fails if it ever holds
+/// more or never gets there.
+pub async fn expect_event_count(db: &Db, n: u64) {
+    let reached = wait_until(Duration::from_secs(20), || async {
+        scalar(db, "SELECT count() FROM events").await >= n
+    })
+    .await;
+    let have = scalar(db, "SELECT count() FROM events").await;
+    assert!(reached, "expected {n} rows in events, have {have}");
+    assert_eq!(have, n, "more rows than accepted events");
+}
+
+/// A JSON beacon as Plausible's tracker sends it.
+pub fn pageview(domain: &str, url: &str) -> serde_json::Value {
+    serde_json::json!({ "n": "pageview", "u": url, "d": domain, "r": null, "w": 1280 })
+}
+
+/// Posts a beacon as `text/plain` with a browser user agent and the given
+/// extra headers.
+pub async fn send(
+    collector: &TestCollector,
+    body: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(collector.url("/api/event"))
+        .header("content-type", "text/plain")
+        .header("user-agent", BROWSER_UA)
+        .body(body.to_string());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+/// Every `(table.column)` of the database whose stored values contain
+/// `needle`, over all String-like columns (String, FixedString, arrays and
+/// nullables of them).
+pub async fn tables_containing(db: &Db, needle: &[u8]) -> Vec<String> {
+    let columns = db
+        .fetch_tsv(&format!(
+            "SELECT table, name, type FROM system.columns WHERE database = '{}'",
+            db.database()
+        ))
+        .await
+        .unwrap();
+    let needle_hex = hex::encode(needle);
+    let mut hits = Vec::new();
+    for line in columns.lines() {
+        let mut f = line.split('\t');
+        let (table, column, ty) = (f.next().unwrap(), f.next().unwrap(), f.next().unwrap());
+        let Some(condition) = contains_condition(column, ty, &needle_hex) else {
+            continue;
+        };
+        let sql = format!(
+            "SELECT count() FROM {}.{table} WHERE {condition}",
+            db.database()
+        );
+        if scalar(db, &sql).await > 0 {
+            hits.push(format!("{table}.{column}"));
+        }
+    }
+    hits
+}
+
+fn contains_condition(column: &str, ty: &str, needle_hex: &str) -> Option<String> {
+    let needle = format!("unhex('{needle_hex}')");
+    if ty.starts_with("Array(") && ty.contains("String") {
+        return Some(format!(
+            "arrayExists(x -> position(toString(x), {needle}) > 0, {column})"
+        ));
+    }
+    ty.contains("String")
+        .then(|| format!("position(toString({column}), {needle}) > 0"))
+}
+
+/// Files under `dir` whose bytes contain `needle`.
+pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                stack.extend(entries.flatten().map(|e| e.path()));
+            }
+        } else if meta.is_file() {
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            if bytes.windows(needle.len()).any(|w| w == needle) {
+                hits.push(path);
+            }
+        }
+    }
+    hits
+}
