@@ -2,7 +2,7 @@
 //! tests of one binary (each test gets its own database), collectors run
 //! in-process on port 0, and polling with a deadline instead of sleeps.
 
-use collector::clock::{Clock, ManualClock, SystemClock};
+pub use collector::clock::{Clock, ManualClock, SystemClock};
 use schema::config::{SiteConfig, ENV_CLICKHOUSE_URL};
 use schema::{Config, Db};
 use std::future::Future;
