@@ -4,7 +4,7 @@
 -- Plain String (not LowCardinality) and no TTL, so that the DDL runs on
 -- ClickHouse 18.16 as well as current releases.
 CREATE TABLE IF NOT EXISTS events (
-    timestamp DateTime,
+    timestamp DateTime('UTC'),
     site String,
     name String,
     hostname String,

@@ -124,15 +124,53 @@ impl Db {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// Fetches a query's result as rows of unescaped TabSeparated fields.
+    pub async fn fetch_rows(&self, sql: &str) -> Result<Vec<Vec<String>>, DbError> {
+        let text = self.fetch_tsv(sql).await?;
+        Ok(text
+            .lines()
+            .map(|line| line.split('\t').map(unescape_tsv).collect())
+            .collect())
+    }
+
     /// Cheap liveness probe for readiness checks.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.fetch_tsv("SELECT 1").await.map(drop)
     }
 }
 
+/// Undoes TabSeparated escaping (`\\`, `\t`, `\n`, `\'` and friends).
+pub fn unescape_tsv(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tsv_fields_are_unescaped() {
+        assert_eq!(unescape_tsv("DateTime(\\'UTC\\')"), "DateTime('UTC')");
+        assert_eq!(unescape_tsv("a\\tb\\\\c\\n"), "a\tb\\c\n");
+    }
 
     #[test]
     fn versions_parse_and_order() {

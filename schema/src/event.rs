@@ -39,7 +39,7 @@ pub struct EventRow {
 impl TableRow for EventRow {
     const TABLE: &'static str = "events";
     const COLUMNS: &'static [(&'static str, &'static str)] = &[
-        ("timestamp", "DateTime"),
+        ("timestamp", "DateTime('UTC')"),
         ("site", "String"),
         ("name", "String"),
         ("hostname", "String"),

@@ -12,20 +12,18 @@ use crate::event::TableRow;
 /// Extra table columns are fine: inserts name their columns, and the others
 /// take their defaults.
 pub async fn check<T: TableRow>(db: &Db) -> Result<(), DbError> {
-    let tsv = db
-        .fetch_tsv(&format!("DESCRIBE TABLE {}.{}", db.database(), T::TABLE))
+    let rows = db
+        .fetch_rows(&format!("DESCRIBE TABLE {}.{}", db.database(), T::TABLE))
         .await?;
-    let actual = parse_describe(&tsv);
-    compare(T::TABLE, T::COLUMNS, &actual)
-}
-
-fn parse_describe(tsv: &str) -> Vec<(String, String)> {
-    tsv.lines()
-        .filter_map(|line| {
-            let mut fields = line.split('\t');
-            Some((fields.next()?.to_owned(), fields.next()?.to_owned()))
+    let actual: Vec<(String, String)> = rows
+        .into_iter()
+        .filter_map(|mut row| {
+            row.truncate(2);
+            let ty = row.pop()?;
+            Some((row.pop()?, ty))
         })
-        .collect()
+        .collect();
+    compare(T::TABLE, T::COLUMNS, &actual)
 }
 
 fn compare(
@@ -55,9 +53,16 @@ fn compare(
 mod tests {
     use super::*;
 
+    fn columns(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect()
+    }
+
     #[test]
     fn reports_missing_and_mistyped_columns() {
-        let actual = parse_describe("day\tDate\t\t\nsalt\tString\t\t\nextra\tUInt8\t\t\n");
+        let actual = columns(&[("day", "Date"), ("salt", "String"), ("extra", "UInt8")]);
         let err = compare(
             "salts",
             &[
@@ -79,7 +84,11 @@ mod tests {
 
     #[test]
     fn accepts_a_matching_table_with_extra_columns() {
-        let actual = parse_describe("day\tDate\nsalt\tFixedString(32)\nmore\tString\n");
+        let actual = columns(&[
+            ("day", "Date"),
+            ("salt", "FixedString(32)"),
+            ("more", "String"),
+        ]);
         compare(
             "salts",
             &[("day", "Date"), ("salt", "FixedString(32)")],

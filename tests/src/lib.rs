@@ -75,32 +75,20 @@ impl TestCollector {
             .with_clock(clock.clone())
             .with_salt_refresh(Duration::from_millis(100));
         let shutdown = stop.clone().cancelled_owned();
-        let task = tokio::spawn(async move { collector.run(listener, shutdown).await });
-        let started = Self {
+        let mut task = tokio::spawn(async move { collector.run(listener, shutdown).await });
+        wait_ready(addr, &mut task).await;
+        Self {
             addr,
             db: schema::connect(&config.clickhouse).await.unwrap(),
             config,
             clock,
             stop,
             task,
-        };
-        started.wait_ready().await;
-        started
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
-    }
-
-    async fn wait_ready(&self) {
-        let client = reqwest::Client::new();
-        let url = self.url("/readyz");
-        let ready = wait_until(Duration::from_secs(30), || {
-            let request = client.get(&url).send();
-            async move { request.await.is_ok_and(|r| r.status() == 200) }
-        })
-        .await;
-        assert!(ready, "collector did not become ready");
     }
 
     /// Graceful stop: returns once every queued row was written.
@@ -113,6 +101,29 @@ impl TestCollector {
             .expect("collector ran without error");
         self.db
     }
+}
+
+/// Waits for `/readyz`, failing with the collector's own error if it exits.
+async fn wait_ready(addr: SocketAddr, task: &mut tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/readyz");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        if task.is_finished() {
+            let outcome = task.await;
+            panic!("collector exited during start-up: {outcome:?}");
+        }
+        if client
+            .get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("collector did not become ready within 30 s");
 }
 
 /// Polls `check` until it is true or `deadline` passes.

@@ -31,28 +31,81 @@ fn cases() -> Vec<Case> {
         (0..31).map(|i| (format!("k{i}"), json!("v"))).collect();
     vec![
         case("missing name", json!({"u": url, "d": SITE}), "name"),
-        case("long name", json!({"n": "x".repeat(121), "u": url, "d": SITE}), "name"),
+        case(
+            "long name",
+            json!({"n": "x".repeat(121), "u": url, "d": SITE}),
+            "name",
+        ),
         case("missing url", json!({"n": "pageview", "d": SITE}), "url"),
-        case("data url", json!({"n": "pageview", "u": "data:text/html,hi", "d": SITE}), "url"),
-        case("long url", json!({"n": "pageview", "u": format!("{url}{}", "a".repeat(2000)), "d": SITE}), "url"),
-        case("relative url", json!({"n": "pageview", "u": "/just/a/path", "d": SITE}), "url"),
-        case("missing domain", json!({"n": "pageview", "u": url}), "domain"),
-        case("too many props", json!({"n": "x", "u": url, "d": SITE, "p": props}), "props"),
-        case("long prop key", json!({"n": "x", "u": url, "d": SITE, "p": {"k".repeat(301): "v"}}), "props"),
-        case("props not an object", json!({"n": "x", "u": url, "d": SITE, "p": [1, 2]}), "props"),
-        case("bad revenue", json!({"n": "x", "u": url, "d": SITE, "$": {"amount": "lots", "currency": "EUR"}}), "revenue"),
+        case(
+            "data url",
+            json!({"n": "pageview", "u": "data:text/html,hi", "d": SITE}),
+            "url",
+        ),
+        case(
+            "long url",
+            json!({"n": "pageview", "u": format!("{url}{}", "a".repeat(2000)), "d": SITE}),
+            "url",
+        ),
+        case(
+            "relative url",
+            json!({"n": "pageview", "u": "/just/a/path", "d": SITE}),
+            "url",
+        ),
+        case(
+            "missing domain",
+            json!({"n": "pageview", "u": url}),
+            "domain",
+        ),
+        case(
+            "too many props",
+            json!({"n": "x", "u": url, "d": SITE, "p": props}),
+            "props",
+        ),
+        case(
+            "long prop key",
+            json!({"n": "x", "u": url, "d": SITE, "p": {"k".repeat(301): "v"}}),
+            "props",
+        ),
+        case(
+            "props not an object",
+            json!({"n": "x", "u": url, "d": SITE, "p": [1, 2]}),
+            "props",
+        ),
+        case(
+            "bad revenue",
+            json!({"n": "x", "u": url, "d": SITE, "$": {"amount": "lots", "currency": "EUR"}}),
+            "revenue",
+        ),
         case("not an object", json!([1, 2, 3]), "request"),
-        Case { body: b"{\"n\": \"pageview\", ".to_vec(), ..case("broken json", json!(null), "request") },
-        Case { body: vec![b'{', 0xff, 0xfe, b'}'], ..case("invalid utf-8", json!(null), "request") },
-        Case { body: "[".repeat(60_000).into_bytes(), ..case("deep nesting", json!(null), "request") },
+        Case {
+            body: b"{\"n\": \"pageview\", ".to_vec(),
+            ..case("broken json", json!(null), "request")
+        },
+        Case {
+            body: vec![b'{', 0xff, 0xfe, b'}'],
+            ..case("invalid utf-8", json!(null), "request")
+        },
+        Case {
+            body: "[".repeat(60_000).into_bytes(),
+            ..case("deep nesting", json!(null), "request")
+        },
         Case {
             user_agent: false,
-            ..case("no user agent", json!({"n": "pageview", "u": url, "d": SITE}), "user_agent")
+            ..case(
+                "no user agent",
+                json!({"n": "pageview", "u": url, "d": SITE}),
+                "user_agent",
+            )
         },
         Case {
             status: 415,
             content_type: Some("application/x-www-form-urlencoded"),
-            ..case("form body", json!({"n": "pageview", "u": url, "d": SITE}), "request")
+            ..case(
+                "form body",
+                json!({"n": "pageview", "u": url, "d": SITE}),
+                "request",
+            )
         },
         Case {
             status: 413,
@@ -63,7 +116,9 @@ fn cases() -> Vec<Case> {
 }
 
 async fn post(collector: &TestCollector, c: &Case) -> (u16, Value) {
-    let mut request = reqwest::Client::new().post(collector.url("/api/event")).body(c.body.clone());
+    let mut request = reqwest::Client::new()
+        .post(collector.url("/api/event"))
+        .body(c.body.clone());
     if let Some(ct) = c.content_type {
         request = request.header("content-type", ct);
     }
@@ -83,14 +138,21 @@ async fn every_bad_input_gets_its_status_and_a_useful_message() {
         assert_eq!(status, c.status, "{}: {body}", c.what);
         let messages = &body["errors"][c.field];
         assert!(
-            messages.as_array().is_some_and(|m| !m.is_empty() && m.iter().all(|s| s.as_str().is_some_and(|s| s.len() > 5))),
+            messages.as_array().is_some_and(
+                |m| !m.is_empty() && m.iter().all(|s| s.as_str().is_some_and(|s| s.len() > 5))
+            ),
             "{}: expected a message under errors.{} in {body}",
             c.what,
             c.field
         );
     }
     // Still serving, and nothing bad was stored.
-    assert_eq!(send(&collector, &pageview(SITE, "https://example.com/ok"), &[]).await.status(), 202);
+    assert_eq!(
+        send(&collector, &pageview(SITE, "https://example.com/ok"), &[])
+            .await
+            .status(),
+        202
+    );
     expect_event_count(&collector.db, 1).await;
     collector.stop().await;
 }
@@ -99,7 +161,9 @@ async fn every_bad_input_gets_its_status_and_a_useful_message() {
 async fn oversized_chunked_body_is_refused_while_streaming() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let collector = TestCollector::start(test_config()).await;
-    let mut socket = tokio::net::TcpStream::connect(collector.addr).await.unwrap();
+    let mut socket = tokio::net::TcpStream::connect(collector.addr)
+        .await
+        .unwrap();
     let head = format!(
         "POST /api/event HTTP/1.1\r\nHost: x\r\nUser-Agent: {BROWSER_UA}\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
     );
@@ -113,10 +177,13 @@ async fn oversized_chunked_body_is_refused_while_streaming() {
     }
     let _ = socket.write_all(b"0\r\n\r\n").await;
     let mut response = vec![0u8; 512];
-    let n = tokio::time::timeout(std::time::Duration::from_secs(10), socket.read(&mut response))
-        .await
-        .expect("an answer, not a hang")
-        .unwrap();
+    let n = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        socket.read(&mut response),
+    )
+    .await
+    .expect("an answer, not a hang")
+    .unwrap();
     let text = String::from_utf8_lossy(&response[..n]);
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     collector.stop().await;

@@ -3,7 +3,11 @@
 
 use integration_tests::*;
 
-async fn dropped_reason(collector: &TestCollector, site: &str, headers: &[(&str, &str)]) -> Option<String> {
+async fn dropped_reason(
+    collector: &TestCollector,
+    site: &str,
+    headers: &[(&str, &str)],
+) -> Option<String> {
     let url = format!("https://{site}/page");
     let response = send(collector, &pageview(site, &url), headers).await;
     assert_eq!(response.status(), 202);
@@ -16,18 +20,29 @@ async fn dropped_reason(collector: &TestCollector, site: &str, headers: &[(&str,
 #[tokio::test]
 async fn refused_beacons_leave_no_row() {
     let collector = TestCollector::start(test_config()).await;
-    let cases: [(&str, &[(&str, &str)], &str); 5] = [
+    type Headers = &'static [(&'static str, &'static str)];
+    let cases: [(&str, Headers, &str); 5] = [
         (SITE, &[("dnt", "1")], "dnt"),
         (SITE, &[("sec-gpc", "1")], "gpc"),
-        (SITE, &[("cookie", "theme=dark; analytics_optout=1")], "optout"),
+        (
+            SITE,
+            &[("cookie", "theme=dark; analytics_optout=1")],
+            "optout",
+        ),
         (NO_DNT_SITE, &[("cookie", "analytics_optout=1")], "optout"),
         ("not-configured.net", &[], "unknown-site"),
     ];
     for (site, headers, reason) in cases {
-        assert_eq!(dropped_reason(&collector, site, headers).await.as_deref(), Some(reason));
+        assert_eq!(
+            dropped_reason(&collector, site, headers).await.as_deref(),
+            Some(reason)
+        );
     }
     // A beacon that is recorded proves the writer was flushing meanwhile.
-    assert_eq!(dropped_reason(&collector, SITE, &[("dnt", "0")]).await, None);
+    assert_eq!(
+        dropped_reason(&collector, SITE, &[("dnt", "0")]).await,
+        None
+    );
     expect_event_count(&collector.db, 1).await;
     collector.stop().await;
 }
@@ -36,7 +51,10 @@ async fn refused_beacons_leave_no_row() {
 async fn a_site_may_choose_to_ignore_dnt_and_gpc() {
     let collector = TestCollector::start(test_config()).await;
     let headers = [("dnt", "1"), ("sec-gpc", "1")];
-    assert_eq!(dropped_reason(&collector, NO_DNT_SITE, &headers).await, None);
+    assert_eq!(
+        dropped_reason(&collector, NO_DNT_SITE, &headers).await,
+        None
+    );
     expect_event_count(&collector.db, 1).await;
     collector.stop().await;
 }
@@ -51,7 +69,14 @@ async fn optout_page_sets_and_clears_the_cookie() {
         .build()
         .unwrap();
 
-    let page = client.get(collector.url("/optout")).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(collector.url("/optout"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("counted anonymously"), "{page}");
 
     let out = client
@@ -63,10 +88,20 @@ async fn optout_page_sets_and_clears_the_cookie() {
     assert_eq!(out.status(), 303);
     assert_eq!(out.headers()["location"], "optout");
     let cookie = out.headers()["set-cookie"].to_str().unwrap().to_owned();
-    for part in ["analytics_optout=1", "Path=/", "Max-Age=315360000", "SameSite=Lax", "Domain=example.com", "Secure"] {
+    for part in [
+        "analytics_optout=1",
+        "Path=/",
+        "Max-Age=315360000",
+        "SameSite=Lax",
+        "Domain=example.com",
+        "Secure",
+    ] {
         assert!(cookie.contains(part), "{cookie} lacks {part}");
     }
-    assert!(!cookie.contains("HttpOnly"), "the tracker must be able to read it");
+    assert!(
+        !cookie.contains("HttpOnly"),
+        "the tracker must be able to read it"
+    );
 
     let page = client
         .get(collector.url("/optout"))
@@ -82,7 +117,13 @@ async fn optout_page_sets_and_clears_the_cookie() {
     let back = client.post(collector.url("/optin")).send().await.unwrap();
     assert_eq!(back.status(), 303);
     let cleared = back.headers()["set-cookie"].to_str().unwrap();
-    assert!(cleared.starts_with("analytics_optout=;") && cleared.contains("Max-Age=0"), "{cleared}");
-    assert!(!cleared.contains("Secure"), "plain http without a trusted https header");
+    assert!(
+        cleared.starts_with("analytics_optout=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    assert!(
+        !cleared.contains("Secure"),
+        "plain http without a trusted https header"
+    );
     collector.stop().await;
 }

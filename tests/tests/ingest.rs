@@ -62,7 +62,11 @@ async fn comma_list_records_once_per_configured_site() {
     let body = pageview("example.com, other.org,unknown.net", "https://example.com/");
     assert_eq!(send(&collector, &body, &[]).await.status(), 202);
     expect_event_count(&collector.db, 2).await;
-    let sites: Vec<String> = stored_rows(&collector.db).await.into_iter().map(|r| r.site).collect();
+    let sites: Vec<String> = stored_rows(&collector.db)
+        .await
+        .into_iter()
+        .map(|r| r.site)
+        .collect();
     assert_eq!(sites, vec!["example.com", "other.org"]);
     collector.stop().await;
 }
@@ -98,7 +102,10 @@ async fn json_content_type_and_long_keys_are_accepted() {
         .post(collector.url("/api/event"))
         .header("content-type", "application/json; charset=utf-8")
         .header("user-agent", BROWSER_UA)
-        .body(json!({"name": "pageview", "url": "https://example.com/a", "domain": "example.com"}).to_string())
+        .body(
+            json!({"name": "pageview", "url": "https://example.com/a", "domain": "example.com"})
+                .to_string(),
+        )
         .send()
         .await
         .unwrap();
@@ -129,15 +136,34 @@ async fn metrics_count_accepted_and_dropped_events() {
     for _ in 0..3 {
         send(&collector, &pageview(SITE, "https://example.com/"), &[]).await;
     }
-    send(&collector, &pageview(SITE, "https://example.com/"), &[("dnt", "1")]).await;
+    send(
+        &collector,
+        &pageview(SITE, "https://example.com/"),
+        &[("dnt", "1")],
+    )
+    .await;
     send(&collector, &pageview("nope.net", "https://nope.net/"), &[]).await;
     expect_event_count(&collector.db, 3).await;
-    let text = reqwest::get(collector.url("/metrics")).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(collector.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(text.contains("analytics_events_accepted_total 3"), "{text}");
-    assert!(text.contains("analytics_events_dropped_total{reason=\"dnt\"} 1"), "{text}");
-    assert!(text.contains("analytics_events_dropped_total{reason=\"unknown-site\"} 1"), "{text}");
+    assert!(
+        text.contains("analytics_events_dropped_total{reason=\"dnt\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("analytics_events_dropped_total{reason=\"unknown-site\"} 1"),
+        "{text}"
+    );
     assert!(text.contains("analytics_rows_written_total 3"), "{text}");
-    assert!(text.contains("analytics_insert_duration_seconds_count"), "{text}");
+    assert!(
+        text.contains("analytics_insert_duration_seconds_count"),
+        "{text}"
+    );
     assert!(text.contains("analytics_queue_depth_rows"), "{text}");
     collector.stop().await;
 }

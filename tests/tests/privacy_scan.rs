@@ -85,7 +85,14 @@ async fn no_address_or_user_agent_is_stored_or_logged() {
 
     // The scanner can find what it looks for: the stored page path.
     assert!(!tables_containing(&db, b"example.com").await.is_empty());
-    let secrets = [RAW_IP, TRUNCATED_IP, RAW_IP6, TRUNCATED_IP6, UA, "PrivacyProbe"];
+    let secrets = [
+        RAW_IP,
+        TRUNCATED_IP,
+        RAW_IP6,
+        TRUNCATED_IP6,
+        UA,
+        "PrivacyProbe",
+    ];
     for secret in secrets {
         let hits = tables_containing(&db, secret.as_bytes()).await;
         assert!(hits.is_empty(), "{secret:?} stored in {hits:?}");

@@ -15,16 +15,31 @@ async fn salt_days(db: &schema::Db) -> Vec<u16> {
 }
 
 async fn salt_of(db: &schema::Db, day: u16) -> Vec<u8> {
-    let sql = format!("SELECT hex(salt) FROM salts WHERE toUInt16(day) = {day} ORDER BY salt LIMIT 1");
+    let sql =
+        format!("SELECT hex(salt) FROM salts WHERE toUInt16(day) = {day} ORDER BY salt LIMIT 1");
     hex::decode(db.fetch_tsv(&sql).await.unwrap().trim()).unwrap()
 }
 
 async fn visitor_on(collector: &TestCollector, tag: &str) -> u64 {
     let body = pageview(SITE, &format!("https://example.com/{tag}"));
-    assert_eq!(send(collector, &body, &[("x-forwarded-for", "198.51.100.9")]).await.status(), 202);
+    assert_eq!(
+        send(collector, &body, &[("x-forwarded-for", "198.51.100.9")])
+            .await
+            .status(),
+        202
+    );
     let sql = format!("SELECT count() FROM events WHERE pathname = '/{tag}'");
-    assert!(wait_until(Duration::from_secs(20), || async { scalar(&collector.db, &sql).await == 1 }).await);
-    scalar(&collector.db, &format!("SELECT visitor_id FROM events WHERE pathname = '/{tag}'")).await
+    assert!(
+        wait_until(Duration::from_secs(20), || async {
+            scalar(&collector.db, &sql).await == 1
+        })
+        .await
+    );
+    scalar(
+        &collector.db,
+        &format!("SELECT visitor_id FROM events WHERE pathname = '/{tag}'"),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -44,7 +59,10 @@ async fn day_change_erases_salts_older_than_yesterday_everywhere() {
     // Next day: a new salt, yesterday's kept.
     collector.clock.advance(DAY);
     let second = visitor_on(&collector, "day1").await;
-    assert_ne!(first, second, "the same visitor is a new visitor on a new day");
+    assert_ne!(
+        first, second,
+        "the same visitor is a new visitor on a new day"
+    );
     assert_eq!(salt_days(&collector.db).await, vec![day0, day0 + 1]);
 
     // Two days on, with no traffic: the periodic refresh alone erases day 0.
@@ -53,7 +71,11 @@ async fn day_change_erases_salts_older_than_yesterday_everywhere() {
         salt_days(&collector.db).await == vec![day0 + 1, day0 + 2]
     })
     .await;
-    assert!(erased, "salt days now: {:?}", salt_days(&collector.db).await);
+    assert!(
+        erased,
+        "salt days now: {:?}",
+        salt_days(&collector.db).await
+    );
     assert!(tables_containing(&collector.db, &salt0).await.is_empty());
 
     // Dropped parts are deleted from disk within seconds, not minutes.
@@ -62,7 +84,11 @@ async fn day_change_erases_salts_older_than_yesterday_everywhere() {
             files_containing(server.data_dir(), &salt0).is_empty()
         })
         .await;
-        assert!(gone, "old salt still on disk: {:?}", files_containing(server.data_dir(), &salt0));
+        assert!(
+            gone,
+            "old salt still on disk: {:?}",
+            files_containing(server.data_dir(), &salt0)
+        );
     }
     collector.stop().await;
 }

@@ -11,12 +11,21 @@ async fn fresh_db() -> schema::Db {
 #[tokio::test]
 async fn migrations_apply_once_and_record_themselves() {
     let db = fresh_db().await;
-    let all: Vec<u32> = schema::migrate::MIGRATIONS.iter().map(|m| m.version).collect();
+    let all: Vec<u32> = schema::migrate::MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .collect();
     assert_eq!(schema::migrate::migrate(&db).await.unwrap(), all);
-    assert_eq!(schema::migrate::migrate(&db).await.unwrap(), Vec::<u32>::new());
+    assert_eq!(
+        schema::migrate::migrate(&db).await.unwrap(),
+        Vec::<u32>::new()
+    );
     assert_eq!(schema::migrate::applied(&db).await.unwrap(), all);
     let tables = db
-        .fetch_tsv(&format!("SELECT name FROM system.tables WHERE database = '{}' ORDER BY name", db.database()))
+        .fetch_tsv(&format!(
+            "SELECT name FROM system.tables WHERE database = '{}' ORDER BY name",
+            db.database()
+        ))
         .await
         .unwrap();
     assert_eq!(tables, "events\nsalts\nschema_migrations\n");
@@ -28,10 +37,21 @@ async fn events_table_has_the_columns_other_tools_rely_on() {
     schema::migrate::migrate(&db).await.unwrap();
     let describe = db.fetch_tsv("DESCRIBE TABLE events").await.unwrap();
     for column in [
-        "timestamp\tDateTime", "site\tString", "name\tString", "pathname\tString", "visitor_id\tUInt64",
-        "utm_source\tString", "utm_medium\tString", "utm_campaign\tString", "utm_content\tString", "utm_term\tString",
+        "timestamp\tDateTime",
+        "site\tString",
+        "name\tString",
+        "pathname\tString",
+        "visitor_id\tUInt64",
+        "utm_source\tString",
+        "utm_medium\tString",
+        "utm_campaign\tString",
+        "utm_content\tString",
+        "utm_term\tString",
     ] {
-        assert!(describe.lines().any(|l| l.starts_with(column)), "{column} missing in\n{describe}");
+        assert!(
+            describe.lines().any(|l| l.starts_with(column)),
+            "{column} missing in\n{describe}"
+        );
     }
 }
 
@@ -49,8 +69,14 @@ async fn table_check_catches_a_type_the_struct_does_not_match() {
     db.execute("CREATE TABLE salts (day Date, salt String, created_at DateTime) ENGINE = MergeTree() ORDER BY day")
         .await
         .unwrap();
-    let err = schema::table_check::check::<SaltRow>(&db).await.unwrap_err().to_string();
-    assert!(err.contains("`salt` is String, code expects FixedString(32)"), "{err}");
+    let err = schema::table_check::check::<SaltRow>(&db)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`salt` is String, code expects FixedString(32)"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -79,12 +105,24 @@ async fn rows_round_trip_through_the_real_table() {
         revenue_amount: "19.9".into(),
         revenue_currency: "EUR".into(),
     };
-    let mut insert = db.client().insert::<EventRow>(EventRow::TABLE).await.unwrap();
+    let mut insert = db
+        .client()
+        .insert::<EventRow>(EventRow::TABLE)
+        .await
+        .unwrap();
     insert.write(&row).await.unwrap();
     insert.end().await.unwrap();
-    let back: Vec<EventRow> = db.client().query("SELECT ?fields FROM events").fetch_all().await.unwrap();
+    let back: Vec<EventRow> = db
+        .client()
+        .query("SELECT ?fields FROM events")
+        .fetch_all()
+        .await
+        .unwrap();
     assert_eq!(back, vec![row]);
     // Independently of the struct: the server's own rendering of two columns.
-    let text = db.fetch_tsv("SELECT toString(timestamp, 'UTC'), visitor_id FROM events").await.unwrap();
+    let text = db
+        .fetch_tsv("SELECT toString(timestamp, 'UTC'), visitor_id FROM events")
+        .await
+        .unwrap();
     assert_eq!(text, "2023-11-14 22:13:20\t18446744073709551614\n");
 }

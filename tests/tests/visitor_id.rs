@@ -72,7 +72,8 @@ async fn visitor_id_is_the_documented_keyed_hash() {
 
     // Recompute from the documented recipe with the salt in storage.
     let day = collector.clock.today();
-    let sql = format!("SELECT hex(salt) FROM salts WHERE toUInt16(day) = {day} ORDER BY salt LIMIT 1");
+    let sql =
+        format!("SELECT hex(salt) FROM salts WHERE toUInt16(day) = {day} ORDER BY salt LIMIT 1");
     let salt_hex = collector.db.fetch_tsv(&sql).await.unwrap();
     let salt: [u8; 32] = hex::decode(salt_hex.trim()).unwrap().try_into().unwrap();
     let mut input = Vec::new();
@@ -95,20 +96,33 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     let spoofed = visitor_of(
         &collector,
         "spoofed",
-        From { source: "127.0.0.2", forwarded_for: Some("198.51.100.7"), user_agent: BROWSER_UA },
+        From {
+            source: "127.0.0.2",
+            forwarded_for: Some("198.51.100.7"),
+            user_agent: BROWSER_UA,
+        },
     )
     .await;
     let plain = visitor_of(
         &collector,
         "plain",
-        From { source: "127.0.0.2", forwarded_for: None, user_agent: BROWSER_UA },
+        From {
+            source: "127.0.0.2",
+            forwarded_for: None,
+            user_agent: BROWSER_UA,
+        },
     )
     .await;
-    let through_proxy = visitor_of(&collector, "proxied", proxied("198.51.100.7", BROWSER_UA)).await;
+    let through_proxy =
+        visitor_of(&collector, "proxied", proxied("198.51.100.7", BROWSER_UA)).await;
     let proxy_itself = visitor_of(
         &collector,
         "proxy",
-        From { source: "127.0.0.1", forwarded_for: None, user_agent: BROWSER_UA },
+        From {
+            source: "127.0.0.1",
+            forwarded_for: None,
+            user_agent: BROWSER_UA,
+        },
     )
     .await;
     assert_eq!(spoofed, plain, "the spoofed header was ignored");
