@@ -19,11 +19,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    schema::runtime::init_logging();
     let args = Args::parse();
     let config = schema::Config::load(&args.config)?;
     let db = schema::connect(&config.clickhouse).await?;
@@ -39,9 +35,7 @@ async fn main() -> anyhow::Result<()> {
         .route("/readyz", get(readyz))
         .with_state(db);
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(schema::runtime::terminated())
         .await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod config;
 pub mod event;
 pub mod local_server;
 pub mod migrate;
+pub mod runtime;
 pub mod table_check;
 
 pub use client::{connect, Db, DbError};

@@ -35,11 +35,7 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    schema::runtime::init_logging();
     match Cli::parse().command {
         Command::Migrate { config } => migrate(config).await,
         Command::LocalServer { dir, http_port } => local_server(dir, http_port).await,
@@ -72,17 +68,7 @@ async fn local_server(dir: PathBuf, http_port: Option<u16>) -> anyhow::Result<()
     let mut server = LocalServer::start(opts)?;
     // The quickstart script reads this line to find the server.
     println!("clickhouse listening on {}", server.http_url());
-    terminated().await;
+    schema::runtime::terminated().await;
     server.stop();
     Ok(())
-}
-
-/// SIGINT or SIGTERM.
-async fn terminated() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
 }
