@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use percent_encoding::percent_decode_str;
+use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -35,8 +36,6 @@ pub const MAX_DOMAINS: usize = 10;
 const MAX_UTM_BYTES: usize = 2000;
 /// Revenue amounts longer than this are rejected rather than normalised.
 const MAX_AMOUNT_CHARS: usize = 100;
-/// Bounds the zeros an exponent can add, so `1e999999999` cannot allocate much.
-const MAX_AMOUNT_EXPONENT: i64 = 100;
 /// Property keys quoted in error messages are cut to this many characters.
 const KEY_PREVIEW_CHARS: usize = 50;
 
@@ -517,75 +516,19 @@ fn parse_currency(value: Option<&Value>) -> Result<String, String> {
     }
 }
 
-/// Rewrites `[+-]digits[.digits][e[+-]digits]` as a plain decimal.
-///
-/// Done on the text rather than through `f64` so `19.99` stays exact and
-/// `NaN`/`inf` are rejected by construction.
+/// A plain decimal without trailing zeros, parsed exactly (never through
+/// `f64`), so `19.90` is stored as `19.9` and `NaN` or `inf` cannot occur.
 fn normalise_decimal(text: &str) -> Option<String> {
     let text = text.trim();
     if text.len() > MAX_AMOUNT_CHARS {
         return None;
     }
-    let (negative, unsigned) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let (mantissa, exponent) = split_exponent(unsigned)?;
-    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let all_digits = int_part
-        .bytes()
-        .chain(frac_part.bytes())
-        .all(|b| b.is_ascii_digit());
-    if !all_digits || (int_part.is_empty() && frac_part.is_empty()) {
-        return None;
-    }
-    let point = i64::try_from(int_part.len()).ok()? + exponent;
-    let (int_digits, frac_digits) = shift_point(&format!("{int_part}{frac_part}"), point)?;
-    Some(render_decimal(negative, &int_digits, &frac_digits))
-}
-
-fn split_exponent(text: &str) -> Option<(&str, i64)> {
-    let Some((mantissa, exponent)) = text.split_once(['e', 'E']) else {
-        return Some((text, 0));
-    };
-    let exponent: i64 = exponent.parse().ok()?;
-    (exponent.abs() <= MAX_AMOUNT_EXPONENT).then_some((mantissa, exponent))
-}
-
-/// Splits `digits` into integer and fraction digits with the point at `point`.
-fn shift_point(digits: &str, point: i64) -> Option<(String, String)> {
-    let len = i64::try_from(digits.len()).ok()?;
-    if point <= 0 {
-        let zeros = "0".repeat(usize::try_from(-point).ok()?);
-        return Some((String::new(), zeros + digits));
-    }
-    if point >= len {
-        let zeros = "0".repeat(usize::try_from(point - len).ok()?);
-        return Some((format!("{digits}{zeros}"), String::new()));
-    }
-    let (int_digits, frac_digits) = digits.split_at(usize::try_from(point).ok()?);
-    Some((int_digits.to_owned(), frac_digits.to_owned()))
-}
-
-fn render_decimal(negative: bool, int_digits: &str, frac_digits: &str) -> String {
-    let int_digits = int_digits.trim_start_matches('0');
-    let int_digits = if int_digits.is_empty() {
-        "0"
+    let parsed = if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text)
     } else {
-        int_digits
+        Decimal::from_str_exact(text)
     };
-    let frac_digits = frac_digits.trim_end_matches('0');
-    let is_zero = int_digits == "0" && frac_digits.is_empty();
-    let mut out = String::new();
-    if negative && !is_zero {
-        out.push('-');
-    }
-    out.push_str(int_digits);
-    if !frac_digits.is_empty() {
-        out.push('.');
-        out.push_str(frac_digits);
-    }
-    out
+    parsed.ok().map(|d| d.normalize().to_string())
 }
 
 fn parse_count(value: Option<&Value>, max: u64) -> Result<Option<u64>, String> {
@@ -1140,8 +1083,8 @@ mod tests {
         assert_eq!(amount(r#""1.5E2""#), "150");
         assert_eq!(amount(r#""25e-4""#), "0.0025");
         assert_eq!(
-            amount(r#""123456789012345678901234567890.01""#),
-            "123456789012345678901234567890.01"
+            amount(r#""12345678901234567890.01""#),
+            "12345678901234567890.01"
         );
     }
 
@@ -1277,9 +1220,12 @@ mod tests {
         assert_eq!(normalise_decimal("0"), Some("0".into()));
         assert_eq!(normalise_decimal("-0"), Some("0".into()));
         assert_eq!(normalise_decimal("000"), Some("0".into()));
-        assert_eq!(normalise_decimal("1e100").map(|s| s.len()), Some(101));
+        assert_eq!(normalise_decimal("1e20").map(|s| s.len()), Some(21));
+        assert_eq!(normalise_decimal("1e-20").map(|s| s.len()), Some(22));
+        // Beyond 28 significant digits or scale: refused, not rounded.
         assert_eq!(normalise_decimal("1e101"), None);
-        assert_eq!(normalise_decimal("1e-100").map(|s| s.len()), Some(102));
+        assert_eq!(normalise_decimal("1e-100"), None);
+        assert_eq!(normalise_decimal("123456789012345678901234567890.01"), None);
         assert_eq!(normalise_decimal("1e"), None);
         assert_eq!(normalise_decimal("e5"), None);
         assert_eq!(normalise_decimal("--1"), None);
