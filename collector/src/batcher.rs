@@ -131,7 +131,6 @@ impl<S: EventSink> Writer<S> {
                     }
                 }
             }
-            self.metrics.queue_depth.set(rx.len() as i64);
         }
     }
 
@@ -142,6 +141,7 @@ impl<S: EventSink> Writer<S> {
             return;
         }
         let mut attempt = 0u32;
+        let mut attempts_while_stopping = 0u32;
         loop {
             let started = std::time::Instant::now();
             let result = self.sink.insert(batch).await;
@@ -154,7 +154,7 @@ impl<S: EventSink> Writer<S> {
                     self.metrics.rows_written.inc_by(batch.len() as u64);
                     break;
                 }
-                Err(e) if e.retryable && self.may_retry(attempt) => {
+                Err(e) if e.retryable && self.may_retry(&mut attempts_while_stopping) => {
                     self.metrics.flushed("retry");
                     tracing::warn!(rows = batch.len(), attempt, error = %e, "batch insert failed; retrying");
                     tokio::time::sleep(backoff(attempt)).await;
@@ -172,10 +172,14 @@ impl<S: EventSink> Writer<S> {
     }
 
     /// While running, a transient failure is retried until it clears (the
-    /// full queue pushes back on clients meanwhile); once stopping, only a
-    /// few more times.
-    fn may_retry(&self, attempt: u32) -> bool {
-        !self.stop.is_cancelled() || attempt + 1 < self.config.attempts_when_stopping
+    /// full queue pushes back on clients meanwhile); once stopping, a batch
+    /// gets `attempts_when_stopping` tries in all from then on.
+    fn may_retry(&self, attempts_while_stopping: &mut u32) -> bool {
+        if !self.stop.is_cancelled() {
+            return true;
+        }
+        *attempts_while_stopping += 1;
+        *attempts_while_stopping < self.config.attempts_when_stopping
     }
 }
 

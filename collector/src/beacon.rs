@@ -301,10 +301,17 @@ fn pathname(url: &Url, hash_mode: bool) -> String {
     if path.is_empty() {
         path.push('/');
     }
-    // Single-page apps with hash routing keep the route in the fragment.
-    if let Some(fragment) = url.fragment().filter(|f| hash_mode && !f.is_empty()) {
+    // Single-page apps with hash routing keep the route in the fragment. Its
+    // own query string (`#/reset?token=...`) is dropped like the page's, and
+    // a fragment of bare parameters (`#access_token=...`) is no route at all.
+    let route = url
+        .fragment()
+        .filter(|_| hash_mode)
+        .map(|f| f.split_once('?').map_or(f, |(route, _)| route))
+        .filter(|route| !route.is_empty() && !route.contains('='));
+    if let Some(route) = route {
         path.push('#');
-        path.push_str(&decode(fragment));
+        path.push_str(&decode(route));
     }
     path
 }
@@ -736,6 +743,16 @@ mod tests {
         assert_eq!(decoded.pathname, "/#/café");
         assert_eq!(page_hash("https://example.com/x#", "1").pathname, "/x");
         assert_eq!(page_hash("https://example.com/x", "1").pathname, "/x");
+    }
+
+    #[test]
+    fn hash_mode_drops_the_fragments_query_string() {
+        let url = "https://example.com/app#/reset?token=abc&email=a@b.c";
+        assert_eq!(page_hash(url, "1").pathname, "/app#/reset");
+        let oauth = "https://example.com/cb#?access_token=xyz";
+        assert_eq!(page_hash(oauth, "1").pathname, "/cb");
+        let implicit = "https://example.com/cb#access_token=xyz&state=1";
+        assert_eq!(page_hash(implicit, "1").pathname, "/cb");
     }
 
     #[test]

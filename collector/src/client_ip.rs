@@ -7,16 +7,26 @@
 
 use http::HeaderMap;
 use ipnet::IpNet;
+use schema::config::ForwardedHeader;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The visitor's address: the socket peer, or, behind trusted proxies, the
-/// right-most forwarded address that is not itself a trusted proxy.
-pub fn resolve(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+/// right-most address in `header` that is not itself a trusted proxy. Only
+/// the header the proxies write is read, so a client cannot slip in the other.
+pub fn resolve(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    header: ForwardedHeader,
+) -> IpAddr {
     let peer = peer.to_canonical();
     if !is_trusted(peer, trusted) {
         return peer;
     }
-    let chain = forwarded_chain(headers);
+    let chain = match header {
+        ForwardedHeader::XForwardedFor => x_forwarded_for(headers),
+        ForwardedHeader::Forwarded => forwarded(headers),
+    };
     let mut client = peer;
     for hop in chain.iter().rev() {
         match hop {
@@ -54,18 +64,19 @@ pub fn truncate(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Hops in the order proxies appended them: `X-Forwarded-For` if present,
-/// else `Forwarded` (RFC 7239) `for=` values. `None` marks an unreadable hop.
-fn forwarded_chain(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
-    let xff: Vec<Option<IpAddr>> = headers
+/// `X-Forwarded-For` hops in the order proxies appended them. `None` marks
+/// an unreadable hop.
+fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+    headers
         .get_all("x-forwarded-for")
         .iter()
         .flat_map(|v| v.to_str().unwrap_or("?").split(','))
         .map(parse_hop)
-        .collect();
-    if !xff.is_empty() {
-        return xff;
-    }
+        .collect()
+}
+
+/// RFC 7239 `Forwarded: for=` hops, in order.
+fn forwarded(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     headers
         .get_all(http::header::FORWARDED)
         .iter()
@@ -103,6 +114,8 @@ fn parse_hop(text: &str) -> Option<IpAddr> {
 mod tests {
     use super::*;
 
+    const XFF: ForwardedHeader = ForwardedHeader::XForwardedFor;
+
     fn nets(list: &[&str]) -> Vec<IpNet> {
         list.iter().map(|s| s.parse().unwrap()).collect()
     }
@@ -125,7 +138,7 @@ mod tests {
     #[test]
     fn untrusted_peer_headers_are_ignored() {
         let h = headers(&[("x-forwarded-for", "9.9.9.9")]);
-        let got = resolve(ip("203.0.113.7"), &h, &nets(&["127.0.0.1/32"]));
+        let got = resolve(ip("203.0.113.7"), &h, &nets(&["127.0.0.1/32"]), XFF);
         assert_eq!(got, ip("203.0.113.7"));
     }
 
@@ -133,7 +146,10 @@ mod tests {
     fn trusted_peer_gives_rightmost_untrusted_hop() {
         let trusted = nets(&["127.0.0.1/32", "10.0.0.0/8"]);
         let h = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.9, 10.1.2.3")]);
-        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("203.0.113.9"));
+        assert_eq!(
+            resolve(ip("127.0.0.1"), &h, &trusted, XFF),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
@@ -143,7 +159,7 @@ mod tests {
             ("x-forwarded-for", "1.1.1.1"),
             ("x-forwarded-for", "2.2.2.2"),
         ]);
-        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("2.2.2.2"));
+        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted, XFF), ip("2.2.2.2"));
     }
 
     #[test]
@@ -153,19 +169,33 @@ mod tests {
             "forwarded",
             "for=192.0.2.60:4711;proto=https, for=\"[2001:db8:cafe::17]:4711\"",
         )]);
-        assert_eq!(resolve(ip("::1"), &h, &trusted), ip("2001:db8:cafe::17"));
+        let got = resolve(ip("::1"), &h, &trusted, ForwardedHeader::Forwarded);
+        assert_eq!(got, ip("2001:db8:cafe::17"));
+    }
+
+    #[test]
+    fn only_the_configured_header_is_read() {
+        let trusted = nets(&["127.0.0.1/32"]);
+        let h = headers(&[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("forwarded", "for=192.0.2.60"),
+        ]);
+        let proxy = ip("127.0.0.1");
+        let got = resolve(proxy, &h, &trusted, ForwardedHeader::Forwarded);
+        assert_eq!(got, ip("192.0.2.60"));
+        assert_eq!(resolve(proxy, &h, &trusted, XFF), ip("6.6.6.6"));
     }
 
     #[test]
     fn garbage_hop_stops_the_walk_at_the_last_good_one() {
         let trusted = nets(&["127.0.0.1/32"]);
         let h = headers(&[("x-forwarded-for", "5.5.5.5, unknown")]);
-        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted), ip("127.0.0.1"));
+        assert_eq!(resolve(ip("127.0.0.1"), &h, &trusted, XFF), ip("127.0.0.1"));
     }
 
     #[test]
     fn ipv4_mapped_peer_is_canonical() {
-        let got = resolve(ip("::ffff:198.51.100.20"), &HeaderMap::new(), &[]);
+        let got = resolve(ip("::ffff:198.51.100.20"), &HeaderMap::new(), &[], XFF);
         assert_eq!(got, ip("198.51.100.20"));
     }
 

@@ -21,6 +21,8 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("not found")]
     NotFound,
     #[error("event queue is full")]
@@ -43,6 +45,7 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Overloaded | Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -57,7 +60,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => json!({ "errors": { "request": [format!(
                 "{self}; send application/json or text/plain"
             )] } }),
-            Self::MethodNotAllowed | Self::NotFound | Self::Overloaded => {
+            Self::MethodNotAllowed | Self::Forbidden(_) | Self::NotFound | Self::Overloaded => {
                 json!({ "error": self.to_string() })
             }
             Self::Storage(_) => json!({ "error": "storage temporarily unavailable" }),

@@ -7,6 +7,7 @@
 
 use crate::beacon::{self, Beacon};
 use crate::client_ip;
+use crate::clock::day_of;
 use crate::consent;
 use crate::error::ApiError;
 use crate::outcome::{DropReason, DROPPED_HEADER};
@@ -44,14 +45,15 @@ pub async fn event(
         Err(reason) => return Ok(dropped(&state, reason)),
     };
 
-    let peer_ip = client_ip::resolve(peer.ip(), &headers, &state.config.collector.trusted_proxies);
+    let c = &state.config.collector;
+    let peer_ip = client_ip::resolve(peer.ip(), &headers, &c.trusted_proxies, c.forwarded_header);
     let truncated = client_ip::truncate(peer_ip);
     let now = state.clock.now();
     let mut rows = Vec::with_capacity(sites.len());
     for site in sites {
         let visitor_id = state
             .salts
-            .visitor_id(&site.domain, truncated, &user_agent)
+            .visitor_id(day_of(now), &site.domain, truncated, &user_agent)
             .await?;
         rows.push(event_row(&beacon, &site.domain, visitor_id, now));
     }

@@ -96,7 +96,7 @@ impl Metrics {
         );
         r.register(
             ROWS_LOST,
-            "Accepted rows given up on after a permanent error",
+            "Accepted rows given up on: a permanent error, or ClickHouse still failing at shutdown",
             self.rows_lost.clone(),
         );
         r.register(

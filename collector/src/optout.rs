@@ -5,6 +5,7 @@
 
 use crate::client_ip;
 use crate::consent;
+use crate::error::ApiError;
 use crate::routes::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::response::{Html, IntoResponse, Response};
@@ -17,7 +18,9 @@ const COOKIE_MAX_AGE_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
 pub async fn page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let opted_out = consent::opted_out(&headers, &state.config.collector.optout_cookie);
-    let html = render(opted_out);
+    let sites = &state.config.site;
+    let signals_everywhere = sites.iter().all(|s| s.respect_dnt && s.respect_gpc);
+    let html = render(opted_out, signals_everywhere);
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
 }
 
@@ -25,18 +28,35 @@ pub async fn opt_out(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, ApiError> {
+    refuse_cross_site(&headers)?;
     let cookie = cookie(&state, peer, &headers, "1", COOKIE_MAX_AGE_SECONDS);
-    back_to_page(cookie)
+    Ok(back_to_page(cookie))
 }
 
 pub async fn opt_in(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, ApiError> {
+    refuse_cross_site(&headers)?;
     let cookie = cookie(&state, peer, &headers, "", 0);
-    back_to_page(cookie)
+    Ok(back_to_page(cookie))
+}
+
+/// Another site must not flip a visitor's choice by posting a form here.
+/// Browsers say where a request comes from in `Sec-Fetch-Site`; the site's
+/// own pages (same origin, or a sibling subdomain) and direct visits pass.
+fn refuse_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if cross_site {
+        return Err(ApiError::Forbidden(
+            "opt-out changes must come from this site's own pages",
+        ));
+    }
+    Ok(())
 }
 
 /// 303 to the page, relative so it works under any path prefix.
@@ -94,7 +114,7 @@ fn is_https(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> bool {
     header_says("x-forwarded-proto", "https") || header_says("forwarded", "proto=https")
 }
 
-fn render(opted_out: bool) -> String {
+fn render(opted_out: bool, signals_everywhere: bool) -> String {
     let (status, button) = if opted_out {
         (
             "This browser is <strong>opted out</strong>: none of its visits are counted.",
@@ -106,7 +126,14 @@ fn render(opted_out: bool) -> String {
             r#"<form method="post" action="optout"><button type="submit">Opt out of analytics</button></form>"#,
         )
     };
-    PAGE.replace("{status}", status).replace("{button}", button)
+    let signals = if signals_everywhere {
+        "Do Not Track and Global Privacy Control signals are honoured: with either on, nothing is counted."
+    } else {
+        "Do Not Track and Global Privacy Control signals are honoured on the sites that choose to."
+    };
+    PAGE.replace("{status}", status)
+        .replace("{button}", button)
+        .replace("{signals}", signals)
 }
 
 const PAGE: &str = r#"<!doctype html>
@@ -121,7 +148,7 @@ button{font:inherit;padding:.5rem 1rem;cursor:pointer}.status{padding:1rem;backg
 <li>No cookies or local storage are used to track you.</li>
 <li>Your IP address and your browser's user agent are never stored. Your address is shortened and combined with the user agent into an anonymous daily identifier; the key behind it is erased after two days, so visits cannot be linked across days or traced back to you.</li>
 <li>What is stored: the page, the referring site, campaign tags, and the time.</li>
-<li>Do Not Track and Global Privacy Control signals are honoured.</li>
+<li>{signals}</li>
 </ul>
 <p class="status">{status}</p>
 {button}
@@ -135,11 +162,13 @@ mod tests {
 
     #[test]
     fn page_shows_the_matching_status_and_action() {
-        let out = render(true);
+        let out = render(true, true);
         assert!(out.contains("opted out"));
         assert!(out.contains(r#"action="optin""#));
-        let counted = render(false);
+        assert!(out.contains("with either on, nothing is counted"));
+        let counted = render(false, false);
         assert!(counted.contains("counted anonymously"));
         assert!(counted.contains(r#"action="optout""#));
+        assert!(counted.contains("on the sites that choose to"));
     }
 }

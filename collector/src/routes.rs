@@ -29,6 +29,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
 }
 
+/// A readiness probe that waits longer than this is a failed probe.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
 pub fn app(state: Arc<AppState>) -> Router {
     // Pages on the site's own origin or a sibling subdomain post beacons;
     // JSON bodies trigger a preflight, text/plain ones do not.
@@ -57,9 +60,9 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Ready when ClickHouse answers.
+/// Ready when ClickHouse answers quickly.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    match state.db.ping().await {
+    match schema::client::within(READY_TIMEOUT, state.db.ping()).await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -2,18 +2,18 @@
 //! by every collector through ClickHouse, kept for today and yesterday only.
 //!
 //! Agreement without a lock: each collector that finds no salt for a day
-//! inserts a random candidate, and everyone uses the smallest candidate of
-//! the day. A periodic refresh makes collectors that raced at midnight
-//! converge within one refresh interval.
+//! offers a random candidate, and everyone uses the smallest candidate of
+//! the day. Two collectors that race at midnight may briefly use different
+//! salts; the periodic refresh makes them converge within one interval.
 //!
 //! Erasure: rotation drops every day before yesterday from the table (whole
 //! partitions) and from memory (the bytes are zeroized on drop). The salt
-//! bytes never leave this module: callers get hashes, not salts.
+//! bytes never leave this module except to ClickHouse: callers get hashes.
 
 use crate::clock::Clock;
 use crate::visitor;
 use rand::RngCore;
-use schema::{Db, DbError, SaltRow};
+use schema::{salts, Db, DbError, SaltRow};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -22,15 +22,27 @@ use zeroize::Zeroizing;
 
 type Salt = Zeroizing<[u8; 32]>;
 
-/// The salts in use: today's, and yesterday's while it exists.
+/// The salts in use: the day's, and the day before's while it exists.
 struct DaySalts {
     day: u16,
     today: Salt,
-    /// False while ClickHouse could not be reached to agree on today's salt;
-    /// the local candidate is offered again on the next refresh.
+    /// False while ClickHouse could not be reached to agree on the day's
+    /// salt; the local candidate is offered again on the next refresh.
     agreed: bool,
-    #[allow(dead_code)] // kept so sessions crossing midnight can be joined later
+    /// For events stamped just before midnight that arrive just after.
     yesterday: Option<Salt>,
+}
+
+impl DaySalts {
+    fn for_day(&self, day: u16) -> Option<&Salt> {
+        if day == self.day {
+            Some(&self.today)
+        } else if day + 1 == self.day {
+            self.yesterday.as_ref()
+        } else {
+            None
+        }
+    }
 }
 
 pub struct SaltStore {
@@ -61,30 +73,25 @@ impl SaltStore {
         Ok(store)
     }
 
-    /// The visitor id under today's salt, rotating first if the day changed.
+    /// The visitor id under the salt of `day` (the event's UTC day),
+    /// rotating first when `day` is newer than the salts in memory.
     pub async fn visitor_id(
         &self,
+        day: u16,
         site: &str,
         truncated_ip: IpAddr,
         user_agent: &str,
     ) -> Result<u64, DbError> {
-        let today = self.clock.today();
-        if self.current_day() != Some(today) {
-            // Errors here are tolerated: refresh installs a local salt.
-            if let Err(e) = self.refresh().await {
-                tracing::warn!(error = %e, "salt refresh failed; using a local salt");
-            }
+        if self.current_day().is_none_or(|current| day > current) {
+            self.rotate_to_today().await;
         }
-        let salts = self.snapshot().ok_or_else(|| DbError::SchemaMismatch {
-            table: "salts".into(),
-            detail: "no salt is loaded".into(),
-        })?;
-        Ok(visitor::visitor_id(
-            &salts.today,
-            site,
-            truncated_ip,
-            user_agent,
-        ))
+        let salts = self
+            .snapshot()
+            .ok_or_else(|| DbError::Unexpected("no salt is loaded".into()))?;
+        let salt = salts
+            .for_day(day)
+            .ok_or_else(|| DbError::Unexpected(format!("no salt for day {day}")))?;
+        Ok(visitor::visitor_id(salt, site, truncated_ip, user_agent))
     }
 
     /// The day of the salt in use.
@@ -92,25 +99,42 @@ impl SaltStore {
         self.snapshot().map(|s| s.day)
     }
 
+    /// Rotates unless another request already did while this one waited for
+    /// the lock. Storage errors are tolerated: a local salt is used meanwhile.
+    async fn rotate_to_today(&self) {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        if self.current_day() == Some(self.clock.today()) {
+            return;
+        }
+        if let Err(e) = self.refresh_locked().await {
+            tracing::warn!(error = %e, "salt refresh failed; using a local salt for now");
+        }
+    }
+
     /// Agrees on today's salt with the other collectors, loads yesterday's,
-    /// and erases older ones. On a storage error the collector keeps working
+    /// then erases older ones. On a storage error the collector keeps working
     /// with a local salt for today, and the error is returned.
     pub async fn refresh(&self) -> Result<(), DbError> {
         let _one_at_a_time = self.refresh_lock.lock().await;
+        self.refresh_locked().await
+    }
+
+    async fn refresh_locked(&self) -> Result<(), DbError> {
         let today = self.clock.today();
         let previous = self.snapshot().filter(|s| s.day == today);
         match self.load(today, previous.as_deref()).await {
-            Ok(salts) => {
-                self.install(salts);
-                Ok(())
-            }
+            Ok(salts) => self.install(salts),
             Err(e) => {
                 if previous.is_none() {
                     self.install(self.local_salts(today));
                 }
-                Err(e)
+                return Err(e);
             }
         }
+        // Separate from agreement, so a failing erase never leaves the
+        // collector on a local salt; it is retried on the next refresh.
+        salts::erase_before(&self.db, today.saturating_sub(1)).await?;
+        Ok(())
     }
 
     /// Refreshes every `every` until `stop`, so a day change erases old salts
@@ -160,24 +184,22 @@ impl SaltStore {
     }
 
     async fn load(&self, today: u16, previous: Option<&DaySalts>) -> Result<DaySalts, DbError> {
-        let yesterday = today.saturating_sub(1);
-        self.erase_before(yesterday).await?;
         let offer = previous
             .filter(|p| !p.agreed)
             .map_or_else(random_salt, |p| p.today.clone());
         let today_salt = self.agree(today, &offer).await?;
-        let yesterday_salt = self.smallest(yesterday).await?;
+        let yesterday = salts::smallest(&self.db, today.saturating_sub(1)).await?;
         Ok(DaySalts {
             day: today,
             today: today_salt,
             agreed: true,
-            yesterday: yesterday_salt,
+            yesterday,
         })
     }
 
     /// The day's winning salt, offering `offer` first if the day has none.
     async fn agree(&self, day: u16, offer: &Salt) -> Result<Salt, DbError> {
-        if let Some(salt) = self.smallest(day).await? {
+        if let Some(salt) = salts::smallest(&self.db, day).await? {
             return Ok(salt);
         }
         let row = SaltRow {
@@ -185,40 +207,10 @@ impl SaltStore {
             salt: **offer,
             created_at: u32::try_from(self.clock.now()).unwrap_or(u32::MAX),
         };
-        let mut insert = self.db.client().insert::<SaltRow>("salts").await?;
-        insert.write(&row).await?;
-        insert.end().await?;
-        self.smallest(day)
+        salts::offer(&self.db, &row).await?;
+        salts::smallest(&self.db, day)
             .await?
-            .ok_or_else(|| DbError::SchemaMismatch {
-                table: "salts".into(),
-                detail: "an inserted salt could not be read back".into(),
-            })
-    }
-
-    async fn smallest(&self, day: u16) -> Result<Option<Salt>, DbError> {
-        let row: Option<SaltRow> = self
-            .db
-            .client()
-            .query("SELECT ?fields FROM salts WHERE toUInt16(day) = ? ORDER BY salt LIMIT 1")
-            .bind(day)
-            .fetch_optional()
-            .await?;
-        Ok(row.map(|r| Zeroizing::new(r.salt)))
-    }
-
-    /// Drops the partition of every day before `keep_from`.
-    async fn erase_before(&self, keep_from: u16) -> Result<(), DbError> {
-        let sql =
-            format!("SELECT DISTINCT toString(day) FROM salts WHERE toUInt16(day) < {keep_from}");
-        let days = self.db.fetch_tsv(&sql).await?;
-        for day in days.lines().filter(|d| is_iso_date(d)) {
-            self.db
-                .execute(&format!("ALTER TABLE salts DROP PARTITION '{day}'"))
-                .await?;
-            tracing::info!(day, "expired salt erased");
-        }
-        Ok(())
+            .ok_or_else(|| DbError::Unexpected("an offered salt could not be read back".into()))
     }
 }
 
@@ -228,31 +220,26 @@ fn random_salt() -> Salt {
     salt
 }
 
-/// Guards the string spliced into `DROP PARTITION`.
-fn is_iso_date(s: &str) -> bool {
-    s.len() == 10
-        && s.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn iso_date_guard() {
-        assert!(is_iso_date("2026-11-30"));
-        assert!(!is_iso_date("2026-11-30' OR 1"));
-        assert!(!is_iso_date("20261130"));
+    fn random_salts_differ() {
+        assert_ne!(*random_salt(), *random_salt());
     }
 
     #[test]
-    fn random_salts_differ() {
-        assert_ne!(*random_salt(), *random_salt());
+    fn a_day_uses_its_own_salt_or_yesterdays() {
+        let salts = DaySalts {
+            day: 100,
+            today: Zeroizing::new([1; 32]),
+            agreed: true,
+            yesterday: Some(Zeroizing::new([2; 32])),
+        };
+        assert_eq!(**salts.for_day(100).unwrap(), [1; 32]);
+        assert_eq!(**salts.for_day(99).unwrap(), [2; 32]);
+        assert!(salts.for_day(98).is_none());
+        assert!(salts.for_day(101).is_none());
     }
 }

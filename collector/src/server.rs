@@ -125,7 +125,7 @@ async fn serve(
     tokio::select! {
         result = server => result.context("serving HTTP")?,
         _ = async { stopping.cancelled().await; tokio::time::sleep(DRAIN_REQUESTS_FOR).await } => {
-            tracing::warn!("requests still running after the drain period; closing them");
+            tracing::warn!("requests still running after the drain period; no longer waiting for them");
         }
     }
     Ok(())

@@ -3,6 +3,11 @@
 
 use schema::{Db, EventRow};
 use std::future::Future;
+use std::time::Duration;
+
+/// How long one batch insert may take before it counts as a transient
+/// failure. Without it, a stalled server would stall the writer for good.
+pub const INSERT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A failed insert, and whether trying again can help.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -31,6 +36,19 @@ impl ClickHouseSink {
 
 impl EventSink for ClickHouseSink {
     async fn insert(&self, rows: &[EventRow]) -> Result<(), SinkError> {
+        tokio::time::timeout(INSERT_TIMEOUT, self.insert_all(rows))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SinkError {
+                    retryable: true,
+                    message: format!("insert timed out after {INSERT_TIMEOUT:?}"),
+                })
+            })
+    }
+}
+
+impl ClickHouseSink {
+    async fn insert_all(&self, rows: &[EventRow]) -> Result<(), SinkError> {
         let mut insert = self
             .db
             .client()

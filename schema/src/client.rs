@@ -3,6 +3,13 @@
 
 use crate::config::ClickHouseConfig;
 use clickhouse::Client;
+use std::future::Future;
+use std::time::Duration;
+
+/// How long any one query may take before it counts as failed. The crate
+/// sets no timeout of its own, so a stalled server would otherwise block
+/// the writer, readiness checks and shutdown indefinitely.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -13,6 +20,10 @@ pub enum DbError {
     },
     #[error("clickhouse: {0}")]
     Query(#[from] clickhouse::error::Error),
+    #[error("clickhouse did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("clickhouse returned something unexpected: {0}")]
+    Unexpected(String),
     #[error("table `{table}` does not match the code: {detail}")]
     SchemaMismatch { table: String, detail: String },
     #[error("migration {version} ({name}) failed in statement {statement}: {source}")]
@@ -66,16 +77,18 @@ impl std::fmt::Debug for Db {
 /// it. Does not create the database: see [`crate::migrate`].
 pub async fn connect(config: &ClickHouseConfig) -> Result<Db, DbError> {
     let base = base_client(config);
-    let version: String = base
-        .clone()
-        .with_validation(false)
-        .query("SELECT version()")
-        .fetch_one()
-        .await
-        .map_err(|source| DbError::Unreachable {
-            url: config.url.clone(),
-            source,
-        })?;
+    let probe = base.clone().with_validation(false);
+    let version: String = within(QUERY_TIMEOUT, async {
+        probe
+            .query("SELECT version()")
+            .fetch_one()
+            .await
+            .map_err(|source| DbError::Unreachable {
+                url: config.url.clone(),
+                source,
+            })
+    })
+    .await?;
     let version = ServerVersion::parse(&version).unwrap_or(ServerVersion(0, 0));
     let client = base
         .with_validation(version.supports_crate_validation())
@@ -114,14 +127,20 @@ impl Db {
 
     /// Runs one statement that returns nothing.
     pub async fn execute(&self, sql: &str) -> Result<(), DbError> {
-        Ok(self.client.query(sql).execute().await?)
+        within(QUERY_TIMEOUT, async {
+            Ok(self.client.query(sql).execute().await?)
+        })
+        .await
     }
 
     /// Fetches a query's result as TabSeparated text, for small metadata reads.
     pub async fn fetch_tsv(&self, sql: &str) -> Result<String, DbError> {
-        let mut cursor = self.client.query(sql).fetch_bytes("TabSeparated")?;
-        let bytes = cursor.collect().await?;
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        within(QUERY_TIMEOUT, async {
+            let mut cursor = self.client.query(sql).fetch_bytes("TabSeparated")?;
+            let bytes = cursor.collect().await?;
+            Ok(String::from_utf8_lossy(&bytes).into_owned())
+        })
+        .await
     }
 
     /// Fetches a query's result as rows of unescaped TabSeparated fields.
@@ -137,6 +156,16 @@ impl Db {
     pub async fn ping(&self) -> Result<(), DbError> {
         self.fetch_tsv("SELECT 1").await.map(drop)
     }
+}
+
+/// Runs `work`, failing with [`DbError::Timeout`] if it takes longer than `limit`.
+pub async fn within<T>(
+    limit: Duration,
+    work: impl Future<Output = Result<T, DbError>>,
+) -> Result<T, DbError> {
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or(Err(DbError::Timeout(limit)))
 }
 
 /// Undoes TabSeparated escaping (`\\`, `\t`, `\n`, `\'` and friends).

@@ -42,13 +42,25 @@ pub struct Config {
     pub editor: Vec<EditorConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClickHouseConfig {
     pub url: String,
     pub database: String,
     pub user: Option<String>,
     pub password: Option<String>,
+}
+
+/// The password is never printed.
+impl std::fmt::Debug for ClickHouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl Default for ClickHouseConfig {
@@ -68,6 +80,9 @@ pub struct CollectorConfig {
     pub listen: SocketAddr,
     /// `X-Forwarded-For` / `Forwarded` are believed only from these peers.
     pub trusted_proxies: Vec<IpNet>,
+    /// Which header the trusted proxies write. Only that one is read, so a
+    /// client cannot slip in the other.
+    pub forwarded_header: ForwardedHeader,
     pub optout_cookie: String,
     /// Lets a collector on a subdomain set the cookie for the whole site.
     pub optout_cookie_domain: Option<String>,
@@ -89,6 +104,7 @@ impl Default for CollectorConfig {
                 "127.0.0.1/32".parse().expect("valid literal"),
                 "::1/128".parse().expect("valid literal"),
             ],
+            forwarded_header: ForwardedHeader::XForwardedFor,
             optout_cookie: "analytics_optout".into(),
             optout_cookie_domain: None,
             batch_max_rows: 10_000,
@@ -98,6 +114,19 @@ impl Default for CollectorConfig {
         }
     }
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum ForwardedHeader {
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=...`.
+    #[serde(rename = "forwarded")]
+    Forwarded,
+}
+
+/// Upper bounds that keep a typo from reserving gigabytes at start-up.
+pub const MAX_BATCH_ROWS: usize = 1_000_000;
+pub const MAX_QUEUE_ROWS: usize = 10_000_000;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -206,8 +235,15 @@ impl Config {
 
     fn validate_clickhouse(&self) -> Result<(), ConfigError> {
         let url = &self.clickhouse.url;
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return invalid("clickhouse.url", "must start with http:// or https://");
+        if url.starts_with("https://") {
+            // No TLS stack is built in; see the README's ClickHouse section.
+            return invalid(
+                "clickhouse.url",
+                "https is not supported; reach ClickHouse over a private network or a local TLS proxy",
+            );
+        }
+        if !url.starts_with("http://") {
+            return invalid("clickhouse.url", "must start with http://");
         }
         if !is_identifier(&self.clickhouse.database) {
             return invalid(
@@ -223,17 +259,34 @@ impl Config {
         if !is_cookie_name(&c.optout_cookie) {
             return invalid("collector.optout_cookie", "must be a valid cookie name");
         }
-        if c.batch_max_rows == 0 {
-            return invalid("collector.batch_max_rows", "must be at least 1");
+        if !(1..=MAX_BATCH_ROWS).contains(&c.batch_max_rows) {
+            return invalid(
+                "collector.batch_max_rows",
+                &format!("must be between 1 and {MAX_BATCH_ROWS}"),
+            );
         }
         if c.batch_max_age_ms == 0 {
             return invalid("collector.batch_max_age_ms", "must be at least 1");
         }
-        if c.queue_capacity < c.batch_max_rows {
+        if !(c.batch_max_rows..=MAX_QUEUE_ROWS).contains(&c.queue_capacity) {
             return invalid(
                 "collector.queue_capacity",
-                "must be at least collector.batch_max_rows",
+                &format!("must be between collector.batch_max_rows and {MAX_QUEUE_ROWS}"),
             );
+        }
+        if let Some(domain) = &c.optout_cookie_domain {
+            if !is_domain(domain) {
+                return invalid(
+                    "collector.optout_cookie_domain",
+                    "must be a lowercase host name such as example.com",
+                );
+            }
+        }
+        if let Some(url) = &c.public_url {
+            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+            if !scheme_ok || url.contains(char::is_whitespace) {
+                return invalid("collector.public_url", "must be an http:// or https:// URL");
+            }
         }
         Ok(())
     }
@@ -365,6 +418,17 @@ sites = ["example.com"]
         let cases = [
             ("[clickhouse]\ndatabase = \"a-b\"\n", "clickhouse.database"),
             ("[clickhouse]\nurl = \"localhost:8123\"\n", "clickhouse.url"),
+            ("[clickhouse]\nurl = \"https://ch:8443\"\n", "clickhouse.url"),
+            ("[collector]\nbatch_max_rows = 2000000\n", "collector.batch_max_rows"),
+            (
+                "[collector]\nqueue_capacity = 100000000000\n",
+                "collector.queue_capacity",
+            ),
+            (
+                "[collector]\noptout_cookie_domain = \".example.com;x\"\n",
+                "collector.optout_cookie_domain",
+            ),
+            ("[collector]\npublic_url = \"stats\"\n", "collector.public_url"),
             ("[collector]\noptout_cookie = \"a b\"\n", "collector.optout_cookie"),
             ("[[site]]\ndomain = \"Example.com\"\n", "site[0].domain"),
             (
@@ -387,6 +451,19 @@ sites = ["example.com"]
         let text = SAMPLE.replace("sites = [\"example.com\"]", "sites = [\"nope.com\"]");
         let err = Config::parse(&text).unwrap().validate().unwrap_err();
         assert!(err.to_string().contains("nope.com"), "{err}");
+    }
+
+    #[test]
+    fn forwarded_header_choice() {
+        let c = Config::parse("[collector]\nforwarded_header = \"forwarded\"\n").unwrap();
+        assert_eq!(c.collector.forwarded_header, ForwardedHeader::Forwarded);
+        assert!(Config::parse("[collector]\nforwarded_header = \"x-real-ip\"\n").is_err());
+    }
+
+    #[test]
+    fn password_is_not_printed() {
+        let c = Config::parse("[clickhouse]\npassword = \"hunter2\"\n").unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 
     #[test]

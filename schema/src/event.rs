@@ -81,6 +81,13 @@ impl std::fmt::Debug for SaltRow {
     }
 }
 
+/// Salt bytes are wiped when a row goes away, wherever it was copied.
+impl Drop for SaltRow {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.salt);
+    }
+}
+
 impl TableRow for SaltRow {
     const TABLE: &'static str = "salts";
     const COLUMNS: &'static [(&'static str, &'static str)] = &[

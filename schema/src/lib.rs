@@ -8,6 +8,7 @@ pub mod event;
 pub mod local_server;
 pub mod migrate;
 pub mod runtime;
+pub mod salts;
 pub mod table_check;
 
 pub use client::{connect, Db, DbError};

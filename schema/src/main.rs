@@ -46,14 +46,25 @@ async fn migrate(path: PathBuf) -> anyhow::Result<()> {
     let config = schema::Config::load(&path)?;
     let db = schema::connect(&config.clickhouse).await?;
     let applied = schema::migrate::migrate(&db).await?;
+    // Salts older than yesterday must not outlive a stopped collector.
+    let erased = schema::salts::erase_before(&db, today().saturating_sub(1)).await?;
     println!(
-        "database `{}` on ClickHouse {}.{}: applied {:?}, schema verified",
+        "database `{}` on ClickHouse {}.{}: applied {:?}, schema verified, {} expired salt day(s) erased",
         db.database(),
         db.version().0,
         db.version().1,
-        applied
+        applied,
+        erased.len()
     );
     Ok(())
+}
+
+/// Days since the Unix epoch, UTC.
+fn today() -> u16 {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    u16::try_from(seconds / 86_400).unwrap_or(u16::MAX)
 }
 
 async fn local_server(dir: PathBuf, http_port: Option<u16>) -> anyhow::Result<()> {

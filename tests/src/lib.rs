@@ -5,9 +5,12 @@
 pub use collector::clock::{Clock, ManualClock, SystemClock};
 use schema::config::{SiteConfig, ENV_CLICKHOUSE_URL};
 use schema::{Config, Db};
+use std::collections::HashMap;
 use std::future::Future;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +35,17 @@ pub fn clickhouse_url() -> String {
     }
 }
 
+/// The data directory of the private server, to scan its files; `None`
+/// when testing against `CLICKHOUSE_URL`, whose files may be elsewhere.
+pub fn private_server_dir() -> Option<std::path::PathBuf> {
+    if std::env::var_os(ENV_CLICKHOUSE_URL).is_some() {
+        return None;
+    }
+    schema::local_server::shared()
+        .ok()
+        .map(|s| s.data_dir().to_owned())
+}
+
 /// A config pointing at a fresh, uniquely named database, with three sites
 /// and fast batches so rows land quickly.
 pub fn test_config() -> Config {
@@ -49,11 +63,78 @@ pub fn test_config() -> Config {
     config
 }
 
+/// A test's database: dropped from the server when the last handle to it
+/// goes away (collectors sharing a database share one guard).
+pub struct TestDb {
+    db: Db,
+    _guard: Arc<DropDatabase>,
+}
+
+impl Deref for TestDb {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl TestDb {
+    pub async fn connect(config: &Config) -> Self {
+        let db = schema::connect(&config.clickhouse).await.unwrap();
+        Self {
+            _guard: DropDatabase::for_config(config),
+            db,
+        }
+    }
+}
+
+struct DropDatabase {
+    url: String,
+    database: String,
+}
+
+impl DropDatabase {
+    fn for_config(config: &Config) -> Arc<Self> {
+        static LIVE: Mutex<Option<HashMap<String, Weak<DropDatabase>>>> = Mutex::new(None);
+        let mut live = LIVE.lock().unwrap();
+        let live = live.get_or_insert_with(HashMap::new);
+        let key = format!("{} {}", config.clickhouse.url, config.clickhouse.database);
+        if let Some(guard) = live.get(&key).and_then(Weak::upgrade) {
+            return guard;
+        }
+        let guard = Arc::new(Self {
+            url: config.clickhouse.url.clone(),
+            database: config.clickhouse.database.clone(),
+        });
+        live.insert(key, Arc::downgrade(&guard));
+        guard
+    }
+}
+
+impl Drop for DropDatabase {
+    /// Blocking and best-effort: a failed clean-up must not fail the test.
+    fn drop(&mut self) {
+        let Some(host) = self.url.strip_prefix("http://") else {
+            return;
+        };
+        let host = host.trim_end_matches('/');
+        let sql = format!("DROP DATABASE IF EXISTS {}", self.database);
+        let request = format!(
+            "POST / HTTP/1.0\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n{sql}",
+            sql.len()
+        );
+        if let Ok(mut stream) = std::net::TcpStream::connect(host) {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = stream.write_all(request.as_bytes());
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    }
+}
+
 /// A collector running in this process on a loopback port.
 pub struct TestCollector {
     pub addr: SocketAddr,
     pub config: Config,
-    pub db: Db,
+    pub db: TestDb,
     pub clock: Arc<ManualClock>,
     stop: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -79,7 +160,7 @@ impl TestCollector {
         wait_ready(addr, &mut task).await;
         Self {
             addr,
-            db: schema::connect(&config.clickhouse).await.unwrap(),
+            db: TestDb::connect(&config).await,
             config,
             clock,
             stop,
@@ -91,8 +172,9 @@ impl TestCollector {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// Graceful stop: returns once every queued row was written.
-    pub async fn stop(self) -> Db {
+    /// Graceful stop: returns once every queued row was written. The database
+    /// lives on while the returned handle does.
+    pub async fn stop(self) -> TestDb {
         self.stop.cancel();
         tokio::time::timeout(Duration::from_secs(30), self.task)
             .await

@@ -39,15 +39,16 @@ async fn full_queue_answers_503_and_accepted_rows_survive_an_outage() {
     assert!((10..=15).contains(&accepted), "accepted {accepted}");
 
     tokio::task::block_in_place(|| server.restart()).expect("restart clickhouse");
-    let db = collector.db.clone();
     let landed = wait_until(Duration::from_secs(30), || async {
-        db.fetch_tsv("SELECT count() FROM events")
+        collector
+            .db
+            .fetch_tsv("SELECT count() FROM events")
             .await
             .is_ok_and(|n| n.trim() == accepted.to_string())
     })
     .await;
     assert!(landed, "expected {accepted} rows after the outage");
-    collector.stop().await;
+    let db = collector.stop().await;
     assert_eq!(scalar(&db, "SELECT count() FROM events").await, accepted);
     assert_eq!(
         scalar(&db, "SELECT uniqExact(pathname) FROM events").await,

@@ -124,9 +124,8 @@ async fn graceful_stop_flushes_rows_still_waiting_for_their_batch() {
         let body = pageview(SITE, &format!("https://example.com/p{i}"));
         assert_eq!(send(&collector, &body, &[]).await.status(), 202);
     }
-    let db = collector.db.clone();
-    assert_eq!(scalar(&db, "SELECT count() FROM events").await, 0);
-    collector.stop().await;
+    assert_eq!(scalar(&collector.db, "SELECT count() FROM events").await, 0);
+    let db = collector.stop().await;
     assert_eq!(scalar(&db, "SELECT count() FROM events").await, 25);
 }
 

@@ -42,7 +42,10 @@ async fn no_address_or_user_agent_is_stored_or_logged() {
     let logs = capture_logs();
     let collector = TestCollector::start(test_config()).await;
     let client = reqwest::Client::new();
-    let pages = [("/a", RAW_IP), ("/b", RAW_IP6)];
+    let pages = [
+        ("/privacy-probe-page-a", RAW_IP),
+        ("/privacy-probe-page-b", RAW_IP6),
+    ];
     for (path, ip) in pages {
         for name in ["pageview", "Signup"] {
             let body = serde_json::json!({
@@ -83,8 +86,18 @@ async fn no_address_or_user_agent_is_stored_or_logged() {
     expect_event_count(&collector.db, 4).await;
     let db = collector.stop().await;
 
-    // The scanner can find what it looks for: the stored page path.
-    assert!(!tables_containing(&db, b"example.com").await.is_empty());
+    // The scanners can find what they look for: a stored page path.
+    let stored = b"/privacy-probe-page-a";
+    assert_eq!(
+        tables_containing(&db, stored).await,
+        vec!["events.pathname"]
+    );
+    // No column could hold an address in binary form either.
+    let address_columns = format!(
+        "SELECT count() FROM system.columns WHERE database = '{}' AND (type LIKE '%IP%' OR name LIKE '%ip%')",
+        db.database()
+    );
+    assert_eq!(scalar(&db, &address_columns).await, 0);
     let secrets = [
         RAW_IP,
         TRUNCATED_IP,
@@ -102,9 +115,10 @@ async fn no_address_or_user_agent_is_stored_or_logged() {
     for secret in binary {
         assert!(tables_containing(&db, secret).await.is_empty());
     }
-    if let Ok(server) = schema::local_server::shared() {
+    if let Some(dir) = private_server_dir() {
+        assert!(!files_containing(&dir, stored).is_empty());
         for secret in secrets {
-            let files = files_containing(server.data_dir(), secret.as_bytes());
+            let files = files_containing(&dir, secret.as_bytes());
             assert!(files.is_empty(), "{secret:?} in files {files:?}");
         }
     }

@@ -50,9 +50,9 @@ async fn day_change_erases_salts_older_than_yesterday_everywhere() {
     let first = visitor_on(&collector, "day0").await;
     let salt0 = salt_of(&collector.db, day0).await;
     assert_eq!(salt0.len(), 32);
-    if let Ok(server) = schema::local_server::shared() {
+    if let Some(dir) = private_server_dir() {
         // The disk scan below can see a salt: it finds today's.
-        assert!(!files_containing(server.data_dir(), &salt0).is_empty());
+        assert!(!files_containing(&dir, &salt0).is_empty());
     }
     assert_eq!(salt_days(&collector.db).await, vec![day0]);
 
@@ -79,15 +79,15 @@ async fn day_change_erases_salts_older_than_yesterday_everywhere() {
     assert!(tables_containing(&collector.db, &salt0).await.is_empty());
 
     // Dropped parts are deleted from disk within seconds, not minutes.
-    if let Ok(server) = schema::local_server::shared() {
+    if let Some(dir) = private_server_dir() {
         let gone = wait_until(Duration::from_secs(30), || async {
-            files_containing(server.data_dir(), &salt0).is_empty()
+            files_containing(&dir, &salt0).is_empty()
         })
         .await;
         assert!(
             gone,
             "old salt still on disk: {:?}",
-            files_containing(server.data_dir(), &salt0)
+            files_containing(&dir, &salt0)
         );
     }
     collector.stop().await;
@@ -98,7 +98,8 @@ async fn a_restart_mid_day_keeps_the_salt_and_collectors_agree() {
     let config = test_config();
     let first = TestCollector::start(config.clone()).await;
     let before = visitor_on(&first, "before").await;
-    first.stop().await;
+    // Kept alive: the database outlives the first collector.
+    let _first_db = first.stop().await;
 
     // Two collectors on the same database: both use the stored salt.
     let a = TestCollector::start(config.clone()).await;

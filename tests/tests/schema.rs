@@ -4,8 +4,8 @@ use integration_tests::*;
 use schema::event::TableRow;
 use schema::{EventRow, SaltRow};
 
-async fn fresh_db() -> schema::Db {
-    schema::connect(&test_config().clickhouse).await.unwrap()
+async fn fresh_db() -> TestDb {
+    TestDb::connect(&test_config()).await
 }
 
 #[tokio::test]
