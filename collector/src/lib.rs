@@ -10,6 +10,7 @@ pub mod beacon;
 pub mod client_ip;
 pub mod clock;
 pub mod consent;
+pub mod enrich;
 pub mod error;
 pub mod ingest;
 pub mod metrics;
