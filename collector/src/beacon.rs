@@ -85,6 +85,16 @@ pub struct Page {
     /// Percent-decoded path, `/` at least; `#fragment` appended in hash mode.
     pub pathname: String,
     pub utm: Utm,
+    pub tags: Tags,
+}
+
+/// Other attribution tags of the page URL: `source=` and `ref=` values, and
+/// the name of a recognised click-id parameter (its value is never kept).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tags {
+    pub source: String,
+    pub ref_param: String,
+    pub click_id_param: String,
 }
 
 /// UTM tags from the page URL; empty when absent.
@@ -252,6 +262,7 @@ fn parse_page(value: Option<&Value>, hash_mode: bool) -> Result<Page, String> {
         hostname: normalise_host(url.host_str().unwrap_or_default()),
         pathname: pathname(&url, hash_mode),
         utm: utm(&url),
+        tags: tags(&url),
     })
 }
 
@@ -318,6 +329,28 @@ fn pathname(url: &Url, hash_mode: bool) -> String {
 
 fn decode(text: &str) -> String {
     percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+/// Keeps the first non-empty `source` and `ref`, and the first click-id name.
+fn tags(url: &Url) -> Tags {
+    let mut tags = Tags::default();
+    for (key, value) in url.query_pairs() {
+        match key.as_ref() {
+            "source" if tags.source.is_empty() => {
+                tags.source = truncate(&value, MAX_UTM_BYTES).to_owned();
+            }
+            "ref" if tags.ref_param.is_empty() => {
+                tags.ref_param = truncate(&value, MAX_UTM_BYTES).to_owned();
+            }
+            name if tags.click_id_param.is_empty() => {
+                if let Some(click) = crate::enrich::source::click_id(name) {
+                    tags.click_id_param = click.param.to_owned();
+                }
+            }
+            _ => {}
+        }
+    }
+    tags
 }
 
 /// Keeps the first non-empty value of each UTM tag; everything else in the query is dropped.
@@ -640,6 +673,10 @@ mod tests {
                     medium: "email".into(),
                     ..Utm::default()
                 },
+                tags: Tags {
+                    click_id_param: "fbclid".into(),
+                    ..Tags::default()
+                },
             },
             referrer: Some(Referrer {
                 host: "google.com".into(),
@@ -668,6 +705,7 @@ mod tests {
                 hostname: "shop.example.org".into(),
                 pathname: "/cart".into(),
                 utm: Utm::default(),
+                tags: Tags::default(),
             },
             referrer: Some(Referrer {
                 host: "news.ycombinator.com".into(),
@@ -684,6 +722,15 @@ mod tests {
             engagement_ms: None,
         };
         assert_eq!(ok(body), want);
+    }
+
+    #[test]
+    fn source_ref_and_click_id_tags() {
+        let tags = page("https://example.com/?ref=producthunt&source=hn&gclid=abc&msclkid=x").tags;
+        assert_eq!(tags.source, "hn");
+        assert_eq!(tags.ref_param, "producthunt");
+        assert_eq!(tags.click_id_param, "gclid");
+        assert_eq!(page("https://example.com/?q=1").tags, Tags::default());
     }
 
     #[test]

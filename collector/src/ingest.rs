@@ -1,24 +1,17 @@
-//! `POST /api/event`: from an HTTP request to queued rows.
-//!
-//! Order matters for privacy: the body is bounded and parsed, consent is
-//! checked, and only then is the client address resolved, truncated and
-//! hashed with the user agent. Neither the address nor the user agent goes
-//! further than the visitor id computation.
+//! `POST /api/event` over HTTP: content type, a bounded body, parsing, then
+//! the [`crate::pipeline`] decides, and the rows are queued.
 
 use crate::beacon::{self, Beacon};
-use crate::client_ip;
 use crate::clock::day_of;
-use crate::consent;
 use crate::error::ApiError;
 use crate::outcome::{DropReason, DROPPED_HEADER};
+use crate::pipeline::Request;
 use crate::routes::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, StatusCode};
 use http_body_util::BodyExt;
-use schema::config::SiteConfig;
-use schema::EventRow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -37,26 +30,19 @@ pub async fn event(
     let beacon = parse(&bytes, user_agent.is_some())?;
     let user_agent = user_agent.unwrap_or_default();
 
-    if consent::opted_out(&headers, &state.config.collector.optout_cookie) {
-        return Ok(dropped(&state, DropReason::OptOut));
-    }
-    let sites = match recorded_sites(&state, &beacon, &headers) {
-        Ok(sites) => sites,
+    let now = state.clock.now();
+    let hasher = state.salts.hasher(day_of(now)).await?;
+    let request = Request {
+        beacon: &beacon,
+        headers: &headers,
+        peer: peer.ip(),
+        user_agent: &user_agent,
+        now,
+    };
+    let rows = match state.pipeline.process(&request, &hasher) {
+        Ok(rows) => rows,
         Err(reason) => return Ok(dropped(&state, reason)),
     };
-
-    let c = &state.config.collector;
-    let peer_ip = client_ip::resolve(peer.ip(), &headers, &c.trusted_proxies, c.forwarded_header);
-    let truncated = client_ip::truncate(peer_ip);
-    let now = state.clock.now();
-    let mut rows = Vec::with_capacity(sites.len());
-    for site in sites {
-        let visitor_id = state
-            .salts
-            .visitor_id(day_of(now), &site.domain, truncated, &user_agent)
-            .await?;
-        rows.push(event_row(&beacon, &site.domain, visitor_id, now));
-    }
     let count = rows.len() as u64;
     state
         .queue
@@ -126,32 +112,6 @@ fn parse(bytes: &[u8], has_user_agent: bool) -> Result<Beacon, ApiError> {
     Err(ApiError::BadInput(errors))
 }
 
-/// The configured sites among the beacon's domains that accept this visitor.
-/// When none does, the reason for the first refusal.
-fn recorded_sites(
-    state: &AppState,
-    beacon: &Beacon,
-    headers: &HeaderMap,
-) -> Result<Vec<SiteConfig>, DropReason> {
-    let mut first_refusal = None;
-    let mut sites = Vec::new();
-    for domain in &beacon.domains {
-        let refusal = match state.config.site(domain) {
-            None => Some(DropReason::UnknownSite),
-            Some(site) => consent::site_refuses(site, headers).or_else(|| {
-                sites.push(site.clone());
-                None
-            }),
-        };
-        first_refusal = first_refusal.or(refusal);
-    }
-    if sites.is_empty() {
-        Err(first_refusal.unwrap_or(DropReason::UnknownSite))
-    } else {
-        Ok(sites)
-    }
-}
-
 fn dropped(state: &AppState, reason: DropReason) -> Response {
     state.metrics.dropped(reason);
     (
@@ -160,40 +120,4 @@ fn dropped(state: &AppState, reason: DropReason) -> Response {
         "ok",
     )
         .into_response()
-}
-
-/// The stored row: page path without query, `utm_*` in their own columns,
-/// the referrer as host and path (empty for a self-referral).
-pub fn event_row(beacon: &Beacon, site: &str, visitor_id: u64, now: u64) -> EventRow {
-    let page = &beacon.page;
-    let referrer = beacon
-        .referrer
-        .as_ref()
-        .filter(|r| r.host != page.hostname)
-        .map(|r| format!("{}{}", r.host, r.path.trim_end_matches('/')))
-        .unwrap_or_default();
-    let (props_keys, props_values) = beacon.props.iter().cloned().unzip();
-    let revenue = beacon.revenue.as_ref();
-    EventRow {
-        timestamp: u32::try_from(now).unwrap_or(u32::MAX),
-        site: site.to_owned(),
-        name: beacon.name.clone(),
-        hostname: page.hostname.clone(),
-        pathname: page.pathname.clone(),
-        visitor_id,
-        referrer,
-        utm_source: page.utm.source.clone(),
-        utm_medium: page.utm.medium.clone(),
-        utm_campaign: page.utm.campaign.clone(),
-        utm_content: page.utm.content.clone(),
-        utm_term: page.utm.term.clone(),
-        props_keys,
-        props_values,
-        interactive: u8::from(beacon.interactive),
-        screen_width: beacon.screen_width.unwrap_or(0),
-        scroll_depth: beacon.scroll_depth.unwrap_or(0),
-        engagement_ms: beacon.engagement_ms.unwrap_or(0),
-        revenue_amount: revenue.map(|r| r.amount.clone()).unwrap_or_default(),
-        revenue_currency: revenue.map(|r| r.currency.clone()).unwrap_or_default(),
-    }
 }

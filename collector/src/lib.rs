@@ -1,9 +1,10 @@
 //! The collector: a first-party ingest endpoint for page-view and custom-event
 //! beacons that stores nothing able to identify a visitor.
 //!
-//! Request path: [`routes`] → [`ingest`] (body limits, [`beacon`] parsing,
-//! [`consent`], [`client_ip`], [`visitor`] hashing under the [`salt`] of the
-//! day) → [`batcher`] → [`sink`] (ClickHouse).
+//! Request path: [`routes`] → [`ingest`] (body limits, [`beacon`] parsing)
+//! → [`pipeline`] ([`consent`], [`site_rules`], [`enrich`] bots and spam,
+//! [`client_ip`] truncation, location and source, [`visitor`] hashing under
+//! the [`salt`] of the day) → [`batcher`] → [`sink`] (ClickHouse).
 
 pub mod batcher;
 pub mod beacon;
@@ -16,10 +17,12 @@ pub mod ingest;
 pub mod metrics;
 pub mod optout;
 pub mod outcome;
+pub mod pipeline;
 pub mod routes;
 pub mod salt;
 pub mod server;
 pub mod sink;
+pub mod site_rules;
 pub mod visitor;
 
 pub use server::{run, Collector};

@@ -11,10 +11,30 @@ pub enum DropReason {
     Gpc,
     OptOut,
     UnknownSite,
+    /// A page hostname the site does not list.
+    Hostname,
+    /// A path the site excludes.
+    Excluded,
+    /// Crawlers, monitors, headless browsers, HTTP libraries, prefetches.
+    Bot,
+    /// A referrer on the spam list.
+    Spam,
+    /// An address in the configured datacenter ranges.
+    Datacenter,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 4] = [Self::Dnt, Self::Gpc, Self::OptOut, Self::UnknownSite];
+    pub const ALL: [DropReason; 9] = [
+        Self::Dnt,
+        Self::Gpc,
+        Self::OptOut,
+        Self::UnknownSite,
+        Self::Hostname,
+        Self::Excluded,
+        Self::Bot,
+        Self::Spam,
+        Self::Datacenter,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -22,6 +42,11 @@ impl DropReason {
             Self::Gpc => "gpc",
             Self::OptOut => "optout",
             Self::UnknownSite => "unknown-site",
+            Self::Hostname => "hostname",
+            Self::Excluded => "excluded",
+            Self::Bot => "bot",
+            Self::Spam => "spam",
+            Self::Datacenter => "datacenter",
         }
     }
 }

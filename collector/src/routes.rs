@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::outcome::DROPPED_HEADER;
+use crate::pipeline::Pipeline;
 use crate::salt::SaltStore;
 use crate::{ingest, optout};
 use axum::extract::{Request, State};
@@ -22,6 +23,7 @@ use tower_http::cors::{Any, CorsLayer};
 /// What every handler shares.
 pub struct AppState {
     pub config: Arc<Config>,
+    pub pipeline: Pipeline,
     pub db: Db,
     pub salts: Arc<SaltStore>,
     pub queue: EventQueue,

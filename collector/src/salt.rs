@@ -45,6 +45,36 @@ impl DaySalts {
     }
 }
 
+/// Computes visitor ids for one day without exposing its salt.
+pub struct DayHasher {
+    salts: Arc<DaySalts>,
+    day: u16,
+}
+
+impl DayHasher {
+    /// A hasher under a fixed salt, for benchmarks and tests.
+    pub fn fixed(day: u16, salt: [u8; 32]) -> Self {
+        let salts = DaySalts {
+            day,
+            today: Zeroizing::new(salt),
+            agreed: true,
+            yesterday: None,
+        };
+        Self {
+            salts: Arc::new(salts),
+            day,
+        }
+    }
+
+    pub fn visitor_id(&self, site: &str, truncated_ip: IpAddr, user_agent: &str) -> u64 {
+        let salt = self
+            .salts
+            .for_day(self.day)
+            .expect("checked when the hasher was made");
+        visitor::visitor_id(salt, site, truncated_ip, user_agent)
+    }
+}
+
 pub struct SaltStore {
     db: Db,
     clock: Arc<dyn Clock>,
@@ -73,25 +103,19 @@ impl SaltStore {
         Ok(store)
     }
 
-    /// The visitor id under the salt of `day` (the event's UTC day),
-    /// rotating first when `day` is newer than the salts in memory.
-    pub async fn visitor_id(
-        &self,
-        day: u16,
-        site: &str,
-        truncated_ip: IpAddr,
-        user_agent: &str,
-    ) -> Result<u64, DbError> {
+    /// A hasher for events of `day` (their UTC day), rotating first when
+    /// `day` is newer than the salts in memory.
+    pub async fn hasher(&self, day: u16) -> Result<DayHasher, DbError> {
         if self.current_day().is_none_or(|current| day > current) {
             self.rotate_to_today().await;
         }
         let salts = self
             .snapshot()
             .ok_or_else(|| DbError::Unexpected("no salt is loaded".into()))?;
-        let salt = salts
-            .for_day(day)
-            .ok_or_else(|| DbError::Unexpected(format!("no salt for day {day}")))?;
-        Ok(visitor::visitor_id(salt, site, truncated_ip, user_agent))
+        if salts.for_day(day).is_none() {
+            return Err(DbError::Unexpected(format!("no salt for day {day}")));
+        }
+        Ok(DayHasher { salts, day })
     }
 
     /// The day of the salt in use.

@@ -4,7 +4,9 @@
 
 use crate::batcher::{self, BatchConfig};
 use crate::clock::{Clock, SystemClock};
+use crate::enrich::Enricher;
 use crate::metrics::Metrics;
+use crate::pipeline::Pipeline;
 use crate::routes::{self, AppState};
 use crate::salt::SaltStore;
 use crate::sink::ClickHouseSink;
@@ -16,6 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// How often the GeoIP file is checked for a replacement (SIGHUP also reloads).
+const GEOIP_CHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// How long in-flight requests may take to finish after a stop signal.
 const DRAIN_REQUESTS_FOR: Duration = Duration::from_secs(10);
@@ -34,6 +39,7 @@ pub struct Collector {
     config: Config,
     clock: Arc<dyn Clock>,
     salt_refresh: Duration,
+    geoip_check: Duration,
 }
 
 impl Collector {
@@ -42,6 +48,7 @@ impl Collector {
             config,
             clock: Arc::new(SystemClock),
             salt_refresh: Duration::from_secs(30),
+            geoip_check: GEOIP_CHECK_EVERY,
         }
     }
 
@@ -56,31 +63,47 @@ impl Collector {
         self
     }
 
+    /// How often the GeoIP file is checked for a replacement.
+    pub fn with_geoip_check(mut self, every: Duration) -> Self {
+        self.geoip_check = every;
+        self
+    }
+
     pub async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let db = schema::connect(&self.config.clickhouse).await?;
+        // Everything that can fail comes before any task is spawned.
+        let config = Arc::new(self.config);
+        let pipeline = Pipeline::new(config.clone(), Enricher::from_config(&config.collector)?)?;
+        let db = schema::connect(&config.clickhouse).await?;
         schema::migrate::migrate(&db)
             .await
             .context("migrating the ClickHouse schema")?;
         let salts = SaltStore::open(db.clone(), self.clock.clone())
             .await
             .context("loading the day's salt")?;
+
         let stop = CancellationToken::new();
         let metrics = Arc::new(Metrics::default());
         let (queue, writer) = batcher::spawn(
             ClickHouseSink::new(db.clone()),
-            batch_config(&self.config),
+            batch_config(&config),
             metrics.clone(),
             stop.clone(),
         );
         let rotation = salts
             .clone()
             .spawn_rotation(self.salt_refresh, stop.clone());
+        let geo_watcher = pipeline
+            .enricher()
+            .geo()
+            .clone()
+            .spawn_watcher(self.geoip_check, stop.clone());
         let state = Arc::new(AppState {
-            config: Arc::new(self.config),
+            pipeline,
+            config,
             db,
             salts,
             queue,
@@ -91,6 +114,7 @@ impl Collector {
         stop.cancel();
         writer.await.context("batch writer")?;
         rotation.await.context("salt rotation")?;
+        geo_watcher.await.context("geoip watcher")?;
         tracing::info!("collector stopped");
         Ok(())
     }

@@ -92,8 +92,16 @@ pub struct CollectorConfig {
     pub batch_max_age_ms: u64,
     /// Rows that may wait in memory for the writer; past it the collector answers 503.
     pub queue_capacity: usize,
-    /// Serve the tracker snippet's endpoint under this public URL in messages.
+    /// The public URL the collector is reached under (https there marks the
+    /// opt-out cookie Secure).
     pub public_url: Option<String>,
+    /// A MaxMind-format database (GeoIP2/GeoLite2 City or Country, DB-IP
+    /// lite, or the flat `@ip-location-db` layout). Reloaded when it changes.
+    pub geoip: Option<PathBuf>,
+    /// Replaces the vendored referrer-spam list: one domain a line.
+    pub referrer_spam_file: Option<PathBuf>,
+    /// Drops traffic from these networks: one CIDR range a line.
+    pub datacenter_ranges_file: Option<PathBuf>,
 }
 
 impl Default for CollectorConfig {
@@ -111,6 +119,9 @@ impl Default for CollectorConfig {
             batch_max_age_ms: 1_000,
             queue_capacity: 100_000,
             public_url: None,
+            geoip: None,
+            referrer_spam_file: None,
+            datacenter_ranges_file: None,
         }
     }
 }
@@ -150,6 +161,13 @@ pub struct SiteConfig {
     pub respect_dnt: bool,
     #[serde(default = "yes")]
     pub respect_gpc: bool,
+    /// Page hostnames accepted for this site (`example.com`, `*.example.com`);
+    /// empty accepts any. Others are dropped as `hostname`.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    /// Glob patterns of paths not to record (`/admin/**`), dropped as `excluded`.
+    #[serde(default)]
+    pub exclude_paths: Vec<String>,
 }
 
 impl SiteConfig {
@@ -159,6 +177,8 @@ impl SiteConfig {
             domain: domain.into(),
             respect_dnt: true,
             respect_gpc: true,
+            hostnames: Vec::new(),
+            exclude_paths: Vec::new(),
         }
     }
 }
@@ -301,6 +321,19 @@ impl Config {
             if !seen.insert(&site.domain) {
                 return invalid(&key, "is listed twice");
             }
+            for (j, host) in site.hostnames.iter().enumerate() {
+                if !is_domain(host.strip_prefix("*.").unwrap_or(host)) {
+                    return invalid(
+                        &format!("site[{i}].hostnames[{j}]"),
+                        "must be a lowercase host name, optionally starting with `*.`",
+                    );
+                }
+            }
+            for (j, glob) in site.exclude_paths.iter().enumerate() {
+                if let Err(e) = globset::Glob::new(glob) {
+                    return invalid(&format!("site[{i}].exclude_paths[{j}]"), &e.to_string());
+                }
+            }
         }
         Ok(())
     }
@@ -429,6 +462,14 @@ sites = ["example.com"]
                 "collector.optout_cookie_domain",
             ),
             ("[collector]\npublic_url = \"stats\"\n", "collector.public_url"),
+            (
+                "[[site]]\ndomain = \"a.com\"\nhostnames = [\"a.com\", \"*.A.com\"]\n",
+                "site[0].hostnames[1]",
+            ),
+            (
+                "[[site]]\ndomain = \"a.com\"\nexclude_paths = [\"/admin/[\"]\n",
+                "site[0].exclude_paths[0]",
+            ),
             ("[collector]\noptout_cookie = \"a b\"\n", "collector.optout_cookie"),
             ("[[site]]\ndomain = \"Example.com\"\n", "site[0].domain"),
             (

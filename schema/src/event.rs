@@ -34,6 +34,18 @@ pub struct EventRow {
     pub engagement_ms: u32,
     pub revenue_amount: String,
     pub revenue_currency: String,
+    pub browser: String,
+    pub browser_version: String,
+    pub os: String,
+    pub os_version: String,
+    pub device: String,
+    pub screen_size: String,
+    pub source: String,
+    pub medium: String,
+    pub click_id_param: String,
+    pub country: String,
+    pub region: String,
+    pub city: String,
 }
 
 impl TableRow for EventRow {
@@ -59,6 +71,18 @@ impl TableRow for EventRow {
         ("engagement_ms", "UInt32"),
         ("revenue_amount", "String"),
         ("revenue_currency", "String"),
+        ("browser", "String"),
+        ("browser_version", "String"),
+        ("os", "String"),
+        ("os_version", "String"),
+        ("device", "String"),
+        ("screen_size", "String"),
+        ("source", "String"),
+        ("medium", "String"),
+        ("click_id_param", "String"),
+        ("country", "String"),
+        ("region", "String"),
+        ("city", "String"),
     ];
 }
 

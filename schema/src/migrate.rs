@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "salts",
         sql: include_str!("../migrations/0002_salts.sql"),
     },
+    Migration {
+        version: 3,
+        name: "enrichment",
+        sql: include_str!("../migrations/0003_enrichment.sql"),
+    },
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
@@ -77,6 +82,9 @@ async fn create_database(db: &Db) -> Result<(), DbError> {
 
 async fn apply(db: &Db, m: &Migration) -> Result<(), DbError> {
     for (i, statement) in statements(m.sql).enumerate() {
+        if already_added(db, statement).await? {
+            continue;
+        }
         db.execute(statement).await.map_err(|e| match e {
             DbError::Query(source) => DbError::Migration {
                 version: m.version,
@@ -94,6 +102,32 @@ async fn apply(db: &Db, m: &Migration) -> Result<(), DbError> {
     db.execute(&record).await?;
     tracing::info!(version = m.version, name = m.name, "migration applied");
     Ok(())
+}
+
+/// True for `ALTER TABLE t ADD COLUMN c ...` when `t.c` exists: 18.16 has no
+/// `ADD COLUMN IF NOT EXISTS`, and a migration interrupted half way must be
+/// able to run again.
+async fn already_added(db: &Db, statement: &str) -> Result<bool, DbError> {
+    let Some((table, column)) = added_column(statement) else {
+        return Ok(false);
+    };
+    let sql = format!(
+        "SELECT count() FROM system.columns WHERE database = '{}' AND table = '{table}' AND name = '{column}'",
+        db.database()
+    );
+    Ok(db.fetch_tsv(&sql).await?.trim() != "0")
+}
+
+/// `(table, column)` of a single-column `ALTER TABLE ... ADD COLUMN`.
+fn added_column(statement: &str) -> Option<(&str, &str)> {
+    let words: Vec<&str> = statement.split_whitespace().take(6).collect();
+    let [alter, table_kw, table, add, column_kw, column] = words.as_slice() else {
+        return None;
+    };
+    let shape = [*alter, *table_kw, *add, *column_kw].map(str::to_ascii_uppercase);
+    let plain = |s: &str| crate::config::is_identifier(s);
+    (shape == ["ALTER", "TABLE", "ADD", "COLUMN"] && plain(table) && plain(column))
+        .then_some((*table, *column))
 }
 
 /// Splits a migration file into statements: `;` at a line end ends one, and
@@ -136,6 +170,23 @@ mod tests {
                 "CREATE TABLE a (x UInt8) ENGINE = Memory",
                 "CREATE TABLE b (y UInt8) ENGINE = Memory"
             ]
+        );
+    }
+
+    #[test]
+    fn recognises_single_column_additions() {
+        assert_eq!(
+            added_column("ALTER TABLE events ADD COLUMN browser String"),
+            Some(("events", "browser"))
+        );
+        assert_eq!(
+            added_column("alter table events add column os String DEFAULT ''"),
+            Some(("events", "os"))
+        );
+        assert_eq!(added_column("ALTER TABLE events DROP COLUMN os"), None);
+        assert_eq!(
+            added_column("CREATE TABLE x (a UInt8) ENGINE = Memory"),
+            None
         );
     }
 

@@ -2,6 +2,8 @@
 //! tests of one binary (each test gets its own database), collectors run
 //! in-process on port 0, and polling with a deadline instead of sleeps.
 
+pub mod geoip_fixture;
+
 pub use collector::clock::{Clock, ManualClock, SystemClock};
 use schema::config::{SiteConfig, ENV_CLICKHOUSE_URL};
 use schema::{Config, Db};
@@ -154,7 +156,8 @@ impl TestCollector {
         let stop = CancellationToken::new();
         let collector = collector::Collector::new(config.clone())
             .with_clock(clock.clone())
-            .with_salt_refresh(Duration::from_millis(100));
+            .with_salt_refresh(Duration::from_millis(100))
+            .with_geoip_check(Duration::from_millis(100));
         let shutdown = stop.clone().cancelled_owned();
         let mut task = tokio::spawn(async move { collector.run(listener, shutdown).await });
         wait_ready(addr, &mut task).await;

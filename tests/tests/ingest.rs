@@ -48,6 +48,14 @@ async fn accepted_beacon_lands_with_the_expected_columns() {
         props_values: vec!["ann".into(), "3".into()],
         interactive: 1,
         screen_width: 1440,
+        // BROWSER_UA is Chrome 130 on Linux; the tag beats the referrer.
+        browser: "Chrome".into(),
+        browser_version: "130.0".into(),
+        os: "Linux".into(),
+        device: "Desktop".into(),
+        screen_size: "Desktop".into(),
+        source: "newsletter".into(),
+        medium: "email".into(),
         ..EventRow::default()
     };
     assert_eq!(row, expected);

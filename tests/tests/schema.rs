@@ -32,6 +32,39 @@ async fn migrations_apply_once_and_record_themselves() {
 }
 
 #[tokio::test]
+async fn a_migration_interrupted_after_some_columns_runs_again() {
+    let db = fresh_db().await;
+    schema::migrate::migrate(&db).await.unwrap();
+    // Pretend migration 3 stopped after two of its columns.
+    db.execute("ALTER TABLE schema_migrations DELETE WHERE version = 3")
+        .await
+        .unwrap();
+    for column in [
+        "city",
+        "region",
+        "country",
+        "click_id_param",
+        "medium",
+        "source",
+        "screen_size",
+        "device",
+        "os_version",
+        "os",
+    ] {
+        db.execute(&format!("ALTER TABLE events DROP COLUMN {column}"))
+            .await
+            .unwrap();
+    }
+    let gone = wait_until(std::time::Duration::from_secs(10), || async {
+        schema::migrate::applied(&db).await.unwrap() == vec![1, 2]
+    })
+    .await;
+    assert!(gone, "the mutation removing the record did not finish");
+    assert_eq!(schema::migrate::migrate(&db).await.unwrap(), vec![3]);
+    schema::migrate::verify(&db).await.unwrap();
+}
+
+#[tokio::test]
 async fn events_table_has_the_columns_other_tools_rely_on() {
     let db = fresh_db().await;
     schema::migrate::migrate(&db).await.unwrap();
@@ -104,6 +137,18 @@ async fn rows_round_trip_through_the_real_table() {
         engagement_ms: u32::MAX,
         revenue_amount: "19.9".into(),
         revenue_currency: "EUR".into(),
+        browser: "Firefox".into(),
+        browser_version: "131.0".into(),
+        os: "Linux".into(),
+        os_version: "".into(),
+        device: "Desktop".into(),
+        screen_size: "Laptop".into(),
+        source: "Hacker News".into(),
+        medium: "referral".into(),
+        click_id_param: "".into(),
+        country: "DE".into(),
+        region: "DE-BE".into(),
+        city: "Berlin".into(),
     };
     let mut insert = db
         .client()

@@ -1,0 +1,254 @@
+//! The per-event pipeline, without I/O: from a parsed beacon and its request
+//! headers to the rows to store, or the reason to drop it.
+//!
+//! Order matters for privacy: consent is checked before anything about the
+//! visitor is looked at; the client address is truncated before enrichment
+//! and hashing, and neither it nor the user agent goes into a row.
+
+use crate::beacon::Beacon;
+use crate::client_ip;
+use crate::consent;
+use crate::enrich::bots;
+use crate::enrich::geo::Location;
+use crate::enrich::source::{click_id, Attribution};
+use crate::enrich::ua::Classified;
+use crate::enrich::Enricher;
+use crate::outcome::DropReason;
+use crate::salt::DayHasher;
+use crate::site_rules::SiteRules;
+use http::HeaderMap;
+use schema::config::SiteConfig;
+use schema::{Config, EventRow};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// One request, as the pipeline sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub beacon: &'a Beacon,
+    pub headers: &'a HeaderMap,
+    /// The socket peer; forwarding headers are resolved here.
+    pub peer: IpAddr,
+    pub user_agent: &'a str,
+    /// Seconds since the Unix epoch: the event's timestamp.
+    pub now: u64,
+}
+
+pub struct Pipeline {
+    config: Arc<Config>,
+    rules: HashMap<String, SiteRules>,
+    enricher: Enricher,
+}
+
+/// What every row of one beacon shares, worked out once.
+struct Shared {
+    ua: Arc<Classified>,
+    location: Location,
+    source: String,
+    medium: String,
+    truncated_ip: IpAddr,
+}
+
+impl Pipeline {
+    pub fn new(config: Arc<Config>, enricher: Enricher) -> Result<Self, globset::Error> {
+        let rules = config
+            .site
+            .iter()
+            .map(|site| Ok((site.domain.clone(), SiteRules::new(site)?)))
+            .collect::<Result<_, globset::Error>>()?;
+        Ok(Self {
+            config,
+            rules,
+            enricher,
+        })
+    }
+
+    pub fn enricher(&self) -> &Enricher {
+        &self.enricher
+    }
+
+    /// The rows to store, one per accepting site, or why none is stored.
+    pub fn process(&self, req: &Request, hasher: &DayHasher) -> Result<Vec<EventRow>, DropReason> {
+        if consent::opted_out(req.headers, &self.config.collector.optout_cookie) {
+            return Err(DropReason::OptOut);
+        }
+        let sites = self.accepting_sites(req)?;
+        let shared = self.shared(req)?;
+        Ok(sites
+            .into_iter()
+            .map(|site| {
+                let visitor_id =
+                    hasher.visitor_id(&site.domain, shared.truncated_ip, req.user_agent);
+                event_row(req, &site.domain, visitor_id, &shared)
+            })
+            .collect())
+    }
+
+    /// The configured sites among the beacon's domains that accept it, or
+    /// the first refusal when none does.
+    fn accepting_sites(&self, req: &Request) -> Result<Vec<&SiteConfig>, DropReason> {
+        let mut first_refusal = None;
+        let mut sites = Vec::new();
+        for domain in &req.beacon.domains {
+            match self.site_refusal(domain, req) {
+                Ok(site) => sites.push(site),
+                Err(reason) => first_refusal = first_refusal.or(Some(reason)),
+            }
+        }
+        if sites.is_empty() {
+            Err(first_refusal.unwrap_or(DropReason::UnknownSite))
+        } else {
+            Ok(sites)
+        }
+    }
+
+    fn site_refusal(&self, domain: &str, req: &Request) -> Result<&SiteConfig, DropReason> {
+        let site = self.config.site(domain).ok_or(DropReason::UnknownSite)?;
+        if let Some(reason) = consent::site_refuses(site, req.headers) {
+            return Err(reason);
+        }
+        let rules = &self.rules[&site.domain];
+        let page = &req.beacon.page;
+        if !rules.accepts_hostname(&page.hostname) {
+            return Err(DropReason::Hostname);
+        }
+        if rules.excludes_path(&page.pathname) {
+            return Err(DropReason::Excluded);
+        }
+        Ok(site)
+    }
+
+    /// Bot, spam and datacenter checks, then enrichment. The full address
+    /// ends here: only its truncation leaves this function.
+    fn shared(&self, req: &Request) -> Result<Shared, DropReason> {
+        let e = &self.enricher;
+        if bots::is_prefetch(req.headers) {
+            return Err(DropReason::Bot);
+        }
+        let classified = e.user_agents().classify(req.user_agent);
+        if classified.bot {
+            return Err(DropReason::Bot);
+        }
+        let referrer_host = req.beacon.referrer.as_ref().map_or("", |r| r.host.as_str());
+        if !referrer_host.is_empty() && e.spam().is_spam(referrer_host) {
+            return Err(DropReason::Spam);
+        }
+        let c = &self.config.collector;
+        let ip = client_ip::resolve(
+            req.peer,
+            req.headers,
+            &c.trusted_proxies,
+            c.forwarded_header,
+        );
+        let truncated_ip = client_ip::truncate(ip);
+        if e.is_datacenter(truncated_ip) {
+            return Err(DropReason::Datacenter);
+        }
+        let (source, medium) = self.attribution(req.beacon, referrer_host);
+        Ok(Shared {
+            ua: classified,
+            location: e.geo().lookup(truncated_ip),
+            source,
+            medium,
+            truncated_ip,
+        })
+    }
+
+    /// Source and medium: tags first, then the click id, then the referrer.
+    fn attribution(&self, beacon: &Beacon, referrer_host: &str) -> (String, String) {
+        let page = &beacon.page;
+        let attribution = Attribution {
+            utm_source: &page.utm.source,
+            source_param: &page.tags.source,
+            ref_param: &page.tags.ref_param,
+            referrer_host,
+            page_host: &page.hostname,
+            click_id: click_id(&page.tags.click_id_param),
+        };
+        let sources = self.enricher.sources();
+        let source = sources.classify(&attribution);
+        let medium = if page.utm.medium.is_empty() {
+            sources.infer_medium(&attribution, &source).to_owned()
+        } else {
+            page.utm.medium.clone()
+        };
+        (source, medium)
+    }
+}
+
+/// Plausible's screen classes, from the `w` field (CSS pixels).
+pub fn screen_size(width: Option<u16>) -> &'static str {
+    match width {
+        None | Some(0) => "",
+        Some(w) if w < 576 => "Mobile",
+        Some(w) if w < 992 => "Tablet",
+        Some(w) if w < 1440 => "Laptop",
+        Some(_) => "Desktop",
+    }
+}
+
+/// The stored row: page path without query, `utm_*` in their own columns,
+/// the referrer as host and path (empty for a self-referral).
+fn event_row(req: &Request, site: &str, visitor_id: u64, shared: &Shared) -> EventRow {
+    let beacon = req.beacon;
+    let page = &beacon.page;
+    let referrer = beacon
+        .referrer
+        .as_ref()
+        .filter(|r| r.host != page.hostname)
+        .map(|r| format!("{}{}", r.host, r.path.trim_end_matches('/')))
+        .unwrap_or_default();
+    let (props_keys, props_values) = beacon.props.iter().cloned().unzip();
+    let revenue = beacon.revenue.as_ref();
+    let ua = &shared.ua.info;
+    EventRow {
+        timestamp: u32::try_from(req.now).unwrap_or(u32::MAX),
+        site: site.to_owned(),
+        name: beacon.name.clone(),
+        hostname: page.hostname.clone(),
+        pathname: page.pathname.clone(),
+        visitor_id,
+        referrer,
+        utm_source: page.utm.source.clone(),
+        utm_medium: page.utm.medium.clone(),
+        utm_campaign: page.utm.campaign.clone(),
+        utm_content: page.utm.content.clone(),
+        utm_term: page.utm.term.clone(),
+        props_keys,
+        props_values,
+        interactive: u8::from(beacon.interactive),
+        screen_width: beacon.screen_width.unwrap_or(0),
+        scroll_depth: beacon.scroll_depth.unwrap_or(0),
+        engagement_ms: beacon.engagement_ms.unwrap_or(0),
+        revenue_amount: revenue.map(|r| r.amount.clone()).unwrap_or_default(),
+        revenue_currency: revenue.map(|r| r.currency.clone()).unwrap_or_default(),
+        browser: ua.browser.clone(),
+        browser_version: ua.browser_version.clone(),
+        os: ua.os.clone(),
+        os_version: ua.os_version.clone(),
+        device: ua.device.as_str().to_owned(),
+        screen_size: screen_size(beacon.screen_width).to_owned(),
+        source: shared.source.clone(),
+        medium: shared.medium.clone(),
+        click_id_param: page.tags.click_id_param.clone(),
+        country: shared.location.country.clone(),
+        region: shared.location.region.clone(),
+        city: shared.location.city.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screen_classes() {
+        assert_eq!(screen_size(None), "");
+        assert_eq!(screen_size(Some(375)), "Mobile");
+        assert_eq!(screen_size(Some(575)), "Mobile");
+        assert_eq!(screen_size(Some(576)), "Tablet");
+        assert_eq!(screen_size(Some(1024)), "Laptop");
+        assert_eq!(screen_size(Some(1440)), "Desktop");
+    }
+}
