@@ -1,0 +1,154 @@
+//! Per-event cost of the collector's request path with warm caches: parsing
+//! the beacon, the privacy steps (address resolution, truncation, keyed
+//! hash), enrichment (user agent, bots, spam, datacenter, source, location)
+//! and building the row; and, apart, encoding rows into ClickHouse's
+//! RowBinary as the writer does (against the client crate's local mock
+//! server, so loopback HTTP is included, amortised over a batch).
+//!
+//! Run: `cargo bench -p integration-tests --bench pipeline`.
+
+use collector::beacon;
+use collector::enrich::Enricher;
+use collector::pipeline::{Pipeline, Request};
+use collector::salt::DayHasher;
+use divan::counter::ItemsCount;
+use divan::Bencher;
+use http::HeaderMap;
+use integration_tests::geoip_fixture::{write_city_db, GeoEntry};
+use schema::config::SiteConfig;
+use schema::{Config, EventRow};
+use std::net::IpAddr;
+use std::sync::Arc;
+
+const BODY: &[u8] = br#"{"n":"pageview","u":"https://www.example.com/blog/post-17?utm_source=newsletter&utm_campaign=launch","d":"example.com","r":"https://www.google.com/search?q=privacy","w":1440}"#;
+const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const ROWS_PER_BATCH: usize = 1_000;
+
+fn main() {
+    divan::main();
+}
+
+struct Fixture {
+    pipeline: Pipeline,
+    headers: HeaderMap,
+    hasher: DayHasher,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let geoip = dir.path().join("city.mmdb");
+    let entry = GeoEntry {
+        network: "81.2.69.0/24".parse().unwrap(),
+        country: "GB",
+        subdivision: Some("ENG"),
+        city: Some("London"),
+    };
+    write_city_db(&geoip, &[entry]);
+    let mut config = Config::default();
+    config.collector.geoip = Some(geoip);
+    config.site = vec![SiteConfig::new("example.com")];
+    let enricher = Enricher::from_config(&config.collector).unwrap();
+    let pipeline = Pipeline::new(Arc::new(config), enricher).unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("user-agent", UA.parse().unwrap());
+    headers.insert("x-forwarded-for", "81.2.69.160".parse().unwrap());
+    let fixture = Fixture {
+        pipeline,
+        headers,
+        hasher: DayHasher::fixed(20_000, [7; 32]),
+        _dir: dir,
+    };
+    // Warm the user-agent cache, as real traffic does.
+    fixture.event();
+    fixture
+}
+
+impl Fixture {
+    fn event(&self) -> Vec<EventRow> {
+        let beacon = beacon::parse(BODY).unwrap();
+        let request = Request {
+            beacon: &beacon,
+            headers: &self.headers,
+            peer: IpAddr::from([127, 0, 0, 1]),
+            user_agent: UA,
+            now: 1_764_000_000,
+        };
+        self.pipeline.process(&request, &self.hasher).unwrap()
+    }
+}
+
+/// Parse, privacy, enrichment and row building for one beacon.
+#[divan::bench]
+fn whole_event(bencher: Bencher) {
+    let fixture = fixture();
+    assert_eq!(fixture.event()[0].city, "London", "the fixture must exercise the geo lookup");
+    bencher.bench_local(|| fixture.event());
+}
+
+/// Just the JSON parsing and validation.
+#[divan::bench]
+fn parse_only() -> beacon::Beacon {
+    beacon::parse(divan::black_box(BODY)).unwrap()
+}
+
+/// RowBinary encoding of a batch, per row, as the writer task does it.
+#[divan::bench]
+fn encode_rows(bencher: Bencher) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let row = fixture().event().remove(0);
+    let rows = vec![row; ROWS_PER_BATCH];
+    let mock = runtime.block_on(async { clickhouse::test::Mock::new() });
+    let client = clickhouse::Client::default().with_url(mock.url());
+    bencher
+        .counter(ItemsCount::new(ROWS_PER_BATCH))
+        .bench_local(|| {
+            runtime.block_on(async {
+                let recording = mock.add(clickhouse::test::handlers::record::<EventRow>());
+                let mut insert = client.insert::<EventRow>("events").await.unwrap();
+                for row in &rows {
+                    insert.write(row).await.unwrap();
+                }
+                insert.end().await.unwrap();
+                drop(recording);
+            })
+        });
+}
+
+/// The pipeline alone, on an already parsed beacon.
+#[divan::bench]
+fn process_only(bencher: Bencher) {
+    let fixture = fixture();
+    let beacon = beacon::parse(BODY).unwrap();
+    bencher.bench_local(|| {
+        let request = Request {
+            beacon: &beacon,
+            headers: &fixture.headers,
+            peer: IpAddr::from([127, 0, 0, 1]),
+            user_agent: UA,
+            now: 1_764_000_000,
+        };
+        fixture.pipeline.process(&request, &fixture.hasher).unwrap()
+    });
+}
+
+/// Parts of the work, to see where the time goes.
+#[divan::bench]
+fn part_url_parse() -> url::Url {
+    url::Url::parse(divan::black_box("https://www.example.com/blog/post-17?utm_source=newsletter&utm_campaign=launch")).unwrap()
+}
+
+#[divan::bench]
+fn part_ua_cached(bencher: Bencher) {
+    let agents = collector::enrich::ua::UserAgents::shared();
+    agents.classify(UA);
+    bencher.bench_local(|| agents.classify(divan::black_box(UA)));
+}
+
+#[divan::bench]
+fn part_visitor_hash() -> u64 {
+    collector::visitor::visitor_id(&[7; 32], "example.com", IpAddr::from([81, 2, 69, 0]), divan::black_box(UA))
+}
