@@ -308,11 +308,12 @@ fn parse_hash_mode(value: Option<&Value>) -> Result<bool, String> {
 
 fn parse_page(value: Option<&Value>, hash_mode: bool) -> Result<Page, String> {
     let url = parse_page_url(required_string(value)?)?;
+    let (utm, tags) = query_tags(&url);
     Ok(Page {
         hostname: normalise_host(url.host_str().unwrap_or_default()),
         pathname: pathname(&url, hash_mode),
-        utm: utm(&url),
-        tags: tags(&url),
+        utm,
+        tags,
     })
 }
 
@@ -381,45 +382,45 @@ fn decode(text: &str) -> String {
     percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
-/// Keeps the first non-empty `source` and `ref`, and the first click-id name.
-fn tags(url: &Url) -> Tags {
-    let mut tags = Tags::default();
-    for (key, value) in url.query_pairs() {
-        match key.as_ref() {
-            "source" if tags.source.is_empty() => {
-                tags.source = truncate(&value, MAX_UTM_BYTES).to_owned();
-            }
-            "ref" if tags.ref_param.is_empty() => {
-                tags.ref_param = truncate(&value, MAX_UTM_BYTES).to_owned();
-            }
-            name if tags.click_id_param.is_empty() => {
-                if let Some(click) = crate::enrich::source::click_id(name) {
-                    tags.click_id_param = click.param.to_owned();
-                }
-            }
-            _ => {}
-        }
-    }
-    tags
-}
-
-/// Keeps the first non-empty value of each UTM tag; everything else in the query is dropped.
-fn utm(url: &Url) -> Utm {
-    let mut utm = Utm::default();
-    for (key, value) in url.query_pairs() {
-        let slot = match key.as_ref() {
+/// The attribution parameters of the query string, in one pass: the first
+/// non-empty value of each UTM tag, `source` and `ref`, and the first
+/// click-id name. Only those values are decoded; everything else in the
+/// query is dropped unread.
+fn query_tags(url: &Url) -> (Utm, Tags) {
+    let (mut utm, mut tags) = (Utm::default(), Tags::default());
+    for pair in url.query().unwrap_or("").split('&') {
+        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+        let slot = match key {
             "utm_source" => &mut utm.source,
             "utm_medium" => &mut utm.medium,
             "utm_campaign" => &mut utm.campaign,
             "utm_content" => &mut utm.content,
             "utm_term" => &mut utm.term,
-            _ => continue,
+            "source" => &mut tags.source,
+            "ref" => &mut tags.ref_param,
+            name => {
+                if tags.click_id_param.is_empty() {
+                    if let Some(click) = crate::enrich::source::click_id(name) {
+                        tags.click_id_param = click.param.to_owned();
+                    }
+                }
+                continue;
+            }
         };
         if slot.is_empty() {
-            *slot = truncate(&value, MAX_UTM_BYTES).to_owned();
+            *slot = decoded_value(pair);
         }
     }
-    utm
+    (utm, tags)
+}
+
+/// A `key=value` pair's value, form-decoded (`+` is a space) and truncated.
+fn decoded_value(pair: &str) -> String {
+    let value = form_urlencoded::parse(pair.as_bytes())
+        .next()
+        .map(|(_, value)| value)
+        .unwrap_or_default();
+    truncate(&value, MAX_UTM_BYTES).to_owned()
 }
 
 /// The longest prefix of `text` that fits in `max` bytes without splitting a character.
@@ -460,8 +461,32 @@ fn parse_referrer(value: Option<&Value>) -> Result<Option<Referrer>, String> {
         Some(Value::String(text)) => text,
         Some(_) => return Err(NOT_STRING.to_owned()),
     };
-    let url = Url::parse(truncate(text, MAX_REFERRER_BYTES)).ok();
-    Ok(url.as_ref().and_then(referrer_of))
+    let text = truncate(text, MAX_REFERRER_BYTES);
+    let full = || Url::parse(text).ok().as_ref().and_then(referrer_of);
+    Ok(plain_web_referrer(text).or_else(full))
+}
+
+/// Browsers send the Referer already normalised, so for a plain ASCII
+/// http(s) URL a light parse (no IDNA, no path normalisation) gives the same
+/// host and path as the full URL parser at a fraction of the cost. Anything
+/// that could differ (escapes, dot segments, non-ASCII) takes the full parse.
+fn plain_web_referrer(text: &str) -> Option<Referrer> {
+    if !text.is_ascii() || text.contains(['%', '\\', '@']) {
+        return None;
+    }
+    let uri: http::Uri = text.parse().ok()?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return None;
+    }
+    let host = uri.host().filter(|h| !h.is_empty())?;
+    let path = uri.path();
+    if path.contains("/.") || !path.starts_with('/') {
+        return None;
+    }
+    Some(Referrer {
+        host: normalise_host(host),
+        path: path.to_owned(),
+    })
 }
 
 fn referrer_of(url: &Url) -> Option<Referrer> {
@@ -1062,6 +1087,32 @@ mod tests {
             Some(app)
         );
         assert_eq!(ok(&with(r#""v":1"#)).referrer, None);
+    }
+
+    #[test]
+    fn light_referrer_parse_agrees_with_the_full_one() {
+        let cases = [
+            "https://www.google.com/",
+            "https://www.Google.co.uk/search?q=x#frag",
+            "http://news.ycombinator.com",
+            "https://t.co/AbC123",
+            "https://example.org:8443/a/b/c?x=1",
+            "http://[2001:db8::1]/path",
+            "https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com",
+            "https://example.com/a/./b",
+            "https://user:pw@example.com/x",
+            "https://bücher.example/",
+        ];
+        for text in cases {
+            let full = Url::parse(text).ok().as_ref().and_then(referrer_of);
+            if let Some(light) = plain_web_referrer(text) {
+                assert_eq!(Some(light), full, "{text}");
+            }
+        }
+        assert!(
+            plain_web_referrer("https://www.google.com/").is_some(),
+            "the light path is used"
+        );
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! leaves this module's callers: [`truncate`] runs before anything else
 //! sees it.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use ipnet::IpNet;
 use schema::config::ForwardedHeader;
+
+// Parsed once: looking a header up by string parses the name every time.
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The visitor's address: the socket peer, or, behind trusted proxies, the
@@ -68,7 +71,7 @@ pub fn truncate(ip: IpAddr) -> IpAddr {
 /// an unreadable hop.
 fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
     headers
-        .get_all("x-forwarded-for")
+        .get_all(&X_FORWARDED_FOR)
         .iter()
         .flat_map(|v| v.to_str().unwrap_or("?").split(','))
         .map(parse_hop)

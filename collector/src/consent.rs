@@ -3,7 +3,11 @@
 //! (always). Checked before the address or user agent is looked at.
 
 use crate::outcome::DropReason;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
+
+// Parsed once: looking a header up by string parses the name every time.
+static DNT: HeaderName = HeaderName::from_static("dnt");
+static SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
 use schema::config::SiteConfig;
 
 /// Whether the request carries the opt-out cookie, with any value.
@@ -18,16 +22,16 @@ pub fn opted_out(headers: &HeaderMap, cookie_name: &str) -> bool {
 
 /// The site-specific signals: DNT, then GPC.
 pub fn site_refuses(site: &SiteConfig, headers: &HeaderMap) -> Option<DropReason> {
-    if site.respect_dnt && header_is_one(headers, "dnt") {
+    if site.respect_dnt && header_is_one(headers, &DNT) {
         return Some(DropReason::Dnt);
     }
-    if site.respect_gpc && header_is_one(headers, "sec-gpc") {
+    if site.respect_gpc && header_is_one(headers, &SEC_GPC) {
         return Some(DropReason::Gpc);
     }
     None
 }
 
-fn header_is_one(headers: &HeaderMap, name: &str) -> bool {
+fn header_is_one(headers: &HeaderMap, name: &HeaderName) -> bool {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

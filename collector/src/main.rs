@@ -3,6 +3,11 @@
 use clap::Parser;
 use std::path::PathBuf;
 
+// Small, short-lived allocations dominate the request path; mimalloc
+// serves them markedly faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(version, about = "Privacy-preserving first-party analytics collector")]
 struct Args {

@@ -20,6 +20,10 @@ use schema::{Config, EventRow};
 use std::net::IpAddr;
 use std::sync::Arc;
 
+// The same allocator as the collector binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BODY: &[u8] = br#"{"n":"pageview","u":"https://www.example.com/blog/post-17?utm_source=newsletter&utm_campaign=launch","d":"example.com","r":"https://www.google.com/search?q=privacy","w":1440}"#;
 const UA: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const ROWS_PER_BATCH: usize = 1_000;
@@ -82,7 +86,11 @@ impl Fixture {
 #[divan::bench]
 fn whole_event(bencher: Bencher) {
     let fixture = fixture();
-    assert_eq!(fixture.event()[0].city, "London", "the fixture must exercise the geo lookup");
+    assert_eq!(
+        fixture.event()[0].city,
+        "London",
+        "the fixture must exercise the geo lookup"
+    );
     bencher.bench_local(|| fixture.event());
 }
 
@@ -138,7 +146,10 @@ fn process_only(bencher: Bencher) {
 /// Parts of the work, to see where the time goes.
 #[divan::bench]
 fn part_url_parse() -> url::Url {
-    url::Url::parse(divan::black_box("https://www.example.com/blog/post-17?utm_source=newsletter&utm_campaign=launch")).unwrap()
+    url::Url::parse(divan::black_box(
+        "https://www.example.com/blog/post-17?utm_source=newsletter&utm_campaign=launch",
+    ))
+    .unwrap()
 }
 
 #[divan::bench]
@@ -150,5 +161,10 @@ fn part_ua_cached(bencher: Bencher) {
 
 #[divan::bench]
 fn part_visitor_hash() -> u64 {
-    collector::visitor::visitor_id(&[7; 32], "example.com", IpAddr::from([81, 2, 69, 0]), divan::black_box(UA))
+    collector::visitor::visitor_id(
+        &[7; 32],
+        "example.com",
+        IpAddr::from([81, 2, 69, 0]),
+        divan::black_box(UA),
+    )
 }

@@ -119,13 +119,20 @@ impl BotPatterns {
     }
 }
 
+/// Parsed once: looking a header up by string parses the name every time.
+static PREFETCH_HEADERS: [http::HeaderName; 3] = [
+    http::HeaderName::from_static("sec-purpose"),
+    http::HeaderName::from_static("purpose"),
+    http::HeaderName::from_static("x-moz"),
+];
+
 /// `Purpose: prefetch` or `Sec-Purpose: prefetch` (also `prefetch;prerender`):
 /// the browser is only preloading, nobody has seen the page yet. Old Firefox
 /// said `X-Moz: prefetch`.
 pub fn is_prefetch(headers: &http::HeaderMap) -> bool {
-    ["sec-purpose", "purpose", "x-moz"].iter().any(|name| {
+    PREFETCH_HEADERS.iter().any(|name| {
         headers
-            .get_all(*name)
+            .get_all(name)
             .iter()
             .any(|value| first_token_is_prefetch(value.as_bytes()))
     })

@@ -22,7 +22,12 @@
 //!   without a medium says nothing about the medium).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// Host and name lookups are on the hot path; foldhash is several times
+/// faster than the default SipHash for these short keys, and the keys come
+/// from vendored data, not from clients choosing collisions.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::LazyLock;
 
 use serde::Deserialize;

@@ -3,7 +3,8 @@
 //! `collector/data/referrer-spam/`, or an operator's file) and the check
 //! whether a referrer host falls under it.
 
-use std::collections::HashSet;
+/// Lookups are on the hot path; see `source.rs` for why foldhash.
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::path::Path;
 
 /// The vendored list; see `collector/data/referrer-spam/SOURCE.md`.
