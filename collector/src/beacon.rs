@@ -307,14 +307,91 @@ fn parse_hash_mode(value: Option<&Value>) -> Result<bool, String> {
 }
 
 fn parse_page(value: Option<&Value>, hash_mode: bool) -> Result<Page, String> {
-    let url = parse_page_url(required_string(value)?)?;
-    let (utm, tags) = query_tags(&url);
-    Ok(Page {
-        hostname: normalise_host(url.host_str().unwrap_or_default()),
-        pathname: pathname(&url, hash_mode),
+    let text = required_string(value)?;
+    check_page_url(text)?;
+    if let Some(parts) = plain_web_url(text) {
+        return Ok(page_of(&parts, hash_mode));
+    }
+    let url = parse_page_url(text)?;
+    let parts = UrlParts {
+        host: url.host_str().unwrap_or_default(),
+        path: url.path(),
+        query: url.query(),
+        fragment: url.fragment(),
+    };
+    Ok(page_of(&parts, hash_mode))
+}
+
+/// The pieces of a page URL the beacon keeps, from either parser.
+struct UrlParts<'a> {
+    host: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+    fragment: Option<&'a str>,
+}
+
+fn page_of(parts: &UrlParts, hash_mode: bool) -> Page {
+    let (utm, tags) = query_tags(parts.query);
+    Page {
+        hostname: normalise_host(parts.host),
+        pathname: pathname(parts.path, parts.fragment, hash_mode),
         utm,
         tags,
+    }
+}
+
+/// Browsers send `location.href` already normalised, so for a plain ASCII
+/// http(s) URL a light parse (no IDNA, no path normalisation) gives the same
+/// parts as the full URL parser at a fraction of the cost. Anything that
+/// could differ (dot segments, backslashes, user info, non-ASCII) takes the
+/// full parse, which also produces the precise error messages.
+fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
+    if !text.is_ascii() || text.contains(['\\', '@']) {
+        return None;
+    }
+    let (before_fragment, fragment) = match text.split_once('#') {
+        Some((before, fragment)) => (before, Some(fragment)),
+        None => (text, None),
+    };
+    // `Uri` validates; the parts are then cut from `text` itself by its
+    // structure (`scheme://host[:port][/path][?query]`, no user info), since
+    // the `Uri` holds only a copy.
+    let uri: http::Uri = before_fragment.parse().ok()?;
+    let scheme = uri
+        .scheme_str()
+        .filter(|s| matches!(*s, "http" | "https"))?;
+    let host_len = uri.host().filter(|h| !h.is_empty())?.len();
+    let rest = before_fragment.get(scheme.len() + 3..)?;
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path_and_query) = rest.split_at(authority_end);
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path_and_query, None),
+    };
+    if path.contains("/.") {
+        return None;
+    }
+    Some(UrlParts {
+        host: authority.get(..host_len)?,
+        path: if path.is_empty() { "/" } else { path },
+        query,
+        fragment,
     })
+}
+
+/// The checks that come before any parse, with their own messages.
+fn check_page_url(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err(REQUIRED.to_owned());
+    }
+    // Checked before the length so large inline documents get the clearer message.
+    if has_data_scheme(text) {
+        return Err("data: URLs are not accepted".to_owned());
+    }
+    if text.len() > MAX_URL_BYTES {
+        return Err(format!("must be at most {MAX_URL_BYTES} bytes"));
+    }
+    Ok(())
 }
 
 fn parse_page_url(text: &str) -> Result<Url, String> {
@@ -351,23 +428,22 @@ fn is_web_scheme(url: &Url) -> bool {
 
 /// `www.example.com` and `example.com` are the same site for reporting.
 fn normalise_host(host: &str) -> String {
-    let host = host.to_ascii_lowercase();
-    match host.strip_prefix("www.") {
-        Some(rest) if !rest.is_empty() => rest.to_owned(),
+    let bare = match host.get(..4) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("www.") && host.len() > 4 => &host[4..],
         _ => host,
-    }
+    };
+    bare.to_ascii_lowercase()
 }
 
-fn pathname(url: &Url, hash_mode: bool) -> String {
-    let mut path = decode(url.path());
+fn pathname(path: &str, fragment: Option<&str>, hash_mode: bool) -> String {
+    let mut path = decode(path);
     if path.is_empty() {
         path.push('/');
     }
     // Single-page apps with hash routing keep the route in the fragment. Its
     // own query string (`#/reset?token=...`) is dropped like the page's, and
     // a fragment of bare parameters (`#access_token=...`) is no route at all.
-    let route = url
-        .fragment()
+    let route = fragment
         .filter(|_| hash_mode)
         .map(|f| f.split_once('?').map_or(f, |(route, _)| route))
         .filter(|route| !route.is_empty() && !route.contains('='));
@@ -386,9 +462,9 @@ fn decode(text: &str) -> String {
 /// non-empty value of each UTM tag, `source` and `ref`, and the first
 /// click-id name. Only those values are decoded; everything else in the
 /// query is dropped unread.
-fn query_tags(url: &Url) -> (Utm, Tags) {
+fn query_tags(query: Option<&str>) -> (Utm, Tags) {
     let (mut utm, mut tags) = (Utm::default(), Tags::default());
-    for pair in url.query().unwrap_or("").split('&') {
+    for pair in query.unwrap_or("").split('&') {
         let key = pair.split_once('=').map_or(pair, |(key, _)| key);
         let slot = match key {
             "utm_source" => &mut utm.source,
@@ -1113,6 +1189,43 @@ mod tests {
             plain_web_referrer("https://www.google.com/").is_some(),
             "the light path is used"
         );
+    }
+
+    #[test]
+    fn light_page_parse_agrees_with_the_full_one() {
+        let cases = [
+            "https://www.example.com/",
+            "https://Example.COM",
+            "https://example.com/blog/hello%20world?utm_source=x&b=2#top",
+            "http://example.com:8080/a/b?x=1+2&utm_campaign=spring%20sale",
+            "https://example.com/app#/settings?tab=1",
+            "https://example.com/?",
+            "https://example.com/a/../b",
+            "https://user@example.com/",
+            "https://bücher.example/straße",
+            "https://example.com/path with space",
+            "https://example.com?utm_source=bare",
+            "https://example.com:8443",
+            "http://[2001:db8::1]:8080/p?q=1#/r",
+            "HTTPS://Example.com/Case",
+        ];
+        for text in cases {
+            let Ok(url) = Url::parse(text) else { continue };
+            let full = UrlParts {
+                host: url.host_str().unwrap_or_default(),
+                path: url.path(),
+                query: url.query(),
+                fragment: url.fragment(),
+            };
+            if let Some(light) = plain_web_url(text) {
+                assert_eq!(page_of(&light, true), page_of(&full, true), "{text}");
+            }
+        }
+        assert!(
+            plain_web_url("https://example.com/a?b=c#d").is_some(),
+            "the light path is used"
+        );
+        assert!(plain_web_url("https://example.com/a/../b").is_none());
     }
 
     #[test]

@@ -33,13 +33,13 @@ pub async fn event(
     let now = state.clock.now();
     let hasher = state.salts.hasher(day_of(now)).await?;
     let request = Request {
-        beacon: &beacon,
+        beacon,
         headers: &headers,
         peer: peer.ip(),
         user_agent: &user_agent,
         now,
     };
-    let rows = match state.pipeline.process(&request, &hasher) {
+    let rows = match state.pipeline.process(request, &hasher) {
         Ok(rows) => rows,
         Err(reason) => return Ok(dropped(&state, reason)),
     };

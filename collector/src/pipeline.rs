@@ -23,10 +23,10 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// One request, as the pipeline sees it.
-#[derive(Debug, Clone, Copy)]
+/// One request, as the pipeline sees it. The beacon is moved into the row.
+#[derive(Debug)]
 pub struct Request<'a> {
-    pub beacon: &'a Beacon,
+    pub beacon: Beacon,
     pub headers: &'a HeaderMap,
     /// The socket peer; forwarding headers are resolved here.
     pub peer: IpAddr,
@@ -69,20 +69,21 @@ impl Pipeline {
     }
 
     /// The rows to store, one per accepting site, or why none is stored.
-    pub fn process(&self, req: &Request, hasher: &DayHasher) -> Result<Vec<EventRow>, DropReason> {
+    pub fn process(&self, req: Request, hasher: &DayHasher) -> Result<Vec<EventRow>, DropReason> {
         if consent::opted_out(req.headers, &self.config.collector.optout_cookie) {
             return Err(DropReason::OptOut);
         }
-        let sites = self.accepting_sites(req)?;
-        let shared = self.shared(req)?;
-        Ok(sites
-            .into_iter()
+        let sites = self.accepting_sites(&req)?;
+        let shared = self.shared(&req)?;
+        let ids: Vec<(&str, u64)> = sites
+            .iter()
             .map(|site| {
-                let visitor_id =
-                    hasher.visitor_id(&site.domain, shared.truncated_ip, req.user_agent);
-                event_row(req, &site.domain, visitor_id, &shared)
+                let id = hasher.visitor_id(&site.domain, shared.truncated_ip, req.user_agent);
+                (site.domain.as_str(), id)
             })
-            .collect())
+            .collect();
+        let row = event_row(req.beacon, req.now, shared);
+        Ok(one_per_site(row, &ids))
     }
 
     /// The configured sites among the beacon's domains that accept it, or
@@ -145,7 +146,7 @@ impl Pipeline {
         if e.is_datacenter(truncated_ip) {
             return Err(DropReason::Datacenter);
         }
-        let (source, medium) = self.attribution(req.beacon, referrer_host);
+        let (source, medium) = self.attribution(&req.beacon, referrer_host);
         Ok(Shared {
             ua: classified,
             location: e.geo().lookup(truncated_ip),
@@ -190,51 +191,75 @@ pub fn screen_size(width: Option<u16>) -> &'static str {
 
 /// The stored row: page path without query, `utm_*` in their own columns,
 /// the referrer as host and path (empty for a self-referral).
-fn event_row(req: &Request, site: &str, visitor_id: u64, shared: &Shared) -> EventRow {
-    let beacon = req.beacon;
-    let page = &beacon.page;
+/// The same row for each site, with its own visitor id. The common case of
+/// one site moves the row instead of copying it.
+fn one_per_site(template: EventRow, sites: &[(&str, u64)]) -> Vec<EventRow> {
+    let mut rows = Vec::with_capacity(sites.len());
+    let Some(((last_site, last_id), others)) = sites.split_last() else {
+        return rows;
+    };
+    for (site, visitor_id) in others {
+        let mut row = template.clone();
+        row.site = (*site).to_owned();
+        row.visitor_id = *visitor_id;
+        rows.push(row);
+    }
+    let mut row = template;
+    row.site = (*last_site).to_owned();
+    row.visitor_id = *last_id;
+    rows.push(row);
+    rows
+}
+
+/// The row without its site and visitor id, moving what the beacon and the
+/// shared enrichment already hold.
+fn event_row(beacon: Beacon, now: u64, shared: Shared) -> EventRow {
+    let page = beacon.page;
     let referrer = beacon
         .referrer
-        .as_ref()
         .filter(|r| r.host != page.hostname)
-        .map(|r| format!("{}{}", r.host, r.path.trim_end_matches('/')))
+        .map(|r| r.host + r.path.trim_end_matches('/'))
         .unwrap_or_default();
-    let (props_keys, props_values) = beacon.props.iter().cloned().unzip();
-    let revenue = beacon.revenue.as_ref();
+    let (props_keys, props_values) = beacon.props.into_iter().unzip();
+    let (revenue_amount, revenue_currency) = beacon
+        .revenue
+        .map(|r| (r.amount, r.currency))
+        .unwrap_or_default();
     let ua = &shared.ua.info;
+    let location = shared.location;
     EventRow {
-        timestamp: u32::try_from(req.now).unwrap_or(u32::MAX),
-        site: site.to_owned(),
-        name: beacon.name.clone(),
-        hostname: page.hostname.clone(),
-        pathname: page.pathname.clone(),
-        visitor_id,
+        timestamp: u32::try_from(now).unwrap_or(u32::MAX),
+        site: String::new(),
+        name: beacon.name,
+        hostname: page.hostname,
+        pathname: page.pathname,
+        visitor_id: 0,
         referrer,
-        utm_source: page.utm.source.clone(),
-        utm_medium: page.utm.medium.clone(),
-        utm_campaign: page.utm.campaign.clone(),
-        utm_content: page.utm.content.clone(),
-        utm_term: page.utm.term.clone(),
+        utm_source: page.utm.source,
+        utm_medium: page.utm.medium,
+        utm_campaign: page.utm.campaign,
+        utm_content: page.utm.content,
+        utm_term: page.utm.term,
         props_keys,
         props_values,
         interactive: u8::from(beacon.interactive),
         screen_width: beacon.screen_width.unwrap_or(0),
         scroll_depth: beacon.scroll_depth.unwrap_or(0),
         engagement_ms: beacon.engagement_ms.unwrap_or(0),
-        revenue_amount: revenue.map(|r| r.amount.clone()).unwrap_or_default(),
-        revenue_currency: revenue.map(|r| r.currency.clone()).unwrap_or_default(),
+        revenue_amount,
+        revenue_currency,
         browser: ua.browser.clone(),
         browser_version: ua.browser_version.clone(),
         os: ua.os.clone(),
         os_version: ua.os_version.clone(),
         device: ua.device.as_str().to_owned(),
         screen_size: screen_size(beacon.screen_width).to_owned(),
-        source: shared.source.clone(),
-        medium: shared.medium.clone(),
-        click_id_param: page.tags.click_id_param.clone(),
-        country: shared.location.country.clone(),
-        region: shared.location.region.clone(),
-        city: shared.location.city.clone(),
+        source: shared.source,
+        medium: shared.medium,
+        click_id_param: page.tags.click_id_param,
+        country: location.country,
+        region: location.region,
+        city: location.city,
     }
 }
 

@@ -90,12 +90,24 @@ pub enum GeoError {
     Changed { path: PathBuf },
 }
 
+/// One loaded database and the lookups already answered from it. The cache
+/// lives and dies with its database, so a reload can never serve stale
+/// answers. Keyed by truncated address: a visit's events share one.
+#[derive(Debug)]
+struct Loaded {
+    reader: Reader<Vec<u8>>,
+    cache: quick_cache::sync::Cache<IpAddr, Location>,
+}
+
+/// Truncated networks remembered per database (a few MB at most).
+const CACHED_NETWORKS: usize = 65_536;
+
 /// The geolocation database, swappable while lookups run.
 #[derive(Debug)]
 pub struct Geo {
     /// `None` when no database is configured.
     path: Option<PathBuf>,
-    current: ArcSwapOption<Reader<Vec<u8>>>,
+    current: ArcSwapOption<Loaded>,
     /// The file version last loaded (or last rejected as unparsable). The
     /// lock also serialises reloads; lookups never take it.
     seen: Mutex<Option<Stamp>>,
@@ -131,17 +143,23 @@ impl Geo {
     /// module doc). Lock-free; an unknown address gives an empty location.
     pub fn lookup(&self, truncated_ip: IpAddr) -> Location {
         let current = self.current.load();
-        let Some(reader) = current.as_deref() else {
+        let Some(loaded) = current.as_deref() else {
             return Location::default();
         };
-        match read_record(reader, truncated_ip.to_canonical()) {
+        let ip = truncated_ip.to_canonical();
+        if let Some(location) = loaded.cache.get(&ip) {
+            return location;
+        }
+        let location = match read_record(&loaded.reader, ip) {
             Ok(record) => record.map(|r| r.location()).unwrap_or_default(),
             Err(error) => {
                 // Bad data in the file, not in the request: no address here.
                 debug!(%error, "geoip record unreadable");
                 Location::default()
             }
-        }
+        };
+        loaded.cache.insert(ip, location.clone());
+        location
     }
 
     /// Re-reads the file if its modification time, size or inode changed
@@ -245,7 +263,8 @@ impl Geo {
             build_epoch = metadata.build_epoch,
             "geoip database loaded"
         );
-        self.current.store(Some(Arc::new(reader)));
+        let cache = quick_cache::sync::Cache::new(CACHED_NETWORKS);
+        self.current.store(Some(Arc::new(Loaded { reader, cache })));
         Ok(())
     }
 
