@@ -12,6 +12,7 @@
 use crate::metrics::Metrics;
 use crate::sink::EventSink;
 use schema::EventRow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -24,6 +25,9 @@ pub struct BatchConfig {
     pub max_age: Duration,
     /// Rows the queue holds before refusing more.
     pub capacity: usize,
+    /// Bytes those rows may take before the queue refuses more: a row
+    /// can carry kilobytes of props, so a row count alone bounds no memory.
+    pub max_bytes: usize,
     /// Attempts per batch once stopping, so shutdown ends even if ClickHouse is down.
     pub attempts_when_stopping: u32,
 }
@@ -34,6 +38,7 @@ impl Default for BatchConfig {
             max_rows: 10_000,
             max_age: Duration::from_secs(1),
             capacity: 100_000,
+            max_bytes: 256 * 1024 * 1024,
             attempts_when_stopping: 5,
         }
     }
@@ -48,6 +53,7 @@ pub struct QueueFull;
 pub struct EventQueue {
     tx: mpsc::Sender<EventRow>,
     capacity: usize,
+    budget: ByteBudget,
 }
 
 impl EventQueue {
@@ -56,14 +62,21 @@ impl EventQueue {
         if rows.is_empty() {
             return Ok(());
         }
-        let permits = self
-            .tx
-            .try_reserve_many(rows.len())
-            .map_err(|_| QueueFull)?;
+        let bytes = rows.iter().map(row_bytes).sum();
+        self.budget.take(bytes)?;
+        let Ok(permits) = self.tx.try_reserve_many(rows.len()) else {
+            self.budget.give_back(bytes);
+            return Err(QueueFull);
+        };
         for (permit, row) in permits.zip(rows) {
             permit.send(row);
         }
         Ok(())
+    }
+
+    /// Bytes the queued rows (and the batch being written) hold.
+    pub fn bytes(&self) -> usize {
+        self.budget.used.load(Ordering::Relaxed)
     }
 
     /// Rows waiting for the writer.
@@ -81,23 +94,90 @@ pub fn spawn<S: EventSink>(
     stop: CancellationToken,
 ) -> (EventQueue, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(config.capacity.max(1));
+    let budget = ByteBudget {
+        used: Arc::new(AtomicUsize::new(0)),
+        max: config.max_bytes,
+    };
     let queue = EventQueue {
         tx,
         capacity: config.capacity.max(1),
+        budget: budget.clone(),
     };
     let writer = Writer {
         sink,
         config,
         metrics,
         stop,
+        budget,
     };
     (queue, tokio::spawn(writer.run(rx)))
+}
+
+/// Bytes held by queued rows, taken on push and given back once the writer
+/// is done with them (written or given up on).
+#[derive(Debug, Clone)]
+struct ByteBudget {
+    used: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl ByteBudget {
+    fn take(&self, bytes: usize) -> Result<(), QueueFull> {
+        let before = self.used.fetch_add(bytes, Ordering::AcqRel);
+        if before + bytes > self.max {
+            self.give_back(bytes);
+            return Err(QueueFull);
+        }
+        Ok(())
+    }
+
+    fn give_back(&self, bytes: usize) {
+        self.used.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// What a row holds in memory, near enough: its strings plus a fixed part.
+fn row_bytes(row: &EventRow) -> usize {
+    let strings = [
+        &row.site,
+        &row.name,
+        &row.hostname,
+        &row.pathname,
+        &row.referrer,
+        &row.utm_source,
+        &row.utm_medium,
+        &row.utm_campaign,
+        &row.utm_content,
+        &row.utm_term,
+        &row.revenue_amount,
+        &row.revenue_currency,
+        &row.browser,
+        &row.browser_version,
+        &row.os,
+        &row.os_version,
+        &row.device,
+        &row.screen_size,
+        &row.source,
+        &row.medium,
+        &row.click_id_param,
+        &row.country,
+        &row.region,
+        &row.city,
+    ];
+    let props: usize = row
+        .props_keys
+        .iter()
+        .chain(&row.props_values)
+        .map(String::len)
+        .sum();
+    std::mem::size_of::<EventRow>() + strings.iter().map(|s| s.len()).sum::<usize>() + props
 }
 
 struct Writer<S> {
     sink: S,
     config: BatchConfig,
     metrics: Arc<Metrics>,
+    budget: ByteBudget,
     stop: CancellationToken,
 }
 
@@ -168,6 +248,7 @@ impl<S: EventSink> Writer<S> {
                 }
             }
         }
+        self.budget.give_back(batch.iter().map(row_bytes).sum());
         batch.clear();
     }
 
@@ -235,6 +316,7 @@ mod tests {
             max_rows,
             max_age: Duration::from_secs(1),
             capacity,
+            max_bytes: usize::MAX / 2,
             attempts_when_stopping: 3,
         }
     }
@@ -270,6 +352,42 @@ mod tests {
         stop.cancel();
         writer.await.unwrap();
         assert_eq!(stored(&sink), vec![1, 2, 3, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn byte_budget_refuses_big_rows_and_frees_after_writing() {
+        let sink = TestSink::default();
+        let stop = CancellationToken::new();
+        let big = |n: u32| EventRow {
+            timestamp: n,
+            props_keys: vec!["k".into()],
+            props_values: vec!["v".repeat(2_000)],
+            ..EventRow::default()
+        };
+        let room_for_two = 2 * row_bytes(&big(0)) + row_bytes(&row(0));
+        let config = BatchConfig {
+            max_bytes: room_for_two,
+            ..config(100, 1_000)
+        };
+        let (queue, writer) = spawn(sink.clone(), config, Arc::default(), stop.clone());
+        queue.try_push_all(vec![big(1), big(2)]).unwrap();
+        assert_eq!(
+            queue.try_push_all(vec![big(3)]),
+            Err(QueueFull),
+            "over the byte budget"
+        );
+        assert_eq!(
+            queue.try_push_all(vec![row(4)]),
+            Ok(()),
+            "a small row still fits"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(stored(&sink), vec![1, 2, 4]);
+        assert_eq!(queue.bytes(), 0, "written rows give their bytes back");
+        queue.try_push_all(vec![big(5), big(6)]).unwrap();
+        stop.cancel();
+        writer.await.unwrap();
+        assert_eq!(stored(&sink), vec![1, 2, 4, 5, 6]);
     }
 
     #[tokio::test(start_paused = true)]

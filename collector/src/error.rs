@@ -27,6 +27,8 @@ pub enum ApiError {
     NotFound,
     #[error("event queue is full")]
     Overloaded,
+    #[error("the request body did not arrive within {0:?}")]
+    BodyTimeout(std::time::Duration),
     #[error("storage unavailable: {0}")]
     Storage(#[from] schema::DbError),
 }
@@ -48,13 +50,14 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Overloaded | Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 
     fn body(&self) -> serde_json::Value {
         match self {
             Self::BadInput(errors) => json!({ "errors": errors }),
-            Self::PayloadTooLarge { .. } => {
+            Self::PayloadTooLarge { .. } | Self::BodyTimeout(_) => {
                 json!({ "errors": { "request": [self.to_string()] } })
             }
             Self::UnsupportedMediaType(_) => json!({ "errors": { "request": [format!(

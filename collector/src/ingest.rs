@@ -14,6 +14,7 @@ use http::{header, HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -25,7 +26,10 @@ pub async fn event(
     body: Body,
 ) -> Result<Response, ApiError> {
     check_content_type(&headers)?;
-    let bytes = read_body(body, &headers).await?;
+    let deadline = Duration::from_millis(state.config.collector.body_read_timeout_ms);
+    let bytes = tokio::time::timeout(deadline, read_body(body, &headers))
+        .await
+        .map_err(|_| ApiError::BodyTimeout(deadline))??;
     let user_agent = user_agent(&headers);
     let beacon = parse(&bytes, user_agent.is_some())?;
     let user_agent = user_agent.unwrap_or_default();

@@ -19,6 +19,7 @@ pub const ROWS_WRITTEN: &str = "analytics_rows_written";
 pub const ROWS_LOST: &str = "analytics_rows_lost";
 pub const INSERT_DURATION: &str = "analytics_insert_duration_seconds";
 pub const QUEUE_DEPTH: &str = "analytics_queue_depth_rows";
+pub const QUEUE_BYTES: &str = "analytics_queue_bytes";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -46,6 +47,7 @@ pub struct Metrics {
     pub rows_lost: Counter,
     pub insert_duration: Histogram,
     pub queue_depth: Gauge,
+    pub queue_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -60,6 +62,7 @@ impl Default for Metrics {
             rows_lost: Counter::default(),
             insert_duration: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             queue_depth: Gauge::default(),
+            queue_bytes: Gauge::default(),
         };
         m.register();
         m
@@ -103,6 +106,11 @@ impl Metrics {
             INSERT_DURATION,
             "Duration of batch inserts",
             self.insert_duration.clone(),
+        );
+        r.register(
+            QUEUE_BYTES,
+            "Bytes held by rows waiting for the writer",
+            self.queue_bytes.clone(),
         );
         r.register(
             QUEUE_DEPTH,

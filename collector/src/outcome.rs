@@ -21,10 +21,12 @@ pub enum DropReason {
     Spam,
     /// An address in the configured datacenter ranges.
     Datacenter,
+    /// Over the visitor's or the site's rate limit.
+    RateLimited,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 10] = [
         Self::Dnt,
         Self::Gpc,
         Self::OptOut,
@@ -34,6 +36,7 @@ impl DropReason {
         Self::Bot,
         Self::Spam,
         Self::Datacenter,
+        Self::RateLimited,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +50,7 @@ impl DropReason {
             Self::Bot => "bot",
             Self::Spam => "spam",
             Self::Datacenter => "datacenter",
+            Self::RateLimited => "rate-limited",
         }
     }
 }

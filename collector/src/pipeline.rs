@@ -14,6 +14,7 @@ use crate::enrich::source::{click_id, Attribution};
 use crate::enrich::ua::Classified;
 use crate::enrich::Enricher;
 use crate::outcome::DropReason;
+use crate::rate_limit::RateLimits;
 use crate::salt::DayHasher;
 use crate::site_rules::SiteRules;
 use http::HeaderMap;
@@ -39,6 +40,7 @@ pub struct Pipeline {
     config: Arc<Config>,
     rules: HashMap<String, SiteRules>,
     enricher: Enricher,
+    limits: Arc<RateLimits>,
 }
 
 /// What every row of one beacon shares, worked out once.
@@ -58,6 +60,7 @@ impl Pipeline {
             .map(|site| Ok((site.domain.clone(), SiteRules::new(site)?)))
             .collect::<Result<_, globset::Error>>()?;
         Ok(Self {
+            limits: Arc::new(RateLimits::new(&config.collector)),
             config,
             rules,
             enricher,
@@ -66,6 +69,10 @@ impl Pipeline {
 
     pub fn enricher(&self) -> &Enricher {
         &self.enricher
+    }
+
+    pub fn rate_limits(&self) -> &Arc<RateLimits> {
+        &self.limits
     }
 
     /// The rows to store, one per accepting site, or why none is stored.
@@ -81,7 +88,11 @@ impl Pipeline {
                 let id = hasher.visitor_id(&site.domain, shared.truncated_ip, req.user_agent);
                 (site.domain.as_str(), id)
             })
+            .filter(|(site, id)| self.limits.allow(site, *id))
             .collect();
+        if ids.is_empty() {
+            return Err(DropReason::RateLimited);
+        }
         let row = event_row(req.beacon, req.now, shared);
         Ok(one_per_site(row, &ids))
     }

@@ -75,6 +75,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     state.metrics.queue_depth.set(state.queue.depth() as i64);
+    state.metrics.queue_bytes.set(state.queue.bytes() as i64);
     (
         [(
             header::CONTENT_TYPE,

@@ -5,6 +5,7 @@
 use crate::batcher::{self, BatchConfig};
 use crate::clock::{Clock, SystemClock};
 use crate::enrich::Enricher;
+use crate::listener::{self, Limits};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::routes::{self, AppState};
@@ -13,7 +14,6 @@ use crate::sink::ClickHouseSink;
 use anyhow::Context;
 use schema::Config;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -21,6 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 /// How often the GeoIP file is checked for a replacement (SIGHUP also reloads).
 const GEOIP_CHECK_EVERY: Duration = Duration::from_secs(10);
+
+/// How often rate limiters forget visitors whose allowance has recovered.
+const RATE_LIMIT_CLEAN_UP_EVERY: Duration = Duration::from_secs(60);
 
 /// How long in-flight requests may take to finish after a stop signal.
 const DRAIN_REQUESTS_FOR: Duration = Duration::from_secs(10);
@@ -96,6 +99,10 @@ impl Collector {
         let rotation = salts
             .clone()
             .spawn_rotation(self.salt_refresh, stop.clone());
+        let limits_clean_up = pipeline
+            .rate_limits()
+            .clone()
+            .spawn_clean_up(RATE_LIMIT_CLEAN_UP_EVERY, stop.clone());
         let geo_watcher = pipeline
             .enricher()
             .geo()
@@ -115,6 +122,7 @@ impl Collector {
         writer.await.context("batch writer")?;
         rotation.await.context("salt rotation")?;
         geo_watcher.await.context("geoip watcher")?;
+        limits_clean_up.await.context("rate-limit clean-up")?;
         tracing::info!("collector stopped");
         Ok(())
     }
@@ -126,6 +134,7 @@ fn batch_config(config: &Config) -> BatchConfig {
         max_rows: c.batch_max_rows,
         max_age: Duration::from_millis(c.batch_max_age_ms),
         capacity: c.queue_capacity,
+        max_bytes: c.queue_max_bytes,
         ..BatchConfig::default()
     }
 }
@@ -137,20 +146,18 @@ async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let stopping = CancellationToken::new();
-    let signal = stopping.clone();
+    let stop = CancellationToken::new();
+    let signal = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
         signal.cancel();
     });
-    let app = routes::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(stopping.clone().cancelled_owned());
-    tokio::select! {
-        result = server => result.context("serving HTTP")?,
-        _ = async { stopping.cancelled().await; tokio::time::sleep(DRAIN_REQUESTS_FOR).await } => {
-            tracing::warn!("requests still running after the drain period; no longer waiting for them");
-        }
-    }
+    let c = &state.config.collector;
+    let limits = Limits {
+        max_connections: c.max_connections,
+        header_read_timeout: Duration::from_millis(c.header_read_timeout_ms),
+        drain_for: DRAIN_REQUESTS_FOR,
+    };
+    listener::serve(listener, routes::app(state.clone()), limits, stop).await;
     Ok(())
 }

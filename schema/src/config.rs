@@ -92,6 +92,18 @@ pub struct CollectorConfig {
     pub batch_max_age_ms: u64,
     /// Rows that may wait in memory for the writer; past it the collector answers 503.
     pub queue_capacity: usize,
+    /// Bytes those rows may take (their strings); past it the collector answers 503.
+    pub queue_max_bytes: usize,
+    /// Open connections at once; past it new ones get 503 and are closed.
+    pub max_connections: usize,
+    /// Deadline for a request's headers, so slow clients cannot hold sockets.
+    pub header_read_timeout_ms: u64,
+    /// Deadline for a request's body.
+    pub body_read_timeout_ms: u64,
+    /// Events per minute one visitor may send to one site; 0 turns it off.
+    pub visitor_events_per_minute: u32,
+    /// Events per second one site may receive in all; 0 turns it off.
+    pub site_events_per_second: u32,
     /// The public URL the collector is reached under (https there marks the
     /// opt-out cookie Secure).
     pub public_url: Option<String>,
@@ -118,6 +130,12 @@ impl Default for CollectorConfig {
             batch_max_rows: 10_000,
             batch_max_age_ms: 1_000,
             queue_capacity: 100_000,
+            queue_max_bytes: 256 * 1024 * 1024,
+            max_connections: 10_000,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            visitor_events_per_minute: 120,
+            site_events_per_second: 10_000,
             public_url: None,
             geoip: None,
             referrer_spam_file: None,
@@ -293,6 +311,15 @@ impl Config {
                 "collector.queue_capacity",
                 &format!("must be between collector.batch_max_rows and {MAX_QUEUE_ROWS}"),
             );
+        }
+        let positive = [
+            ("collector.queue_max_bytes", c.queue_max_bytes as u64),
+            ("collector.max_connections", c.max_connections as u64),
+            ("collector.header_read_timeout_ms", c.header_read_timeout_ms),
+            ("collector.body_read_timeout_ms", c.body_read_timeout_ms),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return invalid(key, "must be at least 1");
         }
         if let Some(domain) = &c.optout_cookie_domain {
             if !is_domain(domain) {

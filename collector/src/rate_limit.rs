@@ -1,0 +1,132 @@
+//! Rate limits with `governor`: per visitor (keyed by the visitor id, a
+//! salted hash that already includes the site, never an address) and per
+//! site. Beacons over a limit are dropped as `rate-limited`.
+//!
+//! Keyed limiters remember every key they have seen, so a periodic clean-up
+//! forgets keys whose limit has fully recovered, which bounds their memory
+//! by the number of visitors active within one limit period.
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use schema::config::CollectorConfig;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Default)]
+pub struct RateLimits {
+    visitor: Option<DefaultKeyedRateLimiter<u64>>,
+    site: Option<DefaultKeyedRateLimiter<String>>,
+}
+
+impl RateLimits {
+    /// A limit of 0 in the config turns that limiter off.
+    pub fn new(c: &CollectorConfig) -> Self {
+        let visitor = NonZeroU32::new(c.visitor_events_per_minute)
+            .map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+        let site = NonZeroU32::new(c.site_events_per_second)
+            .map(|n| RateLimiter::keyed(Quota::per_second(n)));
+        Self { visitor, site }
+    }
+
+    /// Takes one event from the visitor's and then the site's allowance. A
+    /// visitor over its own limit does not use up the site's.
+    pub fn allow(&self, site: &str, visitor_id: u64) -> bool {
+        let visitor_ok = self
+            .visitor
+            .as_ref()
+            .is_none_or(|l| l.check_key(&visitor_id).is_ok());
+        visitor_ok
+            && self
+                .site
+                .as_ref()
+                .is_none_or(|l| l.check_key(&site.to_owned()).is_ok())
+    }
+
+    /// Keys tracked now, for tests and metrics.
+    pub fn tracked_keys(&self) -> usize {
+        self.visitor.as_ref().map_or(0, |l| l.len()) + self.site.as_ref().map_or(0, |l| l.len())
+    }
+
+    /// Forgets fully recovered keys.
+    pub fn clean_up(&self) {
+        if let Some(l) = &self.visitor {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+        if let Some(l) = &self.site {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+
+    /// Cleans up every `every` until `stop`.
+    pub fn spawn_clean_up(
+        self: Arc<Self>,
+        every: Duration,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tick.tick() => self.clean_up(),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_minute: u32, per_second: u32) -> RateLimits {
+        let c = CollectorConfig {
+            visitor_events_per_minute: per_minute,
+            site_events_per_second: per_second,
+            ..CollectorConfig::default()
+        };
+        RateLimits::new(&c)
+    }
+
+    #[test]
+    fn a_visitor_gets_its_allowance_and_no_more() {
+        let l = limits(3, 0);
+        let allowed = (0..5).filter(|_| l.allow("a.com", 7)).count();
+        assert_eq!(allowed, 3);
+        assert!(l.allow("a.com", 8), "another visitor has its own allowance");
+    }
+
+    #[test]
+    fn a_site_limit_covers_all_its_visitors() {
+        let l = limits(0, 2);
+        let allowed = (0..10u64).filter(|v| l.allow("a.com", *v)).count();
+        assert!(allowed <= 3, "{allowed} allowed at 2/s");
+        assert!(l.allow("b.com", 1), "another site has its own allowance");
+    }
+
+    #[test]
+    fn zero_turns_limits_off() {
+        let l = limits(0, 0);
+        assert!((0..1000).all(|_| l.allow("a.com", 1)));
+        assert_eq!(l.tracked_keys(), 0);
+    }
+
+    #[test]
+    fn clean_up_keeps_only_keys_still_limited() {
+        let l = limits(1000, 0);
+        for visitor in 0..100 {
+            l.allow("a.com", visitor);
+        }
+        assert_eq!(l.tracked_keys(), 100);
+        l.clean_up();
+        // Each key used a thousandth of its allowance a moment ago: not yet
+        // recovered, so kept. Recovery takes 60 ms per event at 1000/min.
+        assert_eq!(l.tracked_keys(), 100);
+        std::thread::sleep(Duration::from_millis(120));
+        l.clean_up();
+        assert_eq!(l.tracked_keys(), 0);
+    }
+}
