@@ -266,7 +266,15 @@ fn parse_object(body: &[u8]) -> Result<Fields, String> {
         serde_json::from_str::<Value>(text).map_err(invalid)?;
         return Err("expected a JSON object".to_owned());
     }
-    serde_json::from_str(text).map_err(invalid)
+    match serde_json::from_str(text) {
+        // A repeated key: read it as a map, where the last value wins, as
+        // Plausible's own parser does.
+        Err(err) if err.to_string().starts_with("duplicate field") => {
+            let map: Map<String, Value> = serde_json::from_str(text).map_err(invalid)?;
+            serde_json::from_value(Value::Object(map)).map_err(invalid)
+        }
+        parsed => parsed.map_err(invalid),
+    }
 }
 
 fn kind_of(name: &str) -> EventKind {
@@ -322,6 +330,42 @@ fn parse_page(value: Option<&Value>, hash_mode: bool) -> Result<Page, String> {
     Ok(page_of(&parts, hash_mode))
 }
 
+/// Text the light parse would read differently from the `url` crate:
+/// non-ASCII (IDNA), backslashes, user info, escaped dots (`%2e` segments),
+/// characters the URL standard escapes or strips (quotes, braces, tabs and
+/// line breaks).
+fn needs_full_parse(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // One pass: this runs on every beacon.
+    bytes.iter().enumerate().any(|(i, &b)| match b {
+        b'\\' | b'@' | b'"' | b'{' | b'}' | b'<' | b'>' | b'`' | b'\t' | b'\n' | b'\r' | b' ' => {
+            true
+        }
+        b'%' => bytes
+            .get(i + 1..i + 3)
+            .is_some_and(|hex| hex.eq_ignore_ascii_case(b"2e")),
+        _ => !b.is_ascii(),
+    })
+}
+
+/// The host when the light parse reads it as the `url` crate would: a
+/// name (not a number the URL standard rewrites, like `0x7f.1` or
+/// `2130706433`) and a port that fits in 16 bits.
+fn plain_host(uri: &http::Uri) -> Option<&str> {
+    let host = uri.host().filter(|h| !h.is_empty())?;
+    let last_label = host
+        .trim_end_matches('.')
+        .rsplit('.')
+        .next()
+        .unwrap_or(host);
+    let numeric = last_label.starts_with(|c: char| c.is_ascii_digit());
+    let authority = uri.authority()?.as_str();
+    let bad_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse::<u16>().is_err());
+    (!numeric && !bad_port && !host.starts_with('[')).then_some(host)
+}
+
 /// The pieces of a page URL the beacon keeps, from either parser.
 struct UrlParts<'a> {
     host: &'a str,
@@ -346,7 +390,7 @@ fn page_of(parts: &UrlParts, hash_mode: bool) -> Page {
 /// could differ (dot segments, backslashes, user info, non-ASCII) takes the
 /// full parse, which also produces the precise error messages.
 fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
-    if !text.is_ascii() || text.contains(['\\', '@']) {
+    if needs_full_parse(text) {
         return None;
     }
     let (before_fragment, fragment) = match text.split_once('#') {
@@ -360,7 +404,7 @@ fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
     let scheme = uri
         .scheme_str()
         .filter(|s| matches!(*s, "http" | "https"))?;
-    let host_len = uri.host().filter(|h| !h.is_empty())?.len();
+    let host_len = plain_host(&uri)?.len();
     let rest = before_fragment.get(scheme.len() + 3..)?;
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
@@ -428,6 +472,8 @@ fn is_web_scheme(url: &Url) -> bool {
 
 /// `www.example.com` and `example.com` are the same site for reporting.
 fn normalise_host(host: &str) -> String {
+    // `example.com.` is the same host as `example.com`.
+    let host = host.strip_suffix('.').unwrap_or(host);
     let bare = match host.get(..4) {
         Some(prefix) if prefix.eq_ignore_ascii_case("www.") && host.len() > 4 => &host[4..],
         _ => host,
@@ -443,13 +489,17 @@ fn pathname(path: &str, fragment: Option<&str>, hash_mode: bool) -> String {
     // Single-page apps with hash routing keep the route in the fragment. Its
     // own query string (`#/reset?token=...`) is dropped like the page's, and
     // a fragment of bare parameters (`#access_token=...`) is no route at all.
-    let route = fragment
+    // Decoded first, so that an escaped `?` or `=` is caught too.
+    let fragment = fragment
         .filter(|_| hash_mode)
-        .map(|f| f.split_once('?').map_or(f, |(route, _)| route))
-        .filter(|route| !route.is_empty() && !route.contains('='));
-    if let Some(route) = route {
+        .map(decode)
+        .unwrap_or_default();
+    let route = fragment
+        .split_once('?')
+        .map_or(fragment.as_str(), |(route, _)| route);
+    if !route.is_empty() && !route.contains('=') {
         path.push('#');
-        path.push_str(&decode(route));
+        path.push_str(route);
     }
     path
 }
@@ -547,14 +597,14 @@ fn parse_referrer(value: Option<&Value>) -> Result<Option<Referrer>, String> {
 /// host and path as the full URL parser at a fraction of the cost. Anything
 /// that could differ (escapes, dot segments, non-ASCII) takes the full parse.
 fn plain_web_referrer(text: &str) -> Option<Referrer> {
-    if !text.is_ascii() || text.contains(['%', '\\', '@']) {
+    if needs_full_parse(text) || text.contains('%') {
         return None;
     }
     let uri: http::Uri = text.parse().ok()?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
         return None;
     }
-    let host = uri.host().filter(|h| !h.is_empty())?;
+    let host = plain_host(&uri)?;
     let path = uri.path();
     if path.contains("/.") || !path.starts_with('/') {
         return None;
@@ -954,6 +1004,20 @@ mod tests {
     }
 
     #[test]
+    fn hash_mode_catches_escaped_query_and_parameters() {
+        let escaped = "https://example.com/app#/reset%3Ftoken%3Dabc123";
+        assert_eq!(page_hash(escaped, "1").pathname, "/app#/reset");
+        let token = "https://example.com/app#access_token%3Dsecret";
+        assert_eq!(page_hash(token, "1").pathname, "/app");
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value() {
+        let beacon = ok(r#"{"n":"first","n":"pageview","u":"https://a.example/","d":"a.example"}"#);
+        assert_eq!(beacon.name, "pageview");
+    }
+
+    #[test]
     fn hash_mode_wrong_value() {
         let want = vec!["must be 1, 0, true or false".to_string()];
         assert_eq!(field_errors(r#""h":2"#, "hashMode"), want);
@@ -1208,9 +1272,23 @@ mod tests {
             "https://example.com:8443",
             "http://[2001:db8::1]:8080/p?q=1#/r",
             "HTTPS://Example.com/Case",
+            // Found in review: each must agree (or take the full parse).
+            "https://example.com/x/%2e%2e/admin/secret",
+            "https://example.com/a/%2E/b",
+            "http://0x7f.1/",
+            "http://2130706433/",
+            "https://1.2.3/",
+            "https://example.com:99999/",
+            "https://ref.example/a{b}",
+            "https://ref.example/a\"b",
+            "https://example.com/#/r\tx",
+            "https://example.com./x",
         ];
         for text in cases {
-            let Ok(url) = Url::parse(text) else { continue };
+            let Ok(url) = Url::parse(text) else {
+                assert!(plain_web_url(text).is_none(), "{text} is not a URL");
+                continue;
+            };
             let full = UrlParts {
                 host: url.host_str().unwrap_or_default(),
                 path: url.path(),

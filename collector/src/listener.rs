@@ -30,6 +30,9 @@ pub struct Limits {
     pub drain_for: Duration,
 }
 
+/// Room for the request line and headers of any real browser.
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
 /// What a refused connection is told; it is closed right after.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: 35\r\nConnection: close\r\n\r\n{\"error\":\"too many open connections\"}";
 
@@ -40,7 +43,9 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: Can
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+        .header_read_timeout(limits.header_read_timeout)
+        // Bounds the request line plus headers (hyper's default is ~400 KB).
+        .max_buf_size(MAX_HEADER_BYTES);
     loop {
         let (stream, peer) = tokio::select! {
             _ = stop.cancelled() => break,

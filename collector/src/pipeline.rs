@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 /// One request, as the pipeline sees it. The beacon is moved into the row.
-#[derive(Debug)]
+/// No `Debug`: it holds the address, the user agent and the cookies.
 pub struct Request<'a> {
     pub beacon: Beacon,
     pub headers: &'a HeaderMap,
@@ -60,7 +60,7 @@ impl Pipeline {
             .map(|site| Ok((site.domain.clone(), SiteRules::new(site)?)))
             .collect::<Result<_, globset::Error>>()?;
         Ok(Self {
-            limits: Arc::new(RateLimits::new(&config.collector)),
+            limits: Arc::new(RateLimits::new(&config.collector, &config.site)),
             config,
             rules,
             enricher,

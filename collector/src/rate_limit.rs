@@ -6,8 +6,9 @@
 //! forgets keys whose limit has fully recovered, which bounds their memory
 //! by the number of visitors active within one limit period.
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use schema::config::CollectorConfig;
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use schema::config::{CollectorConfig, SiteConfig};
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,17 +17,25 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Default)]
 pub struct RateLimits {
     visitor: Option<DefaultKeyedRateLimiter<u64>>,
-    site: Option<DefaultKeyedRateLimiter<String>>,
+    /// One limiter per configured site: the set is fixed, so no clean-up
+    /// and no allocation per check.
+    sites: HashMap<String, DefaultDirectRateLimiter>,
 }
 
 impl RateLimits {
     /// A limit of 0 in the config turns that limiter off.
-    pub fn new(c: &CollectorConfig) -> Self {
+    pub fn new(c: &CollectorConfig, sites: &[SiteConfig]) -> Self {
         let visitor = NonZeroU32::new(c.visitor_events_per_minute)
             .map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        let site = NonZeroU32::new(c.site_events_per_second)
-            .map(|n| RateLimiter::keyed(Quota::per_second(n)));
-        Self { visitor, site }
+        let sites = NonZeroU32::new(c.site_events_per_second)
+            .map(|n| {
+                sites
+                    .iter()
+                    .map(|s| (s.domain.clone(), RateLimiter::direct(Quota::per_second(n))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self { visitor, sites }
     }
 
     /// Takes one event from the visitor's and then the site's allowance. A
@@ -36,25 +45,17 @@ impl RateLimits {
             .visitor
             .as_ref()
             .is_none_or(|l| l.check_key(&visitor_id).is_ok());
-        visitor_ok
-            && self
-                .site
-                .as_ref()
-                .is_none_or(|l| l.check_key(&site.to_owned()).is_ok())
+        visitor_ok && self.sites.get(site).is_none_or(|l| l.check().is_ok())
     }
 
     /// Keys tracked now, for tests and metrics.
     pub fn tracked_keys(&self) -> usize {
-        self.visitor.as_ref().map_or(0, |l| l.len()) + self.site.as_ref().map_or(0, |l| l.len())
+        self.visitor.as_ref().map_or(0, |l| l.len())
     }
 
     /// Forgets fully recovered keys.
     pub fn clean_up(&self) {
         if let Some(l) = &self.visitor {
-            l.retain_recent();
-            l.shrink_to_fit();
-        }
-        if let Some(l) = &self.site {
             l.retain_recent();
             l.shrink_to_fit();
         }
@@ -88,7 +89,8 @@ mod tests {
             site_events_per_second: per_second,
             ..CollectorConfig::default()
         };
-        RateLimits::new(&c)
+        let sites = [SiteConfig::new("a.com"), SiteConfig::new("b.com")];
+        RateLimits::new(&c, &sites)
     }
 
     #[test]

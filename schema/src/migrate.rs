@@ -1,9 +1,10 @@
 //! Versioned DDL under `schema/migrations/`, applied in order, once each,
 //! and recorded in `schema_migrations`.
 //!
-//! Every statement is written to be idempotent (`IF NOT EXISTS`), so two
-//! services migrating at the same moment, or a migration interrupted half
-//! way, converge on the same schema when run again.
+//! Every statement can run again: tables use `IF NOT EXISTS`, and a column
+//! addition is skipped when the column exists (18.16 has no `ADD COLUMN IF
+//! NOT EXISTS`). Two services migrating at the same moment, or a migration
+//! interrupted half way, converge on the same schema.
 
 use crate::client::{Db, DbError};
 use crate::event::{EventRow, SaltRow};
@@ -85,7 +86,13 @@ async fn apply(db: &Db, m: &Migration) -> Result<(), DbError> {
         if already_added(db, statement).await? {
             continue;
         }
-        db.execute(statement).await.map_err(|e| match e {
+        let result = db.execute(statement).await;
+        // Another service may have added the column between the check and
+        // the statement: that is success too.
+        if result.is_err() && already_added(db, statement).await? {
+            continue;
+        }
+        result.map_err(|e| match e {
             DbError::Query(source) => DbError::Migration {
                 version: m.version,
                 name: m.name.into(),

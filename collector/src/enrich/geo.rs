@@ -189,15 +189,13 @@ impl Geo {
 
     /// Checks the file every `every` and re-reads it on SIGHUP, until `stop`.
     /// Reload failures are logged and the previous database stays in use.
-    /// With no database configured the task only waits for `stop`.
+    /// With no database configured SIGHUP is still caught (and does
+    /// nothing), so it never terminates the collector.
     pub fn spawn_watcher(
         self: Arc<Self>,
         every: Duration,
         stop: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
-        if self.path.is_none() {
-            return tokio::spawn(async move { stop.cancelled().await });
-        }
         // Installed before returning, so a SIGHUP sent right afterwards is
         // never met by the default action, which terminates the process.
         let hangup = signal(SignalKind::hangup())

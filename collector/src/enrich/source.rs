@@ -253,10 +253,14 @@ impl Sources {
         if let Some(tag) = a.tag() {
             return self.resolve_tag(tag);
         }
-        if let Some(click) = a.click_id {
-            return click.source.to_owned();
+        // An outside referrer names the source even with a click id (Meta
+        // adds `fbclid` to links from Instagram and Messenger too); the click
+        // id names it only when there is no referrer.
+        let from_referrer = self.resolve_referrer(a.referrer_host, a.page_host);
+        match a.click_id {
+            Some(click) if from_referrer == DIRECT => click.source.to_owned(),
+            _ => from_referrer,
         }
-        self.resolve_referrer(a.referrer_host, a.page_host)
     }
 
     /// The medium to store when `utm_medium` is absent, for the `source` that
@@ -762,12 +766,21 @@ mod tests {
         };
         assert_eq!(classify(&a), "Google Ads");
         assert_eq!(medium(&a), "cpc");
-        // The click id beats the Referer: the Google visit was a paid one.
+        // The precedence puts the Referer before anything else: the
+        // click id then only tells the medium (google / cpc, as GA has it).
         let with_referrer = Attribution {
             referrer_host: "google.com",
             ..a
         };
-        assert_eq!(classify(&with_referrer), "Google Ads");
+        assert_eq!(classify(&with_referrer), "Google");
+        assert_eq!(medium(&with_referrer), "cpc");
+        // fbclid rides on Instagram's outbound links too.
+        let instagram = Attribution {
+            referrer_host: "l.instagram.com",
+            click_id: click_id("fbclid"),
+            ..Attribution::default()
+        };
+        assert_eq!(classify(&instagram), "Instagram");
     }
 
     #[test]

@@ -55,6 +55,9 @@ const CACHE_ENTRIES: usize = 10_000;
 /// of keys. Real ones stay well under 512 bytes, in-app browsers included.
 const MAX_CACHED_UA_LEN: usize = 512;
 
+/// Longer user agents are treated as bots without parsing them.
+const MAX_BROWSER_UA_LEN: usize = 1024;
+
 static SHARED: LazyLock<UserAgents> = LazyLock::new(UserAgents::vendored);
 
 /// The kind of device, as dashboards show it.
@@ -142,6 +145,14 @@ impl UserAgents {
     /// Cached: real traffic has few distinct user agents. Concurrent misses
     /// on the same user agent parse it once.
     pub fn classify(&self, user_agent: &str) -> Arc<Classified> {
+        // No browser sends kilobytes of user agent; parsing one costs
+        // milliseconds, so such a request would only be a way to burn CPU.
+        if user_agent.len() > MAX_BROWSER_UA_LEN {
+            return Arc::new(Classified {
+                bot: true,
+                info: UaInfo::unknown(),
+            });
+        }
         if user_agent.len() > MAX_CACHED_UA_LEN {
             return Arc::new(self.classify_uncached(user_agent));
         }
