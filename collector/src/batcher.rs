@@ -9,6 +9,7 @@
 //! writer closes the queue, drains it, and gives up on a failing sink after
 //! a bounded number of retries (counted in `analytics_rows_lost_total`).
 
+use crate::dead_letter::DeadLetters;
 use crate::metrics::Metrics;
 use crate::sink::EventSink;
 use schema::EventRow;
@@ -30,6 +31,8 @@ pub struct BatchConfig {
     pub max_bytes: usize,
     /// Attempts per batch once stopping, so shutdown ends even if ClickHouse is down.
     pub attempts_when_stopping: u32,
+    /// Where batches go that ClickHouse would not take; `None` loses them.
+    pub dead_letters: Option<Arc<DeadLetters>>,
 }
 
 impl Default for BatchConfig {
@@ -40,6 +43,7 @@ impl Default for BatchConfig {
             capacity: 100_000,
             max_bytes: 256 * 1024 * 1024,
             attempts_when_stopping: 5,
+            dead_letters: None,
         }
     }
 }
@@ -242,14 +246,33 @@ impl<S: EventSink> Writer<S> {
                 }
                 Err(e) => {
                     self.metrics.flushed("failed");
-                    self.metrics.rows_lost.inc_by(batch.len() as u64);
-                    tracing::error!(rows = batch.len(), attempt, error = %e, "batch insert failed; rows lost");
+                    self.give_up(batch, &e.to_string());
                     break;
                 }
             }
         }
         self.budget.give_back(batch.iter().map(row_bytes).sum());
         batch.clear();
+    }
+
+    /// Keeps a batch ClickHouse would not take in the dead-letter directory,
+    /// or, failing that, counts it as lost. Logged once, with the row count.
+    fn give_up(&self, batch: &[EventRow], error: &str) {
+        let kept = self.config.dead_letters.as_ref().map(|d| d.keep(batch));
+        match kept {
+            Some(Ok(path)) => {
+                self.metrics.rows_dead_lettered.inc_by(batch.len() as u64);
+                tracing::error!(rows = batch.len(), %error, file = %path.display(), "batch insert failed; rows kept in the dead-letter file");
+            }
+            Some(Err(io)) => {
+                self.metrics.rows_lost.inc_by(batch.len() as u64);
+                tracing::error!(rows = batch.len(), %error, dead_letter_error = %io, "batch insert failed and the dead-letter file could not be written; rows lost");
+            }
+            None => {
+                self.metrics.rows_lost.inc_by(batch.len() as u64);
+                tracing::error!(rows = batch.len(), %error, "batch insert failed; rows lost");
+            }
+        }
     }
 
     /// While running, a transient failure is retried until it clears (the
@@ -318,6 +341,7 @@ mod tests {
             capacity,
             max_bytes: usize::MAX / 2,
             attempts_when_stopping: 3,
+            dead_letters: None,
         }
     }
 
@@ -424,6 +448,40 @@ mod tests {
         writer.await.unwrap();
         assert_eq!(stored(&sink), vec![1, 2, 5, 6]);
         assert_eq!(metrics.rows_lost.get(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rows_given_up_on_go_to_the_dead_letter_directory() {
+        let sink = TestSink {
+            fail_calls: vec![1],
+            retryable: false,
+            ..TestSink::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let stop = CancellationToken::new();
+        let metrics = Arc::new(Metrics::default());
+        let config = BatchConfig {
+            dead_letters: Some(Arc::new(DeadLetters::new(dir.path()))),
+            ..config(2, 10)
+        };
+        let (queue, writer) = spawn(sink.clone(), config, metrics.clone(), stop.clone());
+        queue.try_push_all((1..=4).map(row).collect()).unwrap();
+        stop.cancel();
+        writer.await.unwrap();
+        assert_eq!(stored(&sink), vec![3, 4]);
+        assert_eq!(metrics.rows_dead_lettered.get(), 2);
+        assert_eq!(metrics.rows_lost.get(), 0);
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(files.len(), 1);
+        let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+        let kept: Vec<EventRow> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            kept.iter().map(|r| r.timestamp).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -11,6 +11,7 @@ pub mod beacon;
 pub mod client_ip;
 pub mod clock;
 pub mod consent;
+pub mod dead_letter;
 pub mod enrich;
 pub mod error;
 pub mod ingest;

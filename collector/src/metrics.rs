@@ -17,6 +17,7 @@ pub const EVENTS_REJECTED: &str = "analytics_requests_rejected";
 pub const BATCH_FLUSHES: &str = "analytics_batch_flushes";
 pub const ROWS_WRITTEN: &str = "analytics_rows_written";
 pub const ROWS_LOST: &str = "analytics_rows_lost";
+pub const ROWS_DEAD_LETTERED: &str = "analytics_rows_dead_lettered";
 pub const INSERT_DURATION: &str = "analytics_insert_duration_seconds";
 pub const QUEUE_DEPTH: &str = "analytics_queue_depth_rows";
 pub const QUEUE_BYTES: &str = "analytics_queue_bytes";
@@ -45,6 +46,7 @@ pub struct Metrics {
     pub flushes: Family<OutcomeLabel, Counter>,
     pub rows_written: Counter,
     pub rows_lost: Counter,
+    pub rows_dead_lettered: Counter,
     pub insert_duration: Histogram,
     pub queue_depth: Gauge,
     pub queue_bytes: Gauge,
@@ -60,6 +62,7 @@ impl Default for Metrics {
             flushes: Family::default(),
             rows_written: Counter::default(),
             rows_lost: Counter::default(),
+            rows_dead_lettered: Counter::default(),
             insert_duration: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             queue_depth: Gauge::default(),
             queue_bytes: Gauge::default(),
@@ -99,8 +102,13 @@ impl Metrics {
         );
         r.register(
             ROWS_LOST,
-            "Accepted rows given up on: a permanent error, or ClickHouse still failing at shutdown",
+            "Accepted rows lost: given up on and no dead-letter file could be written",
             self.rows_lost.clone(),
+        );
+        r.register(
+            ROWS_DEAD_LETTERED,
+            "Accepted rows ClickHouse would not take, kept in dead-letter files",
+            self.rows_dead_lettered.clone(),
         );
         r.register(
             INSERT_DURATION,

@@ -4,6 +4,7 @@
 
 use crate::batcher::{self, BatchConfig};
 use crate::clock::{Clock, SystemClock};
+use crate::dead_letter::DeadLetters;
 use crate::enrich::Enricher;
 use crate::listener::{self, Limits};
 use crate::metrics::Metrics;
@@ -135,6 +136,7 @@ fn batch_config(config: &Config) -> BatchConfig {
         max_age: Duration::from_millis(c.batch_max_age_ms),
         capacity: c.queue_capacity,
         max_bytes: c.queue_max_bytes,
+        dead_letters: Some(Arc::new(DeadLetters::new(&c.dead_letter_dir))),
         ..BatchConfig::default()
     }
 }

@@ -114,6 +114,8 @@ pub struct CollectorConfig {
     pub referrer_spam_file: Option<PathBuf>,
     /// Drops traffic from these networks: one CIDR range a line.
     pub datacenter_ranges_file: Option<PathBuf>,
+    /// Batches ClickHouse would not take are kept here as JSON lines.
+    pub dead_letter_dir: PathBuf,
 }
 
 impl Default for CollectorConfig {
@@ -140,6 +142,7 @@ impl Default for CollectorConfig {
             geoip: None,
             referrer_spam_file: None,
             datacenter_ranges_file: None,
+            dead_letter_dir: PathBuf::from("var/dead-letter"),
         }
     }
 }

@@ -56,6 +56,10 @@ pub fn test_config() -> Config {
     config.clickhouse.database = format!("test_{}", hex::encode(rand::random::<[u8; 6]>()));
     config.collector.listen = "127.0.0.1:0".parse().unwrap();
     config.collector.batch_max_age_ms = 50;
+    config.collector.dead_letter_dir = std::env::temp_dir().join(format!(
+        "analytics-dead-letter-{}",
+        config.clickhouse.database
+    ));
     config.site = vec![SiteConfig::new(SITE), SiteConfig::new(OTHER_SITE), {
         let mut site = SiteConfig::new(NO_DNT_SITE);
         site.respect_dnt = false;

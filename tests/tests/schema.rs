@@ -171,3 +171,37 @@ async fn rows_round_trip_through_the_real_table() {
         .unwrap();
     assert_eq!(text, "2023-11-14 22:13:20\t18446744073709551614\n");
 }
+
+#[tokio::test]
+async fn dead_letter_files_replay_with_the_documented_command() {
+    let db = fresh_db().await;
+    schema::migrate::migrate(&db).await.unwrap();
+    let row = EventRow {
+        timestamp: 1_700_000_000,
+        site: "example.com".into(),
+        name: "pageview".into(),
+        pathname: "/a \"quoted\" path".into(),
+        visitor_id: u64::MAX - 7,
+        props_keys: vec!["k".into()],
+        props_values: vec!["v\nw".into()],
+        country: "GB".into(),
+        ..EventRow::default()
+    };
+    let dir = std::env::temp_dir().join(format!("dead-letter-replay-{}", db.database()));
+    let file = collector::dead_letter::DeadLetters::new(&dir)
+        .keep(std::slice::from_ref(&row))
+        .unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    // What `clickhouse-client --query "INSERT INTO events FORMAT JSONEachRow" < FILE` sends.
+    db.execute(&format!("INSERT INTO events FORMAT JSONEachRow\n{text}"))
+        .await
+        .unwrap();
+    let back: Vec<EventRow> = db
+        .client()
+        .query("SELECT ?fields FROM events")
+        .fetch_all()
+        .await
+        .unwrap();
+    assert_eq!(back, vec![row]);
+    std::fs::remove_dir_all(dir).unwrap();
+}
