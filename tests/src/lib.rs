@@ -152,10 +152,23 @@ impl TestCollector {
         Self::start_at(config, SystemClock.now()).await
     }
 
+    /// Starts on `config.collector.listen` itself (not a fresh port), for
+    /// tests that restart a collector at the same address.
+    pub async fn start_on(config: Config) -> Self {
+        let listener = tokio::net::TcpListener::bind(config.collector.listen)
+            .await
+            .unwrap();
+        Self::start_with(config, SystemClock.now(), listener).await
+    }
+
     /// Starts with a manual clock set to `seconds` since the epoch.
     pub async fn start_at(config: Config, seconds: u64) -> Self {
-        let clock = Arc::new(ManualClock::new(seconds));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_with(config, seconds, listener).await
+    }
+
+    async fn start_with(config: Config, seconds: u64, listener: tokio::net::TcpListener) -> Self {
+        let clock = Arc::new(ManualClock::new(seconds));
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
         let collector = collector::Collector::new(config.clone())
