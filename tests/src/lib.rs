@@ -192,6 +192,16 @@ impl TestCollector {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Graceful stop: returns once every queued row was written. The database
     /// lives on while the returned handle does.
     pub async fn stop(self) -> TestDb {
@@ -226,6 +236,14 @@ async fn wait_ready(addr: SocketAddr, task: &mut tokio::task::JoinHandle<anyhow:
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("collector did not become ready within 30 s");
+}
+
+/// Fails unless `/metrics` text counts exactly `count` drops for each reason.
+pub fn assert_dropped(metrics: &str, expected: &[(&str, u64)]) {
+    for (reason, count) in expected {
+        let line = format!("analytics_events_dropped_total{{reason=\"{reason}\"}} {count}");
+        assert!(metrics.contains(&line), "missing {line} in\n{metrics}");
+    }
 }
 
 /// Polls `check` until it is true or `deadline` passes.

@@ -44,16 +44,11 @@ async fn refused_beacons_leave_no_row() {
         None
     );
     expect_event_count(&collector.db, 1).await;
-    let metrics = reqwest::get(collector.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for (reason, count) in [("dnt", 1), ("gpc", 1), ("optout", 2), ("unknown-site", 1)] {
-        let line = format!("analytics_events_dropped_total{{reason=\"{reason}\"}} {count}");
-        assert!(metrics.contains(&line), "missing {line} in\n{metrics}");
-    }
+    let metrics = collector.metrics().await;
+    assert_dropped(
+        &metrics,
+        &[("dnt", 1), ("gpc", 1), ("optout", 2), ("unknown-site", 1)],
+    );
     collector.stop().await;
 }
 

@@ -215,22 +215,17 @@ async fn every_drop_reason_is_answered_and_counted() {
     // One that passes, so the empty table is not just a slow writer.
     post(&collector, &page("/ok"), CHROME_WINDOWS, &[]).await;
     expect_event_count(&collector.db, 1).await;
-    let metrics = reqwest::get(collector.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for (reason, count) in [
-        ("bot", 4),
-        ("spam", 1),
-        ("datacenter", 1),
-        ("hostname", 1),
-        ("excluded", 1),
-    ] {
-        let line = format!("analytics_events_dropped_total{{reason=\"{reason}\"}} {count}");
-        assert!(metrics.contains(&line), "missing {line} in\n{metrics}");
-    }
+    let metrics = collector.metrics().await;
+    assert_dropped(
+        &metrics,
+        &[
+            ("bot", 4),
+            ("spam", 1),
+            ("datacenter", 1),
+            ("hostname", 1),
+            ("excluded", 1),
+        ],
+    );
     collector.stop().await;
 }
 

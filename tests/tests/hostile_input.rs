@@ -131,12 +131,7 @@ async fn malformed_requests_get_4xx_and_good_beacons_keep_landing() {
     })
     .await;
     assert!(stored, "not every good beacon was stored");
-    let metrics = reqwest::get(collector.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = collector.metrics().await;
     assert!(
         !metrics.contains("status=\"5"),
         "a 5xx was answered:\n{metrics}"

@@ -151,12 +151,7 @@ async fn metrics_count_accepted_and_dropped_events() {
     .await;
     send(&collector, &pageview("nope.net", "https://nope.net/"), &[]).await;
     expect_event_count(&collector.db, 3).await;
-    let text = reqwest::get(collector.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = collector.metrics().await;
     assert!(text.contains("analytics_events_accepted_total 3"), "{text}");
     assert!(
         text.contains("analytics_events_dropped_total{reason=\"dnt\"} 1"),

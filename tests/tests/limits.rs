@@ -45,16 +45,8 @@ async fn a_visitor_over_its_rate_limit_is_dropped_as_rate_limited() {
     .await;
     assert!(other.headers().get("x-analytics-dropped").is_none());
     expect_event_count(&collector.db, 4).await;
-    let metrics = reqwest::get(collector.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("analytics_events_dropped_total{reason=\"rate-limited\"} 2"),
-        "{metrics}"
-    );
+    let metrics = collector.metrics().await;
+    assert_dropped(&metrics, &[("rate-limited", 2)]);
     collector.stop().await;
 }
 
