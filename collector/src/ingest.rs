@@ -35,7 +35,6 @@ pub async fn event(
     let user_agent = user_agent.unwrap_or_default();
 
     let now = state.clock.now();
-    let hasher = state.salts.hasher(day_of(now)).await?;
     let request = Request {
         beacon,
         headers: &headers,
@@ -43,7 +42,12 @@ pub async fn event(
         user_agent: &user_agent,
         now,
     };
-    let rows = match state.pipeline.process(request, &hasher) {
+    let accepted = match state.pipeline.check(&request) {
+        Ok(accepted) => accepted,
+        Err(reason) => return Ok(dropped(&state, reason)),
+    };
+    let hasher = state.salts.hasher(day_of(now)).await?;
+    let rows = match state.pipeline.rows(request, accepted, &hasher) {
         Ok(rows) => rows,
         Err(reason) => return Ok(dropped(&state, reason)),
     };

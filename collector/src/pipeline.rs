@@ -43,6 +43,12 @@ pub struct Pipeline {
     limits: Arc<RateLimits>,
 }
 
+/// A beacon that passed every check that needs no salt.
+pub struct Accepted<'p> {
+    sites: Vec<&'p SiteConfig>,
+    shared: Shared,
+}
+
 /// What every row of one beacon shares, worked out once.
 struct Shared {
     ua: Arc<Classified>,
@@ -77,11 +83,30 @@ impl Pipeline {
 
     /// The rows to store, one per accepting site, or why none is stored.
     pub fn process(&self, req: Request, hasher: &DayHasher) -> Result<Vec<EventRow>, DropReason> {
+        let accepted = self.check(&req)?;
+        self.rows(req, accepted, hasher)
+    }
+
+    /// Everything that needs no salt: consent, site rules, bots, spam,
+    /// datacenters, then enrichment. Callers ask for the day's salt only
+    /// for beacons that pass, so refused ones never wait on a rotation.
+    pub fn check(&self, req: &Request) -> Result<Accepted<'_>, DropReason> {
         if consent::opted_out(req.headers, &self.config.collector.optout_cookie) {
             return Err(DropReason::OptOut);
         }
-        let sites = self.accepting_sites(&req)?;
-        let shared = self.shared(&req)?;
+        let sites = self.accepting_sites(req)?;
+        let shared = self.shared(req)?;
+        Ok(Accepted { sites, shared })
+    }
+
+    /// Visitor ids, rate limits and the rows, for a beacon `check` accepted.
+    pub fn rows(
+        &self,
+        req: Request,
+        accepted: Accepted,
+        hasher: &DayHasher,
+    ) -> Result<Vec<EventRow>, DropReason> {
+        let Accepted { sites, shared } = accepted;
         let ids: Vec<(&str, u64)> = sites
             .iter()
             .map(|site| {
