@@ -19,6 +19,7 @@ pub mod listener;
 pub mod metrics;
 pub mod optout;
 pub mod outcome;
+pub mod periodic;
 pub mod pipeline;
 pub mod rate_limit;
 pub mod routes;

@@ -67,14 +67,9 @@ impl RateLimits {
         every: Duration,
         stop: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tick.tick() => self.clean_up(),
-                }
-            }
+        crate::periodic::every(every, stop, move || {
+            self.clean_up();
+            std::future::ready(())
         })
     }
 }

@@ -168,15 +168,10 @@ impl SaltStore {
         every: Duration,
         stop: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tick.tick() => {}
-                }
-                if let Err(e) = self.refresh().await {
+        crate::periodic::every(every, stop, move || {
+            let store = self.clone();
+            async move {
+                if let Err(e) = store.refresh().await {
                     tracing::warn!(error = %e, "salt refresh failed");
                 }
             }
