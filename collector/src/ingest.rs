@@ -52,10 +52,14 @@ pub async fn event(
         Err(reason) => return Ok(dropped(&state, reason)),
     };
     let count = rows.len() as u64;
-    state
-        .queue
-        .try_push_all(rows)
-        .map_err(|_| ApiError::Overloaded)?;
+    match &state.spool {
+        // 202 only once the rows are fsynced.
+        Some(spool) => spool.append(rows).await.map_err(|_| ApiError::Overloaded)?,
+        None => state
+            .queue
+            .try_push_all(rows)
+            .map_err(|_| ApiError::Overloaded)?,
+    }
     state.metrics.accepted.inc_by(count);
     Ok((StatusCode::ACCEPTED, "ok").into_response())
 }

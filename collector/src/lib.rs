@@ -27,6 +27,8 @@ pub mod salt;
 pub mod server;
 pub mod sink;
 pub mod site_rules;
+pub mod spool;
+pub mod spool_writer;
 pub mod visitor;
 
 pub use server::{run, Collector};

@@ -21,6 +21,7 @@ pub const ROWS_DEAD_LETTERED: &str = "analytics_rows_dead_lettered";
 pub const INSERT_DURATION: &str = "analytics_insert_duration_seconds";
 pub const QUEUE_DEPTH: &str = "analytics_queue_depth_rows";
 pub const QUEUE_BYTES: &str = "analytics_queue_bytes";
+pub const SPOOL_BYTES: &str = "analytics_spool_bytes";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -50,6 +51,7 @@ pub struct Metrics {
     pub insert_duration: Histogram,
     pub queue_depth: Gauge,
     pub queue_bytes: Gauge,
+    pub spool_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -66,6 +68,7 @@ impl Default for Metrics {
             insert_duration: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
             queue_depth: Gauge::default(),
             queue_bytes: Gauge::default(),
+            spool_bytes: Gauge::default(),
         };
         m.register();
         m
@@ -114,6 +117,11 @@ impl Metrics {
             INSERT_DURATION,
             "Duration of batch inserts",
             self.insert_duration.clone(),
+        );
+        r.register(
+            SPOOL_BYTES,
+            "Bytes of spooled rows not yet written to ClickHouse",
+            self.spool_bytes.clone(),
         );
         r.register(
             QUEUE_BYTES,

@@ -296,6 +296,7 @@ fn event_row(beacon: Beacon, now: u64, shared: Shared) -> EventRow {
         country: location.country,
         region: location.region,
         city: location.city,
+        batch_id: 0,
     }
 }
 

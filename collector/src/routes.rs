@@ -8,6 +8,7 @@ use crate::metrics::Metrics;
 use crate::outcome::DROPPED_HEADER;
 use crate::pipeline::Pipeline;
 use crate::salt::SaltStore;
+use crate::spool::Spool;
 use crate::{ingest, optout};
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -27,9 +28,14 @@ pub struct AppState {
     pub db: Db,
     pub salts: Arc<SaltStore>,
     pub queue: EventQueue,
+    /// Present with `durability = "spool"`: accepted rows go here instead.
+    pub spool: Option<Spool>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
 }
+
+/// More spooled bytes than this means ClickHouse is not keeping up.
+const SPOOL_BACKLOG: u64 = 16 * 1024 * 1024;
 
 /// A readiness probe that waits longer than this is a failed probe.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -65,7 +71,16 @@ pub fn app(state: Arc<AppState>) -> Router {
 /// Ready when ClickHouse answers quickly.
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match schema::client::within(READY_TIMEOUT, state.db.ping()).await {
-        Ok(()) => "ready".into_response(),
+        Ok(()) => match state
+            .spool
+            .as_ref()
+            .map(Spool::used)
+            .filter(|&b| b > SPOOL_BACKLOG)
+        {
+            // Still accepting, but ClickHouse is behind: say so.
+            Some(bytes) => format!("degraded: {bytes} bytes waiting in the spool").into_response(),
+            None => "ready".into_response(),
+        },
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "clickhouse unreachable").into_response()
@@ -76,6 +91,11 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     state.metrics.queue_depth.set(state.queue.depth() as i64);
     state.metrics.queue_bytes.set(state.queue.bytes() as i64);
+    let spooled = state.spool.as_ref().map_or(0, Spool::used);
+    state
+        .metrics
+        .spool_bytes
+        .set(i64::try_from(spooled).unwrap_or(i64::MAX));
     (
         [(
             header::CONTENT_TYPE,

@@ -12,12 +12,16 @@ use crate::pipeline::Pipeline;
 use crate::routes::{self, AppState};
 use crate::salt::SaltStore;
 use crate::sink::ClickHouseSink;
+use crate::spool::Spool;
+use crate::spool_writer::SpoolWriter;
 use anyhow::Context;
+use schema::config::Durability;
 use schema::Config;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// How often the GeoIP file is checked for a replacement (SIGHUP also reloads).
@@ -109,7 +113,13 @@ impl Collector {
             .geo()
             .clone()
             .spawn_watcher(self.geoip_check, stop.clone());
+        let spooling = match config.collector.durability {
+            Durability::Spool => Some(start_spool(&config, &db, &metrics, &stop)?),
+            Durability::Memory => None,
+        };
+        let (spool, spool_tasks) = spooling.unzip();
         let state = Arc::new(AppState {
+            spool,
             pipeline,
             config,
             db,
@@ -123,10 +133,40 @@ impl Collector {
         writer.await.context("batch writer")?;
         rotation.await.context("salt rotation")?;
         geo_watcher.await.context("geoip watcher")?;
+        if let Some((appender, spool_writer)) = spool_tasks {
+            appender.await.context("spool appender")?;
+            spool_writer.await.context("spool writer")?;
+        }
         limits_clean_up.await.context("rate-limit clean-up")?;
         tracing::info!("collector stopped");
         Ok(())
     }
+}
+
+type SpoolTasks = (JoinHandle<()>, JoinHandle<()>);
+
+/// Opens the spool (queueing what a previous run left) and starts its
+/// appender and writer.
+fn start_spool(
+    config: &Config,
+    db: &schema::Db,
+    metrics: &Arc<Metrics>,
+    stop: &CancellationToken,
+) -> anyhow::Result<(Spool, SpoolTasks)> {
+    let c = &config.collector;
+    let (sealed_tx, sealed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (spool, appender) =
+        Spool::open(&c.spool_dir, c.spool_max_bytes, sealed_tx, stop.clone())
+            .with_context(|| format!("collector.spool_dir: {}", c.spool_dir.display()))?;
+    let writer = SpoolWriter {
+        sink: ClickHouseSink::new(db.clone()),
+        spool: spool.clone(),
+        metrics: metrics.clone(),
+        dead_letters: Arc::new(DeadLetters::new(&c.dead_letter_dir)),
+        stop: stop.clone(),
+    }
+    .spawn(sealed_rx);
+    Ok((spool, (appender, writer)))
 }
 
 fn batch_config(config: &Config) -> BatchConfig {

@@ -20,6 +20,15 @@ pub struct SinkError {
 pub trait EventSink: Send + Sync + 'static {
     /// Stores all rows or none of them.
     fn insert(&self, rows: &[EventRow]) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// How many rows of spool batch `batch_id` are stored: asked before a
+    /// retry, since a failed insert may have landed after all.
+    fn stored_in_batch(
+        &self,
+        _batch_id: u64,
+    ) -> impl Future<Output = Result<u64, SinkError>> + Send {
+        std::future::ready(Ok(0))
+    }
 }
 
 /// One `INSERT` per batch into the `events` table.
@@ -45,9 +54,25 @@ impl EventSink for ClickHouseSink {
                 })
             })
     }
+
+    async fn stored_in_batch(&self, batch_id: u64) -> Result<u64, SinkError> {
+        self.count_batch(batch_id).await
+    }
 }
 
 impl ClickHouseSink {
+    async fn count_batch(&self, batch_id: u64) -> Result<u64, SinkError> {
+        let sql = format!("SELECT count() FROM events WHERE batch_id = {batch_id}");
+        let text = self.db.fetch_tsv(&sql).await.map_err(|e| SinkError {
+            retryable: true,
+            message: e.to_string(),
+        })?;
+        text.trim().parse().map_err(|_| SinkError {
+            retryable: true,
+            message: format!("unexpected count {text:?}"),
+        })
+    }
+
     async fn insert_all(&self, rows: &[EventRow]) -> Result<(), SinkError> {
         let mut insert = self
             .db

@@ -116,6 +116,22 @@ pub struct CollectorConfig {
     pub datacenter_ranges_file: Option<PathBuf>,
     /// Batches ClickHouse would not take are kept here as JSON lines.
     pub dead_letter_dir: PathBuf,
+    /// When an accepted event is safe: in memory, or fsynced to the spool.
+    pub durability: Durability,
+    /// Where the spool keeps its segments (`durability = "spool"`).
+    pub spool_dir: PathBuf,
+    /// Bytes the spool may hold; past it the collector answers 503.
+    pub spool_max_bytes: u64,
+}
+
+/// What `202` promises; see the README's "Delivery guarantee".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Queued in memory: a crash loses what is queued.
+    Memory,
+    /// Written and fsynced to the spool: survives `kill -9`.
+    Spool,
 }
 
 impl Default for CollectorConfig {
@@ -143,6 +159,9 @@ impl Default for CollectorConfig {
             referrer_spam_file: None,
             datacenter_ranges_file: None,
             dead_letter_dir: PathBuf::from("var/dead-letter"),
+            durability: Durability::Memory,
+            spool_dir: PathBuf::from("var/spool"),
+            spool_max_bytes: 1024 * 1024 * 1024,
         }
     }
 }

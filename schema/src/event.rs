@@ -46,6 +46,8 @@ pub struct EventRow {
     pub country: String,
     pub region: String,
     pub city: String,
+    /// The spool batch the row was written in; 0 when written from memory.
+    pub batch_id: u64,
 }
 
 impl TableRow for EventRow {
@@ -83,6 +85,7 @@ impl TableRow for EventRow {
         ("country", "String"),
         ("region", "String"),
         ("city", "String"),
+        ("batch_id", "UInt64"),
     ];
 }
 

@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "enrichment",
         sql: include_str!("../migrations/0003_enrichment.sql"),
     },
+    Migration {
+        version: 4,
+        name: "batch_id",
+        sql: include_str!("../migrations/0004_batch_id.sql"),
+    },
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
