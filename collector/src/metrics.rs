@@ -22,6 +22,7 @@ pub const INSERT_DURATION: &str = "analytics_insert_duration_seconds";
 pub const QUEUE_DEPTH: &str = "analytics_queue_depth_rows";
 pub const QUEUE_BYTES: &str = "analytics_queue_bytes";
 pub const SPOOL_BYTES: &str = "analytics_spool_bytes";
+pub const SPOOL_OLDEST: &str = "analytics_spool_oldest_seconds";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -52,6 +53,7 @@ pub struct Metrics {
     pub queue_depth: Gauge,
     pub queue_bytes: Gauge,
     pub spool_bytes: Gauge,
+    pub spool_oldest_seconds: Gauge,
 }
 
 impl Default for Metrics {
@@ -69,6 +71,7 @@ impl Default for Metrics {
             queue_depth: Gauge::default(),
             queue_bytes: Gauge::default(),
             spool_bytes: Gauge::default(),
+            spool_oldest_seconds: Gauge::default(),
         };
         m.register();
         m
@@ -117,6 +120,11 @@ impl Metrics {
             INSERT_DURATION,
             "Duration of batch inserts",
             self.insert_duration.clone(),
+        );
+        r.register(
+            SPOOL_OLDEST,
+            "Age of the oldest spool segment not yet written to ClickHouse",
+            self.spool_oldest_seconds.clone(),
         );
         r.register(
             SPOOL_BYTES,

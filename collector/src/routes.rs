@@ -96,6 +96,9 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .metrics
         .spool_bytes
         .set(i64::try_from(spooled).unwrap_or(i64::MAX));
+    let oldest = state.spool.as_ref().and_then(Spool::oldest_age);
+    let oldest = oldest.map_or(0, |age| i64::try_from(age.as_secs()).unwrap_or(i64::MAX));
+    state.metrics.spool_oldest_seconds.set(oldest);
     (
         [(
             header::CONTENT_TYPE,

@@ -59,6 +59,7 @@ pub struct Spool {
     tx: mpsc::Sender<Append>,
     used: Arc<AtomicU64>,
     max_bytes: u64,
+    dir: PathBuf,
 }
 
 impl Spool {
@@ -85,14 +86,13 @@ impl Spool {
             sequence: 0,
         };
         let task = tokio::spawn(appender.run(rx, stop));
-        Ok((
-            Self {
-                tx,
-                used,
-                max_bytes,
-            },
-            task,
-        ))
+        let spool = Self {
+            tx,
+            used,
+            max_bytes,
+            dir: dir.to_owned(),
+        };
+        Ok((spool, task))
     }
 
     /// Returns once the rows are fsynced, or why they were not accepted.
@@ -112,6 +112,20 @@ impl Spool {
     /// Bytes of segments on disk, not yet written to ClickHouse.
     pub fn used(&self) -> u64 {
         self.used.load(Ordering::Acquire)
+    }
+
+    /// How long the oldest segment still on disk has waited: segment names
+    /// start with their creation time in nanoseconds.
+    pub fn oldest_age(&self) -> Option<Duration> {
+        let oldest = leftover_segments(&self.dir).ok()?.into_iter().next()?;
+        let name = oldest.path.file_name()?.to_str()?;
+        let created: u128 = name.split('-').next()?.parse().ok()?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        let nanos = u64::try_from(now.saturating_sub(created)).ok()?;
+        Some(Duration::from_nanos(nanos))
     }
 
     /// Called once a segment is written to ClickHouse and deleted.

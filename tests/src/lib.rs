@@ -238,6 +238,41 @@ async fn wait_ready(addr: SocketAddr, task: &mut tokio::task::JoinHandle<anyhow:
     panic!("collector did not become ready within 30 s");
 }
 
+/// Sends beacons to `url` (a collector's `/api/event`) as fast as one
+/// client can, each to its own page under `/w{worker}/`, until `running` is
+/// false; returns how many were acknowledged (202, no drop header).
+/// Refused connections (a collector restarting) are retried after a pause.
+pub async fn steady_load(
+    url: String,
+    worker: usize,
+    running: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> u64 {
+    use std::sync::atomic::Ordering;
+    let client = reqwest::Client::new();
+    let mut acknowledged = 0;
+    while running.load(Ordering::Relaxed) {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        let body = pageview(SITE, &format!("https://example.com/w{worker}/{n}"));
+        let response = client
+            .post(&url)
+            .header("user-agent", BROWSER_UA)
+            .header("x-forwarded-for", format!("198.51.{worker}.1"))
+            .body(body.to_string())
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status() == 202 && r.headers().get("x-analytics-dropped").is_none() => {
+                acknowledged += 1
+            }
+            Ok(_) => {}
+            Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+    acknowledged
+}
+
 /// Fails unless `/metrics` text counts exactly `count` drops for each reason.
 pub fn assert_dropped(metrics: &str, expected: &[(&str, u64)]) {
     for (reason, count) in expected {

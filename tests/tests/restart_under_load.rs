@@ -6,34 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Sends beacons as fast as one client can until `running` is false, and
-/// returns how many were acknowledged as stored.
-async fn load(url: String, worker: usize, running: Arc<AtomicBool>, sent: Arc<AtomicU64>) -> u64 {
-    let client = reqwest::Client::new();
-    let mut acknowledged = 0;
-    while running.load(Ordering::Relaxed) {
-        let n = sent.fetch_add(1, Ordering::Relaxed);
-        let body = pageview(SITE, &format!("https://example.com/w{worker}/{n}"));
-        let response = client
-            .post(&url)
-            .header("user-agent", BROWSER_UA)
-            .header("x-forwarded-for", format!("198.51.{}.1", worker))
-            .body(body.to_string())
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await;
-        match response {
-            Ok(r) if r.status() == 202 && r.headers().get("x-analytics-dropped").is_none() => {
-                acknowledged += 1
-            }
-            Ok(_) => {}
-            // Refused while stopped: not acknowledged, so not counted.
-            Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-        }
-    }
-    acknowledged
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_and_starting_under_load_loses_and_duplicates_nothing() {
     let mut config = test_config();
@@ -50,7 +22,7 @@ async fn stopping_and_starting_under_load_loses_and_duplicates_nothing() {
     let running = Arc::new(AtomicBool::new(true));
     let sent = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..8)
-        .map(|w| tokio::spawn(load(url.clone(), w, running.clone(), sent.clone())))
+        .map(|w| tokio::spawn(steady_load(url.clone(), w, running.clone(), sent.clone())))
         .collect();
 
     tokio::time::sleep(Duration::from_millis(800)).await;
