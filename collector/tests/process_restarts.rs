@@ -1,6 +1,9 @@
-//! `durability = "spool"` under `kill -9`: every beacon the collector
-//! acknowledged before it was killed is stored, exactly once, after a
-//! restart. Runs the real binary against the private test ClickHouse.
+//! The real collector binary, interrupted under load and started again,
+//! against the private test ClickHouse:
+//! - `durability = "spool"` and `kill -9`: every acknowledged beacon is
+//!   stored, exactly once;
+//! - `durability = "memory"` and SIGTERM: the process exits 0 within a
+//!   bounded time, and exactly the acknowledged beacons are stored.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +22,19 @@ fn start(config: &std::path::Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
+}
+
+/// The exit status, or `None` if the process is still running after `limit`.
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
 }
 
 async fn wait_ready(base: &str) {
@@ -70,8 +86,23 @@ async fn load(
     acknowledged
 }
 
+#[derive(Clone, Copy, PartialEq)]
+enum Interruption {
+    Kill9,
+    SigTerm,
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_beacons_survive_kill_9() {
+async fn spooled_beacons_survive_kill_9() {
+    interrupted_under_load("spool", Interruption::Kill9).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_everything_and_exits_zero() {
+    interrupted_under_load("memory", Interruption::SigTerm).await;
+}
+
+async fn interrupted_under_load(durability: &str, how: Interruption) {
     let clickhouse = schema::local_server::shared().expect("private clickhouse");
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -79,7 +110,7 @@ async fn acknowledged_beacons_survive_kill_9() {
         .local_addr()
         .unwrap()
         .port();
-    let database = format!("spool_crash_{}", std::process::id());
+    let database = format!("restart_{durability}_{}", std::process::id());
     let config_path = dir.path().join("collector.toml");
     std::fs::write(
         &config_path,
@@ -91,7 +122,7 @@ database = "{database}"
 
 [collector]
 listen = "127.0.0.1:{port}"
-durability = "spool"
+durability = "{durability}"
 spool_dir = "{spool}"
 dead_letter_dir = "{dead}"
 visitor_events_per_minute = 0
@@ -115,8 +146,26 @@ domain = "example.com"
         .map(|w| tokio::spawn(load(base.clone(), w, running.clone(), next.clone())))
         .collect();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    first.kill().unwrap(); // SIGKILL: no flush, no goodbye.
-    first.wait().unwrap();
+    match how {
+        // SIGKILL: no flush, no goodbye.
+        Interruption::Kill9 => {
+            first.kill().unwrap();
+            first.wait().unwrap();
+        }
+        Interruption::SigTerm => {
+            let status = Command::new("kill")
+                .args(["-TERM", &first.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let exited = wait_exit(&mut first, Duration::from_secs(20));
+            assert_eq!(
+                exited.and_then(|s| s.code()),
+                Some(0),
+                "a clean, bounded exit"
+            );
+        }
+    }
     running.store(false, Ordering::Relaxed);
     let mut acknowledged = std::collections::HashSet::new();
     for w in workers {
@@ -151,8 +200,9 @@ domain = "example.com"
     let _ = db
         .execute(&format!("DROP DATABASE IF EXISTS {database}"))
         .await;
-    // Every acknowledged beacon is there. A beacon written to the spool but
-    // cut off before its 202 may be there too, but nothing is there twice.
+    // Every acknowledged beacon is there, and nothing is there twice. After
+    // kill -9 a beacon spooled but cut off before its 202 may be there too;
+    // after SIGTERM every request finished, so the sets are equal.
     let missing = acknowledged.iter().filter(|p| !stored.contains(p)).count();
     assert_eq!(
         missing,
@@ -162,4 +212,11 @@ domain = "example.com"
     );
     let distinct: std::collections::HashSet<&String> = stored.iter().collect();
     assert_eq!(distinct.len(), stored.len(), "a beacon was stored twice");
+    if how == Interruption::SigTerm {
+        assert_eq!(
+            stored.len(),
+            acknowledged.len(),
+            "stored beacons never acknowledged"
+        );
+    }
 }
