@@ -74,7 +74,10 @@ fn fixture() -> Fixture {
 
 impl Fixture {
     fn event(&self) -> Vec<EventRow> {
-        let beacon = beacon::parse(BODY).unwrap();
+        self.process(beacon::parse(BODY).unwrap())
+    }
+
+    fn process(&self, beacon: beacon::Beacon) -> Vec<EventRow> {
         let request = Request {
             beacon,
             headers: &self.headers,
@@ -135,16 +138,7 @@ fn process_only(bencher: Bencher) {
     let beacon = beacon::parse(BODY).unwrap();
     bencher
         .with_inputs(|| beacon.clone())
-        .bench_local_values(|beacon| {
-            let request = Request {
-                beacon,
-                headers: &fixture.headers,
-                peer: IpAddr::from([127, 0, 0, 1]),
-                user_agent: UA,
-                now: 1_764_000_000,
-            };
-            fixture.pipeline.process(request, &fixture.hasher).unwrap()
-        });
+        .bench_local_values(|beacon| fixture.process(beacon));
 }
 
 /// Parts of the work, to see where the time goes.

@@ -273,6 +273,18 @@ pub async fn steady_load(
     acknowledged
 }
 
+/// Fails unless `events` holds exactly `n` rows, each on its own page: the
+/// acknowledged beacons, none lost and none stored twice.
+pub async fn assert_stored_exactly(db: &Db, n: u64) {
+    assert_eq!(
+        scalar(db, "SELECT count() FROM events").await,
+        n,
+        "rows stored"
+    );
+    let distinct = scalar(db, "SELECT uniqExact(pathname) FROM events").await;
+    assert_eq!(distinct, n, "a beacon was stored twice");
+}
+
 /// Fails unless `/metrics` text counts exactly `count` drops for each reason.
 pub fn assert_dropped(metrics: &str, expected: &[(&str, u64)]) {
     for (reason, count) in expected {

@@ -41,13 +41,5 @@ async fn stopping_and_starting_under_load_loses_and_duplicates_nothing() {
         acknowledged > 100,
         "too little load to mean anything: {acknowledged}"
     );
-    assert_eq!(
-        scalar(&db, "SELECT count() FROM events").await,
-        acknowledged
-    );
-    assert_eq!(
-        scalar(&db, "SELECT uniqExact(pathname) FROM events").await,
-        acknowledged,
-        "a beacon was stored twice"
-    );
+    assert_stored_exactly(&db, acknowledged).await;
 }
