@@ -2,6 +2,7 @@
 //! ClickHouse client setup, the DDL with its migrations, and a launcher for a
 //! private ClickHouse server used by tests and the local quickstart.
 
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod event;
