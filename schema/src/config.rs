@@ -183,12 +183,21 @@ pub const MAX_QUEUE_ROWS: usize = 10_000_000;
 #[serde(deny_unknown_fields, default)]
 pub struct QueryConfig {
     pub listen: SocketAddr,
+    /// Browser origins allowed to call the Stats API (CORS); none by default.
+    pub cors_origins: Vec<String>,
+    /// ClickHouse's `max_execution_time` for every report query.
+    pub max_query_seconds: u32,
+    /// ClickHouse's `max_memory_usage` for every report query, in MiB.
+    pub max_query_memory_mib: u32,
 }
 
 impl Default for QueryConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8081".parse().expect("valid literal"),
+            cors_origins: Vec::new(),
+            max_query_seconds: 20,
+            max_query_memory_mib: 2048,
         }
     }
 }
@@ -208,6 +217,9 @@ pub struct SiteConfig {
     /// Glob patterns of paths not to record (`/admin/**`), dropped as `excluded`.
     #[serde(default)]
     pub exclude_paths: Vec<String>,
+    /// IANA time zone that reports of this site use for days and hours.
+    #[serde(default = "utc")]
+    pub timezone: String,
 }
 
 impl SiteConfig {
@@ -219,8 +231,13 @@ impl SiteConfig {
             respect_gpc: true,
             hostnames: Vec::new(),
             exclude_paths: Vec::new(),
+            timezone: utc(),
         }
     }
+}
+
+fn utc() -> String {
+    "UTC".into()
 }
 
 fn yes() -> bool {
@@ -286,6 +303,7 @@ impl Config {
         self.validate_clickhouse()?;
         self.validate_collector()?;
         self.validate_sites()?;
+        self.validate_query()?;
         self.validate_editors()
     }
 
@@ -382,6 +400,33 @@ impl Config {
                 if let Err(e) = globset::Glob::new(glob) {
                     return invalid(&format!("site[{i}].exclude_paths[{j}]"), &e.to_string());
                 }
+            }
+            if site.timezone.parse::<chrono_tz::Tz>().is_err() {
+                return invalid(
+                    &format!("site[{i}].timezone"),
+                    "must be an IANA time zone such as Europe/Berlin",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_query(&self) -> Result<(), ConfigError> {
+        let q = &self.query;
+        if q.max_query_seconds == 0 {
+            return invalid("query.max_query_seconds", "must be at least 1");
+        }
+        if q.max_query_memory_mib < 64 {
+            return invalid("query.max_query_memory_mib", "must be at least 64");
+        }
+        for (i, origin) in q.cors_origins.iter().enumerate() {
+            if !(origin.starts_with("http://") || origin.starts_with("https://"))
+                || origin.ends_with('/')
+            {
+                return invalid(
+                    &format!("query.cors_origins[{i}]"),
+                    "must be an origin such as https://example.com (scheme and host, no path)",
+                );
             }
         }
         Ok(())
@@ -502,6 +547,15 @@ sites = ["example.com"]
             ("[clickhouse]\nurl = \"localhost:8123\"\n", "clickhouse.url"),
             ("[clickhouse]\nurl = \"https://ch:8443\"\n", "clickhouse.url"),
             ("[collector]\nbatch_max_rows = 2000000\n", "collector.batch_max_rows"),
+            (
+                "[[site]]\ndomain = \"a.example\"\ntimezone = \"Mars/Base\"\n",
+                "site[0].timezone",
+            ),
+            ("[query]\nmax_query_seconds = 0\n", "query.max_query_seconds"),
+            (
+                "[query]\ncors_origins = [\"https://a.example/\"]\n",
+                "query.cors_origins[0]",
+            ),
             (
                 "[collector]\nqueue_capacity = 100000000000\n",
                 "collector.queue_capacity",
