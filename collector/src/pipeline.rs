@@ -4,6 +4,18 @@
 //! Order matters for privacy: consent is checked before anything about the
 //! visitor is looked at; the client address is truncated before enrichment
 //! and hashing, and neither it nor the user agent goes into a row.
+//!
+//! Each row carries two ids: `visitor_id` under the salt of the event's UTC
+//! day and, for events in the first 30 minutes after midnight,
+//! `prev_visitor_id` under the previous day's salt (0 otherwise). Ids change
+//! with the salt at midnight; the query service merges a visitor's id of
+//! day D with the `prev_visitor_id` recorded on day D so that a visit
+//! crossing midnight stays one visit.
+//!
+//! The same pipeline serves `POST /api/import` ([`crate::import`]): each
+//! line becomes a [`Request`] with no headers (the import request's own
+//! DNT, GPC and cookies are not the visitor's) and the line's address as
+//! the peer, and its rows skip the rate limits.
 
 use crate::beacon::Beacon;
 use crate::client_ip;
@@ -28,11 +40,14 @@ use std::sync::Arc;
 /// No `Debug`: it holds the address, the user agent and the cookies.
 pub struct Request<'a> {
     pub beacon: Beacon,
+    /// The beacon request's headers; empty for an imported line.
     pub headers: &'a HeaderMap,
-    /// The socket peer; forwarding headers are resolved here.
+    /// The socket peer; forwarding headers are resolved here. An imported
+    /// line's own `ip`.
     pub peer: IpAddr,
     pub user_agent: &'a str,
-    /// Seconds since the Unix epoch: the event's timestamp.
+    /// Seconds since the Unix epoch: the event's timestamp (the collector's
+    /// clock for a beacon, the line's `timestamp` for an import).
     pub now: u64,
 }
 
@@ -106,14 +121,45 @@ impl Pipeline {
         accepted: Accepted,
         hasher: &DayHasher,
     ) -> Result<Vec<EventRow>, DropReason> {
+        self.rows_limited(req, accepted, hasher, |site, id| {
+            self.limits.allow(site, id)
+        })
+    }
+
+    /// The rows of an imported line, which `check` accepted: like [`rows`](Self::rows)
+    /// but without the per-visitor and per-site rate limits, which guard the
+    /// public beacon endpoint against floods, not an admin's bulk import
+    /// (and would drop a backfill's many events per visitor).
+    pub fn imported_rows(
+        &self,
+        req: Request,
+        accepted: Accepted,
+        hasher: &DayHasher,
+    ) -> Vec<EventRow> {
+        self.rows_limited(req, accepted, hasher, |_, _| true)
+            .expect("nothing is rate-limited")
+    }
+
+    /// Each accepting site's visitor ids (today's and, just after midnight,
+    /// the previous day's: see [`DayHasher::previous_day_id`]), kept when
+    /// `allow` lets the event through.
+    fn rows_limited(
+        &self,
+        req: Request,
+        accepted: Accepted,
+        hasher: &DayHasher,
+        allow: impl Fn(&str, u64) -> bool,
+    ) -> Result<Vec<EventRow>, DropReason> {
         let Accepted { sites, shared } = accepted;
-        let ids: Vec<(&str, u64)> = sites
+        let (ip, ua) = (shared.truncated_ip, req.user_agent);
+        let ids: Vec<SiteIds> = sites
             .iter()
-            .map(|site| {
-                let id = hasher.visitor_id(&site.domain, shared.truncated_ip, req.user_agent);
-                (site.domain.as_str(), id)
+            .map(|site| SiteIds {
+                site: &site.domain,
+                visitor_id: hasher.visitor_id(&site.domain, ip, ua),
+                prev_visitor_id: hasher.previous_day_id(&site.domain, ip, ua, req.now),
             })
-            .filter(|(site, id)| self.limits.allow(site, *id))
+            .filter(|ids| allow(ids.site, ids.visitor_id))
             .collect();
         if ids.is_empty() {
             return Err(DropReason::RateLimited);
@@ -225,29 +271,37 @@ pub fn screen_size(width: Option<u16>) -> &'static str {
     }
 }
 
-/// The stored row: page path without query, `utm_*` in their own columns,
-/// the referrer as host and path (empty for a self-referral).
-/// The same row for each site, with its own visitor id. The common case of
+/// One accepting site of an event and its visitor's ids there.
+struct SiteIds<'a> {
+    site: &'a str,
+    visitor_id: u64,
+    prev_visitor_id: u64,
+}
+
+/// The same row for each site, with its own visitor ids. The common case of
 /// one site moves the row instead of copying it.
-fn one_per_site(template: EventRow, sites: &[(&str, u64)]) -> Vec<EventRow> {
+fn one_per_site(template: EventRow, sites: &[SiteIds]) -> Vec<EventRow> {
     let mut rows = Vec::with_capacity(sites.len());
-    let Some(((last_site, last_id), others)) = sites.split_last() else {
+    let Some((last, others)) = sites.split_last() else {
         return rows;
     };
-    for (site, visitor_id) in others {
-        let mut row = template.clone();
-        row.site = (*site).to_owned();
-        row.visitor_id = *visitor_id;
-        rows.push(row);
+    for ids in others {
+        rows.push(with_ids(template.clone(), ids));
     }
-    let mut row = template;
-    row.site = (*last_site).to_owned();
-    row.visitor_id = *last_id;
-    rows.push(row);
+    rows.push(with_ids(template, last));
     rows
 }
 
-/// The row without its site and visitor id, moving what the beacon and the
+fn with_ids(mut row: EventRow, ids: &SiteIds) -> EventRow {
+    row.site = ids.site.to_owned();
+    row.visitor_id = ids.visitor_id;
+    row.prev_visitor_id = ids.prev_visitor_id;
+    row
+}
+
+/// The stored row: page path without query, `utm_*` in their own columns,
+/// the referrer as host and path (empty for a self-referral).
+/// The row without its site and visitor ids, moving what the beacon and the
 /// shared enrichment already hold.
 fn event_row(beacon: Beacon, now: u64, shared: Shared) -> EventRow {
     let page = beacon.page;
@@ -297,6 +351,7 @@ fn event_row(beacon: Beacon, now: u64, shared: Shared) -> EventRow {
         region: location.region,
         city: location.city,
         batch_id: 0,
+        prev_visitor_id: 0,
     }
 }
 

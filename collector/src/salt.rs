@@ -9,11 +9,24 @@
 //! Erasure: rotation drops every day before yesterday from the table (whole
 //! partitions) and from memory (the bytes are zeroized on drop). The salt
 //! bytes never leave this module except to ClickHouse: callers get hashes.
+//!
+//! Midnight: ids change with the salt, so a visit that crosses a UTC
+//! midnight would split in two. For events in the first
+//! [`STITCH_WINDOW_SECONDS`] after midnight the hasher also gives the id the
+//! visitor had under the previous day's salt ([`DayHasher::previous_day_id`]),
+//! stored as `prev_visitor_id`; the query service merges a visitor's id of
+//! day D with that id of day D-1 to keep one visit across midnight.
+//!
+//! Imports ([`ImportSalts`]): events of today and yesterday are hashed under
+//! the real salts, so they join live traffic; older days, whose salts are
+//! erased, get a random salt made for one import request and dropped
+//! (zeroized) with it. It is never stored, logged or offered to ClickHouse.
 
-use crate::clock::Clock;
+use crate::clock::{day_of, Clock, SECONDS_PER_DAY};
 use crate::visitor;
 use rand::RngCore;
 use schema::{salts, Db, DbError, SaltRow};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -21,6 +34,12 @@ use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 type Salt = Zeroizing<[u8; 32]>;
+
+/// Seconds after a UTC midnight during which an event also records its
+/// visitor's id under the previous day's salt. A visit ends after 30 minutes
+/// without an event, so no visit that started before midnight can continue
+/// later than this without an event inside the window.
+pub const STITCH_WINDOW_SECONDS: u64 = 1800;
 
 /// The salts in use: the day's, and the day before's while it exists.
 struct DaySalts {
@@ -73,6 +92,102 @@ impl DayHasher {
             .expect("checked when the hasher was made");
         visitor::visitor_id(salt, site, truncated_ip, user_agent)
     }
+
+    /// The id the same visitor had under the previous UTC day's salt, for an
+    /// event stamped `timestamp` within [`STITCH_WINDOW_SECONDS`] after the
+    /// midnight that starts this hasher's day; 0 at any other time, or when
+    /// the previous day's salt is not available. Stored as
+    /// `prev_visitor_id`, it lets the query service keep one visit across
+    /// midnight. (A real id of 0 has a chance of 2^-64; it reads as "none".)
+    pub fn previous_day_id(
+        &self,
+        site: &str,
+        truncated_ip: IpAddr,
+        user_agent: &str,
+        timestamp: u64,
+    ) -> u64 {
+        let in_window = timestamp % SECONDS_PER_DAY < STITCH_WINDOW_SECONDS;
+        if !in_window || day_of(timestamp) != self.day {
+            return 0;
+        }
+        let previous = self.day.checked_sub(1).and_then(|d| self.salts.for_day(d));
+        previous.map_or(0, |salt| {
+            visitor::visitor_id(salt, site, truncated_ip, user_agent)
+        })
+    }
+}
+
+/// The salts of one import request. Each day an import touches gets its
+/// salt once and keeps it for the whole request, even if the collector
+/// rotates meanwhile:
+/// - a day whose salt this collector holds (today, yesterday) uses that
+///   real salt, so imported server-side events join live traffic;
+/// - any other day (its salt already erased) gets 32 random bytes made for
+///   this request, kept in memory only and zeroized when the request ends.
+///   Two imports of the same old line therefore give different ids; within
+///   one import the same visitor keeps one id per day.
+pub struct ImportSalts {
+    store: Arc<SaltStore>,
+    /// Boxed, so growing the map moves pointers, not copies of salt bytes.
+    chosen: HashMap<u16, Box<Salt>>,
+    /// A day's salt and its previous day's, built once per day.
+    hashers: HashMap<u16, Arc<DaySalts>>,
+    ephemeral: usize,
+}
+
+impl ImportSalts {
+    pub fn new(store: Arc<SaltStore>) -> Self {
+        Self {
+            store,
+            chosen: HashMap::new(),
+            hashers: HashMap::new(),
+            ephemeral: 0,
+        }
+    }
+
+    /// The hasher for events of `day`, with the previous day's salt of this
+    /// same import (real or ephemeral) for `prev_visitor_id`.
+    pub async fn hasher(&mut self, day: u16) -> DayHasher {
+        if let Some(salts) = self.hashers.get(&day) {
+            return DayHasher {
+                salts: salts.clone(),
+                day,
+            };
+        }
+        let today = self.salt(day).await;
+        let yesterday = match day.checked_sub(1) {
+            Some(previous) => Some(self.salt(previous).await),
+            None => None,
+        };
+        let salts = Arc::new(DaySalts {
+            day,
+            today,
+            agreed: true,
+            yesterday,
+        });
+        self.hashers.insert(day, salts.clone());
+        DayHasher { salts, day }
+    }
+
+    /// Days that got a salt made for this import, for the request's log line.
+    pub fn ephemeral_days(&self) -> usize {
+        self.ephemeral
+    }
+
+    async fn salt(&mut self, day: u16) -> Salt {
+        if let Some(salt) = self.chosen.get(&day) {
+            return (**salt).clone();
+        }
+        let salt = match self.store.salt_of(day).await {
+            Some(real) => real,
+            None => {
+                self.ephemeral += 1;
+                random_salt()
+            }
+        };
+        self.chosen.insert(day, Box::new(salt.clone()));
+        salt
+    }
 }
 
 pub struct SaltStore {
@@ -116,6 +231,15 @@ impl SaltStore {
             return Err(DbError::Unexpected(format!("no salt for day {day}")));
         }
         Ok(DayHasher { salts, day })
+    }
+
+    /// The salt of `day` if this collector holds it (today or yesterday),
+    /// rotating first when `day` is newer than the salts in memory.
+    async fn salt_of(&self, day: u16) -> Option<Salt> {
+        if self.current_day().is_none_or(|current| day > current) {
+            self.rotate_to_today().await;
+        }
+        self.snapshot()?.for_day(day).cloned()
     }
 
     /// The day of the salt in use.
@@ -260,5 +384,54 @@ mod tests {
         assert_eq!(**salts.for_day(99).unwrap(), [2; 32]);
         assert!(salts.for_day(98).is_none());
         assert!(salts.for_day(101).is_none());
+    }
+
+    fn hasher_with(day: u16, yesterday: Option<[u8; 32]>) -> DayHasher {
+        let salts = DaySalts {
+            day,
+            today: Zeroizing::new([1; 32]),
+            agreed: true,
+            yesterday: yesterday.map(Zeroizing::new),
+        };
+        DayHasher {
+            salts: Arc::new(salts),
+            day,
+        }
+    }
+
+    fn ip() -> IpAddr {
+        "192.0.2.0".parse().unwrap()
+    }
+
+    #[test]
+    fn previous_day_id_only_in_the_first_half_hour_after_midnight() {
+        let day = 20_000u16;
+        let midnight = u64::from(day) * SECONDS_PER_DAY;
+        let hasher = hasher_with(day, Some([2; 32]));
+        let expected = visitor::visitor_id(&[2; 32], "a.com", ip(), "UA");
+        let at = |seconds| hasher.previous_day_id("a.com", ip(), "UA", midnight + seconds);
+        assert_eq!(at(0), expected);
+        assert_eq!(at(1799), expected, "the last second of the window");
+        assert_eq!(at(1800), 0, "the first second after it");
+        assert_eq!(at(43_200), 0);
+        assert_ne!(expected, hasher.visitor_id("a.com", ip(), "UA"));
+        // A timestamp on another day than the hasher's has no previous id.
+        assert_eq!(
+            hasher.previous_day_id("a.com", ip(), "UA", midnight + SECONDS_PER_DAY),
+            0
+        );
+    }
+
+    #[test]
+    fn previous_day_id_is_zero_without_yesterdays_salt() {
+        let day = 20_000u16;
+        let midnight = u64::from(day) * SECONDS_PER_DAY;
+        let hasher = hasher_with(day, None);
+        assert_eq!(
+            hasher.previous_day_id("a.com", ip(), "UA", midnight + 10),
+            0
+        );
+        let fixed = DayHasher::fixed(day, [1; 32]);
+        assert_eq!(fixed.previous_day_id("a.com", ip(), "UA", midnight + 10), 0);
     }
 }

@@ -48,6 +48,13 @@ pub struct EventRow {
     pub city: String,
     /// The spool batch the row was written in; 0 when written from memory.
     pub batch_id: u64,
+    /// For an event in the first 30 minutes after a UTC midnight: the id the
+    /// same visitor had under the previous day's salt, so the query service
+    /// can keep a visit that crosses midnight as one. 0 at any other time or
+    /// when that salt was not available. Defaults to 0 when reading rows
+    /// written before the column existed (older spool segments).
+    #[serde(default)]
+    pub prev_visitor_id: u64,
 }
 
 impl TableRow for EventRow {
@@ -86,6 +93,7 @@ impl TableRow for EventRow {
         ("region", "String"),
         ("city", "String"),
         ("batch_id", "UInt64"),
+        ("prev_visitor_id", "UInt64"),
     ];
 }
 

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "batch_id",
         sql: include_str!("../migrations/0004_batch_id.sql"),
     },
+    Migration {
+        version: 5,
+        name: "prev_visitor_id",
+        sql: include_str!("../migrations/0005_prev_visitor_id.sql"),
+    },
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

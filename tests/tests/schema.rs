@@ -55,8 +55,13 @@ async fn a_migration_interrupted_after_some_columns_runs_again() {
             .await
             .unwrap();
     }
+    let others: Vec<u32> = schema::migrate::MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .filter(|&v| v != 3)
+        .collect();
     let gone = wait_until(std::time::Duration::from_secs(10), || async {
-        schema::migrate::applied(&db).await.unwrap() == vec![1, 2, 4]
+        schema::migrate::applied(&db).await.unwrap() == others
     })
     .await;
     assert!(gone, "the mutation removing the record did not finish");
@@ -150,6 +155,7 @@ async fn rows_round_trip_through_the_real_table() {
         region: "DE-BE".into(),
         city: "Berlin".into(),
         batch_id: 42,
+        prev_visitor_id: u64::MAX - 2,
     };
     let mut insert = db
         .client()

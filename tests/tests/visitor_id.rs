@@ -72,19 +72,59 @@ async fn visitor_id_is_the_documented_keyed_hash() {
 
     // Recompute from the documented recipe with the salt in storage.
     let day = collector.clock.today();
+    let expected = id_by_hand(&collector.db, day, &[203, 0, 113, 0], BROWSER_UA).await;
+    assert_eq!(stored, expected);
+    collector.stop().await;
+}
+
+#[tokio::test]
+async fn events_just_after_midnight_also_carry_yesterdays_id() {
+    let day = SystemClock.today();
+    let midnight = u64::from(day) * 86_400;
+    // Start the evening before, so that the previous day's salt exists.
+    let collector = TestCollector::start_at(test_config(), midnight - 60).await;
+    let ids_at = |seconds: u64, tag: &'static str| {
+        collector.clock.set(midnight + seconds);
+        let collector = &collector;
+        async move {
+            visitor_of(collector, tag, proxied("203.0.113.77", BROWSER_UA)).await;
+            let sql =
+                format!("SELECT visitor_id, prev_visitor_id FROM events WHERE pathname = '/{tag}'");
+            let row = collector.db.fetch_rows(&sql).await.unwrap().remove(0);
+            (
+                row[0].parse::<u64>().unwrap(),
+                row[1].parse::<u64>().unwrap(),
+            )
+        }
+    };
+    let just_after = ids_at(10, "just-after").await;
+    let last_second = ids_at(1799, "last-second").await;
+    let half_past = ids_at(1800, "half-past").await;
+
+    let truncated = [203, 0, 113, 0];
+    let today = id_by_hand(&collector.db, day, &truncated, BROWSER_UA).await;
+    let yesterday = id_by_hand(&collector.db, day - 1, &truncated, BROWSER_UA).await;
+    assert_ne!(today, yesterday);
+    assert_eq!(just_after, (today, yesterday));
+    assert_eq!(last_second, (today, yesterday));
+    assert_eq!(half_past, (today, 0), "00:30:00 is past the window");
+    collector.stop().await;
+}
+
+/// The documented visitor id of `SITE`, a truncated IPv4 address and a user
+/// agent under the stored salt of `day`, computed with blake3 directly.
+async fn id_by_hand(db: &schema::Db, day: u16, truncated_ip: &[u8], user_agent: &str) -> u64 {
     let sql =
         format!("SELECT hex(salt) FROM salts WHERE toUInt16(day) = {day} ORDER BY salt LIMIT 1");
-    let salt_hex = collector.db.fetch_tsv(&sql).await.unwrap();
+    let salt_hex = db.fetch_tsv(&sql).await.unwrap();
     let salt: [u8; 32] = hex::decode(salt_hex.trim()).unwrap().try_into().unwrap();
     let mut input = Vec::new();
-    for part in [SITE.as_bytes(), &[203, 0, 113, 0], BROWSER_UA.as_bytes()] {
+    for part in [SITE.as_bytes(), truncated_ip, user_agent.as_bytes()] {
         input.extend_from_slice(&(part.len() as u64).to_le_bytes());
         input.extend_from_slice(part);
     }
     let digest = blake3::keyed_hash(&salt, &input);
-    let expected = u64::from_le_bytes(digest.as_bytes()[..8].try_into().unwrap());
-    assert_eq!(stored, expected);
-    collector.stop().await;
+    u64::from_le_bytes(digest.as_bytes()[..8].try_into().unwrap())
 }
 
 #[tokio::test]
