@@ -1,0 +1,65 @@
+//! The one error type of the query service, and the one place it becomes
+//! an HTTP status and a `{"error": "..."}` body.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("missing or unknown token; send `Authorization: Bearer <token>`")]
+    Unauthorized,
+    #[error("this token may not read site `{0}`")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the report exceeded the {0}; narrow the date range or the filters")]
+    LimitExceeded(&'static str),
+    #[error("storage unavailable: {0}")]
+    Storage(#[from] schema::DbError),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::LimitExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Sorts a failed report query: a ClickHouse time or memory limit is the
+    /// query's fault and gets its own message; anything else is storage.
+    pub fn from_report(e: schema::DbError) -> Self {
+        let text = e.to_string();
+        // ClickHouse error codes: 159 TIMEOUT_EXCEEDED, 241 MEMORY_LIMIT_EXCEEDED.
+        if text.contains("Code: 159") || matches!(e, schema::DbError::Timeout(_)) {
+            Self::LimitExceeded("query time limit")
+        } else if text.contains("Code: 241") {
+            Self::LimitExceeded("query memory limit")
+        } else if text.contains("Code: 427") {
+            // re2 refused a pattern that Rust's regex accepted.
+            Self::BadQuery(format!(
+                "a `matches` pattern was refused by ClickHouse: {text}"
+            ))
+        } else {
+            Self::Storage(e)
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "report failed");
+        }
+        let body = Json(serde_json::json!({ "error": self.to_string() }));
+        (status, body).into_response()
+    }
+}

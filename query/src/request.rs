@@ -1,0 +1,760 @@
+//! The Stats API v2 query body, parsed into a checked [`Query`].
+//!
+//! Parsing is by hand over `serde_json::Value` rather than derived, so that
+//! every refusal names the offending part (`metrics[2]`, `filters[0][1]`)
+//! the way Plausible's own messages do.
+
+use crate::error::ApiError;
+use serde_json::Value;
+
+/// The most rows one page may hold, as in Plausible.
+pub const MAX_LIMIT: u64 = 10_000;
+/// Longest `matches` pattern; longer ones are refused before reaching SQL.
+pub const MAX_PATTERN_LEN: usize = 512;
+/// Longest filter value of any other kind.
+pub const MAX_VALUE_LEN: usize = 2_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Visitors,
+    Visits,
+    Pageviews,
+    ViewsPerVisit,
+    BounceRate,
+    VisitDuration,
+    Events,
+    Percentage,
+}
+
+impl Metric {
+    const ALL: [Metric; 8] = [
+        Metric::Visitors,
+        Metric::Visits,
+        Metric::Pageviews,
+        Metric::ViewsPerVisit,
+        Metric::BounceRate,
+        Metric::VisitDuration,
+        Metric::Events,
+        Metric::Percentage,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Visitors => "visitors",
+            Metric::Visits => "visits",
+            Metric::Pageviews => "pageviews",
+            Metric::ViewsPerVisit => "views_per_visit",
+            Metric::BounceRate => "bounce_rate",
+            Metric::VisitDuration => "visit_duration",
+            Metric::Events => "events",
+            Metric::Percentage => "percentage",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    /// Metrics that need events grouped into visits.
+    pub fn needs_visits(self) -> bool {
+        matches!(
+            self,
+            Metric::Visits | Metric::ViewsPerVisit | Metric::BounceRate | Metric::VisitDuration
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeGrain {
+    /// `time`: hour, day or month, picked from the length of the range.
+    Auto,
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+/// The columns a report can group or filter by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dimension {
+    Page,
+    Name,
+    Hostname,
+    Prop(String),
+    EntryPage,
+    ExitPage,
+    /// A visit attribute taken from the visit's first event: the column name.
+    Visit(&'static str),
+    Time(TimeGrain),
+}
+
+/// `visit:*` dimensions that are a stored column of the visit's first event.
+const VISIT_COLUMNS: [(&str, &str); 15] = [
+    ("visit:source", "source"),
+    ("visit:referrer", "referrer"),
+    ("visit:utm_medium", "utm_medium"),
+    ("visit:utm_source", "utm_source"),
+    ("visit:utm_campaign", "utm_campaign"),
+    ("visit:utm_content", "utm_content"),
+    ("visit:utm_term", "utm_term"),
+    ("visit:device", "device"),
+    ("visit:browser", "browser"),
+    ("visit:browser_version", "browser_version"),
+    ("visit:os", "os"),
+    ("visit:os_version", "os_version"),
+    ("visit:country", "country"),
+    ("visit:region", "region"),
+    ("visit:city", "city"),
+];
+
+impl Dimension {
+    pub fn parse(s: &str) -> Option<Self> {
+        let d = match s {
+            "event:page" => Self::Page,
+            "event:name" => Self::Name,
+            "event:hostname" => Self::Hostname,
+            "visit:entry_page" => Self::EntryPage,
+            "visit:exit_page" => Self::ExitPage,
+            "time" => Self::Time(TimeGrain::Auto),
+            "time:hour" => Self::Time(TimeGrain::Hour),
+            "time:day" => Self::Time(TimeGrain::Day),
+            "time:week" => Self::Time(TimeGrain::Week),
+            "time:month" => Self::Time(TimeGrain::Month),
+            _ => {
+                if let Some(key) = s.strip_prefix("event:props:") {
+                    return (!key.is_empty() && key.len() <= 300).then(|| Self::Prop(key.into()));
+                }
+                let (_, column) = VISIT_COLUMNS.iter().find(|(name, _)| *name == s)?;
+                Self::Visit(column)
+            }
+        };
+        Some(d)
+    }
+
+    /// The name as the API spells it.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Page => "event:page".into(),
+            Self::Name => "event:name".into(),
+            Self::Hostname => "event:hostname".into(),
+            Self::Prop(key) => format!("event:props:{key}"),
+            Self::EntryPage => "visit:entry_page".into(),
+            Self::ExitPage => "visit:exit_page".into(),
+            Self::Visit(column) => format!("visit:{column}"),
+            Self::Time(TimeGrain::Auto) => "time".into(),
+            Self::Time(TimeGrain::Hour) => "time:hour".into(),
+            Self::Time(TimeGrain::Day) => "time:day".into(),
+            Self::Time(TimeGrain::Week) => "time:week".into(),
+            Self::Time(TimeGrain::Month) => "time:month".into(),
+        }
+    }
+
+    /// Dimensions whose value comes from the visit, not the event.
+    pub fn needs_visits(&self) -> bool {
+        matches!(self, Self::EntryPage | Self::ExitPage | Self::Visit(_))
+    }
+
+    pub fn is_time(&self) -> bool {
+        matches!(self, Self::Time(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Is,
+    IsNot,
+    Contains,
+    ContainsNot,
+    Matches,
+    MatchesNot,
+}
+
+impl Op {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "is" => Self::Is,
+            "is_not" => Self::IsNot,
+            "contains" => Self::Contains,
+            "contains_not" => Self::ContainsNot,
+            "matches" => Self::Matches,
+            "matches_not" => Self::MatchesNot,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Is => "is",
+            Self::IsNot => "is_not",
+            Self::Contains => "contains",
+            Self::ContainsNot => "contains_not",
+            Self::Matches => "matches",
+            Self::MatchesNot => "matches_not",
+        }
+    }
+
+    /// The negated operators: true when none of the values matches.
+    pub fn negated(self) -> bool {
+        matches!(self, Self::IsNot | Self::ContainsNot | Self::MatchesNot)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    Compare {
+        op: Op,
+        dimension: Dimension,
+        values: Vec<String>,
+    },
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+}
+
+impl Filter {
+    /// Whether any condition in the tree reads a visit attribute.
+    pub fn needs_visits(&self) -> bool {
+        match self {
+            Self::Compare { dimension, .. } => dimension.needs_visits(),
+            Self::And(fs) | Self::Or(fs) => fs.iter().any(Self::needs_visits),
+            Self::Not(f) => f.needs_visits(),
+        }
+    }
+}
+
+/// `date_range` as sent; resolved against the site's time zone later.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DateRange {
+    /// `day`, `7d`, `28d`, `30d`, `month`, `6mo`, `12mo`, `year`, `all`.
+    Named(String),
+    Dates(chrono::NaiveDate, chrono::NaiveDate),
+    DateTimes(
+        chrono::DateTime<chrono::FixedOffset>,
+        chrono::DateTime<chrono::FixedOffset>,
+    ),
+}
+
+const NAMED_RANGES: [&str; 9] = [
+    "day", "7d", "28d", "30d", "month", "6mo", "12mo", "year", "all",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    Metric(Metric),
+    Dimension(Dimension),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub site_id: String,
+    pub metrics: Vec<Metric>,
+    pub dimensions: Vec<Dimension>,
+    pub filter: Option<Filter>,
+    pub date_range: DateRange,
+    pub order_by: Vec<(SortKey, Direction)>,
+    pub limit: u64,
+    pub offset: u64,
+    pub total_rows: bool,
+    pub time_labels: bool,
+}
+
+impl Query {
+    /// Whether events must be grouped into visits to answer this query.
+    pub fn needs_visits(&self) -> bool {
+        self.metrics.iter().any(|m| m.needs_visits())
+            || self.dimensions.iter().any(Dimension::needs_visits)
+            || self.filter.as_ref().is_some_and(Filter::needs_visits)
+    }
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError::BadQuery(message.into())
+}
+
+/// Parses and checks a query body.
+pub fn parse(body: &Value) -> Result<Query, ApiError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| bad("the query must be a JSON object"))?;
+    const KEYS: [&str; 8] = [
+        "site_id",
+        "metrics",
+        "date_range",
+        "dimensions",
+        "filters",
+        "order_by",
+        "include",
+        "pagination",
+    ];
+    if let Some(key) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(bad(format!("unknown key `{key}` in the query")));
+    }
+    let site_id = match obj.get("site_id") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => return Err(bad("`site_id` is required and must be a site's domain")),
+    };
+    let metrics = parse_metrics(obj.get("metrics"))?;
+    let dimensions = parse_dimensions(obj.get("dimensions"))?;
+    let filter = parse_filters(obj.get("filters"))?;
+    let date_range = parse_date_range(obj.get("date_range"))?;
+    let order_by = parse_order_by(obj.get("order_by"), &metrics, &dimensions)?;
+    let (limit, offset) = parse_pagination(obj.get("pagination"))?;
+    let (total_rows, time_labels) = parse_include(obj.get("include"), &dimensions)?;
+    Ok(Query {
+        site_id,
+        metrics,
+        dimensions,
+        filter,
+        date_range,
+        order_by,
+        limit,
+        offset,
+        total_rows,
+        time_labels,
+    })
+}
+
+fn strings<'a>(value: &'a Value, what: &str) -> Result<Vec<&'a str>, ApiError> {
+    let list = value
+        .as_array()
+        .ok_or_else(|| bad(format!("`{what}` must be a list")))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_str()
+                .ok_or_else(|| bad(format!("`{what}[{i}]` must be a string")))
+        })
+        .collect()
+}
+
+fn parse_metrics(value: Option<&Value>) -> Result<Vec<Metric>, ApiError> {
+    let names = strings(
+        value.ok_or_else(|| bad("`metrics` is required"))?,
+        "metrics",
+    )?;
+    if names.is_empty() {
+        return Err(bad("`metrics` must name at least one metric"));
+    }
+    let mut metrics = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let metric = Metric::parse(name).ok_or_else(|| {
+            bad(format!(
+                "unknown metric `{name}` in `metrics[{i}]`; known: visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, percentage"
+            ))
+        })?;
+        if metrics.contains(&metric) {
+            return Err(bad(format!("metric `{name}` is listed twice")));
+        }
+        metrics.push(metric);
+    }
+    Ok(metrics)
+}
+
+fn parse_dimensions(value: Option<&Value>) -> Result<Vec<Dimension>, ApiError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let mut dims = Vec::new();
+    for (i, name) in strings(value, "dimensions")?.iter().enumerate() {
+        let dim = Dimension::parse(name)
+            .ok_or_else(|| bad(format!("unknown dimension `{name}` in `dimensions[{i}]`")))?;
+        if dims.contains(&dim) {
+            return Err(bad(format!("dimension `{name}` is listed twice")));
+        }
+        if dim.is_time() && dims.iter().any(Dimension::is_time) {
+            return Err(bad("only one time dimension may be used"));
+        }
+        dims.push(dim);
+    }
+    Ok(dims)
+}
+
+fn parse_filters(value: Option<&Value>) -> Result<Option<Filter>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let list = value
+        .as_array()
+        .ok_or_else(|| bad("`filters` must be a list of filters"))?;
+    let mut all = Vec::new();
+    for (i, f) in list.iter().enumerate() {
+        all.push(parse_filter(f, &format!("filters[{i}]"), 0)?);
+    }
+    Ok(match all.len() {
+        0 => None,
+        1 => all.pop(),
+        _ => Some(Filter::And(all)),
+    })
+}
+
+/// How deeply `and`/`or`/`not` may nest.
+const MAX_FILTER_DEPTH: usize = 8;
+
+fn parse_filter(value: &Value, at: &str, depth: usize) -> Result<Filter, ApiError> {
+    if depth > MAX_FILTER_DEPTH {
+        return Err(bad(format!(
+            "`{at}` nests deeper than {MAX_FILTER_DEPTH} levels"
+        )));
+    }
+    let parts = value.as_array().ok_or_else(|| {
+        bad(format!(
+            "`{at}` must be a list such as [\"is\", \"event:page\", [\"/\"]]"
+        ))
+    })?;
+    let op = parts
+        .first()
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad(format!("`{at}[0]` must be an operator")))?;
+    match op {
+        "and" | "or" => {
+            let [_, Value::Array(children)] = parts.as_slice() else {
+                return Err(bad(format!("`{at}` must be [\"{op}\", [filters...]]")));
+            };
+            if children.is_empty() {
+                return Err(bad(format!("`{at}[1]` must hold at least one filter")));
+            }
+            let children = children
+                .iter()
+                .enumerate()
+                .map(|(i, c)| parse_filter(c, &format!("{at}[1][{i}]"), depth + 1))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(if op == "and" {
+                Filter::And(children)
+            } else {
+                Filter::Or(children)
+            })
+        }
+        "not" => {
+            let [_, child] = parts.as_slice() else {
+                return Err(bad(format!("`{at}` must be [\"not\", filter]")));
+            };
+            let child = parse_filter(child, &format!("{at}[1]"), depth + 1)?;
+            Ok(Filter::Not(Box::new(child)))
+        }
+        _ => parse_comparison(parts, at),
+    }
+}
+
+fn parse_comparison(parts: &[Value], at: &str) -> Result<Filter, ApiError> {
+    let [op, dimension, values] = parts else {
+        return Err(bad(format!(
+            "`{at}` must be [operator, dimension, [values]]"
+        )));
+    };
+    let op_name = op.as_str().unwrap_or_default();
+    let op = Op::parse(op_name).ok_or_else(|| {
+        bad(format!(
+            "unknown filter operator `{op_name}` in `{at}[0]`; known: is, is_not, contains, contains_not, matches, matches_not, and, or, not"
+        ))
+    })?;
+    let dim_name = dimension
+        .as_str()
+        .ok_or_else(|| bad(format!("`{at}[1]` must be a dimension name")))?;
+    let dimension = Dimension::parse(dim_name)
+        .filter(|d| !d.is_time())
+        .ok_or_else(|| bad(format!("`{at}[1]`: cannot filter by `{dim_name}`")))?;
+    let values = strings(values, &format!("{at}[2]"))?;
+    if values.is_empty() {
+        return Err(bad(format!("`{at}[2]` must hold at least one value")));
+    }
+    for (i, v) in values.iter().enumerate() {
+        check_value(op, v, &format!("{at}[2][{i}]"))?;
+    }
+    Ok(Filter::Compare {
+        op,
+        dimension,
+        values: values.into_iter().map(String::from).collect(),
+    })
+}
+
+fn check_value(op: Op, value: &str, at: &str) -> Result<(), ApiError> {
+    if matches!(op, Op::Matches | Op::MatchesNot) {
+        if value.len() > MAX_PATTERN_LEN {
+            return Err(bad(format!(
+                "`{at}`: the pattern is longer than {MAX_PATTERN_LEN} bytes"
+            )));
+        }
+        // Rust's regex and ClickHouse's re2 share their syntax and their
+        // linear-time guarantee; refusing here gives a clear message.
+        regex::Regex::new(value)
+            .map_err(|e| bad(format!("`{at}` is not a valid regular expression: {e}")))?;
+    } else if value.len() > MAX_VALUE_LEN {
+        return Err(bad(format!("`{at}` is longer than {MAX_VALUE_LEN} bytes")));
+    }
+    Ok(())
+}
+
+fn parse_date_range(value: Option<&Value>) -> Result<DateRange, ApiError> {
+    let value = value.ok_or_else(|| bad("`date_range` is required"))?;
+    if let Some(name) = value.as_str() {
+        if NAMED_RANGES.contains(&name) {
+            return Ok(DateRange::Named(name.into()));
+        }
+        return Err(bad(format!(
+            "unknown `date_range` `{name}`; use day, 7d, 28d, 30d, month, 6mo, 12mo, year, all or [from, to]"
+        )));
+    }
+    let pair = strings(value, "date_range")?;
+    let [from, to] = pair.as_slice() else {
+        return Err(bad("`date_range` must be a name or a [from, to] pair"));
+    };
+    let range = if let (Ok(a), Ok(b)) = (parse_date(from), parse_date(to)) {
+        DateRange::Dates(a, b)
+    } else {
+        let a = chrono::DateTime::parse_from_rfc3339(from).map_err(|_| {
+            bad(format!(
+                "`date_range[0]` `{from}` is not a date (YYYY-MM-DD) or an RFC 3339 date-time"
+            ))
+        })?;
+        let b = chrono::DateTime::parse_from_rfc3339(to).map_err(|_| {
+            bad(format!(
+                "`date_range[1]` `{to}` is not a date (YYYY-MM-DD) or an RFC 3339 date-time"
+            ))
+        })?;
+        DateRange::DateTimes(a, b)
+    };
+    let in_order = match &range {
+        DateRange::Dates(a, b) => a <= b,
+        DateRange::DateTimes(a, b) => a <= b,
+        DateRange::Named(_) => true,
+    };
+    if !in_order {
+        return Err(bad("`date_range` ends before it starts"));
+    }
+    Ok(range)
+}
+
+fn parse_date(s: &str) -> chrono::ParseResult<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+}
+
+fn parse_order_by(
+    value: Option<&Value>,
+    metrics: &[Metric],
+    dimensions: &[Dimension],
+) -> Result<Vec<(SortKey, Direction)>, ApiError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let list = value
+        .as_array()
+        .ok_or_else(|| bad("`order_by` must be a list of [name, \"asc\"|\"desc\"]"))?;
+    let mut order = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let pair = strings(item, &format!("order_by[{i}]"))?;
+        let [name, dir] = pair.as_slice() else {
+            return Err(bad(format!(
+                "`order_by[{i}]` must be [name, \"asc\"|\"desc\"]"
+            )));
+        };
+        let direction = match *dir {
+            "asc" => Direction::Asc,
+            "desc" => Direction::Desc,
+            _ => {
+                return Err(bad(format!(
+                    "`order_by[{i}][1]` must be \"asc\" or \"desc\""
+                )))
+            }
+        };
+        let key = if let Some(m) = Metric::parse(name).filter(|m| metrics.contains(m)) {
+            SortKey::Metric(m)
+        } else if let Some(d) = Dimension::parse(name).filter(|d| dimensions.contains(d)) {
+            SortKey::Dimension(d)
+        } else {
+            return Err(bad(format!(
+                "`order_by[{i}]`: `{name}` is not one of the query's metrics or dimensions"
+            )));
+        };
+        order.push((key, direction));
+    }
+    Ok(order)
+}
+
+fn parse_pagination(value: Option<&Value>) -> Result<(u64, u64), ApiError> {
+    let Some(value) = value else {
+        return Ok((MAX_LIMIT, 0));
+    };
+    let obj = value
+        .as_object()
+        .ok_or_else(|| bad("`pagination` must be {\"limit\": N, \"offset\": N}"))?;
+    if let Some(key) = obj.keys().find(|k| *k != "limit" && *k != "offset") {
+        return Err(bad(format!("unknown key `{key}` in `pagination`")));
+    }
+    let number = |key: &str, default: u64| match obj.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| bad(format!("`pagination.{key}` must be a whole number"))),
+    };
+    let limit = number("limit", MAX_LIMIT)?;
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(bad(format!(
+            "`pagination.limit` must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok((limit, number("offset", 0)?))
+}
+
+fn parse_include(
+    value: Option<&Value>,
+    dimensions: &[Dimension],
+) -> Result<(bool, bool), ApiError> {
+    let Some(value) = value else {
+        return Ok((false, false));
+    };
+    let obj = value
+        .as_object()
+        .ok_or_else(|| bad("`include` must be an object"))?;
+    let mut flags = (false, false);
+    for (key, v) in obj {
+        let flag = v
+            .as_bool()
+            .ok_or_else(|| bad(format!("`include.{key}` must be true or false")))?;
+        match key.as_str() {
+            "total_rows" => flags.0 = flag,
+            "time_labels" => flags.1 = flag,
+            // Plausible clients send these; there is nothing imported to mix in.
+            "imports" | "comparisons" => {}
+            _ => return Err(bad(format!("unknown key `{key}` in `include`"))),
+        }
+    }
+    if flags.1 && !dimensions.iter().any(Dimension::is_time) {
+        return Err(bad("`include.time_labels` needs a time dimension"));
+    }
+    Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn error_of(body: Value) -> String {
+        match parse(&body) {
+            Err(ApiError::BadQuery(m)) => m,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_a_full_query() {
+        let q = parse(&json!({
+            "site_id": "a.example",
+            "metrics": ["visitors", "bounce_rate"],
+            "date_range": ["2024-01-01", "2024-01-31"],
+            "dimensions": ["visit:source", "time:day", "event:props:plan"],
+            "filters": [["is", "visit:country", ["DE", "FR"]],
+                        ["not", ["contains", "event:page", ["/admin"]]]],
+            "order_by": [["visitors", "desc"]],
+            "pagination": {"limit": 5, "offset": 10},
+            "include": {"total_rows": true, "time_labels": true}
+        }))
+        .unwrap();
+        assert_eq!(q.metrics, vec![Metric::Visitors, Metric::BounceRate]);
+        assert_eq!(
+            q.dimensions,
+            vec![
+                Dimension::Visit("source"),
+                Dimension::Time(TimeGrain::Day),
+                Dimension::Prop("plan".into())
+            ]
+        );
+        assert!(matches!(q.filter, Some(Filter::And(ref fs)) if fs.len() == 2));
+        assert_eq!(
+            (q.limit, q.offset, q.total_rows, q.time_labels),
+            (5, 10, true, true)
+        );
+        assert!(q.needs_visits());
+    }
+
+    #[test]
+    fn event_only_queries_need_no_visits() {
+        let q = parse(
+            &json!({"site_id": "a", "metrics": ["visitors", "pageviews"],
+            "date_range": "7d", "dimensions": ["event:page"],
+            "filters": [["contains", "event:page", ["/blog"]]]}),
+        )
+        .unwrap();
+        assert!(!q.needs_visits());
+    }
+
+    #[test]
+    fn refusals_name_the_offending_part() {
+        let base = || json!({"site_id": "a", "metrics": ["visitors"], "date_range": "day"});
+        let with = |key: &str, v: Value| {
+            let mut b = base();
+            b[key] = v;
+            b
+        };
+        let cases = [
+            (with("metrics", json!(["visitors", "nope"])), "metrics[1]"),
+            (with("dimensions", json!(["visit:shoe"])), "dimensions[0]"),
+            (
+                with("filters", json!([["is", "event:page", "x"]])),
+                "filters[0][2]",
+            ),
+            (
+                with("filters", json!([["like", "event:page", ["x"]]])),
+                "filters[0][0]",
+            ),
+            (
+                with("filters", json!([["or", [["is", "time", ["x"]]]]])),
+                "filters[0][1][0][1]",
+            ),
+            (
+                with("filters", json!([["matches", "event:page", ["("]]])),
+                "filters[0][2][0]",
+            ),
+            (with("date_range", json!("3d")), "date_range"),
+            (
+                with("date_range", json!(["2024-02-01", "2024-01-01"])),
+                "date_range",
+            ),
+            (
+                with("order_by", json!([["pageviews", "desc"]])),
+                "order_by[0]",
+            ),
+            (
+                with("pagination", json!({"limit": 10001})),
+                "pagination.limit",
+            ),
+            (with("include", json!({"time_labels": true})), "time_labels"),
+            (with("bogus", json!(1)), "bogus"),
+        ];
+        for (body, part) in cases {
+            let message = error_of(body.clone());
+            assert!(
+                message.contains(part),
+                "{body}: `{message}` should name `{part}`"
+            );
+        }
+        assert!(
+            error_of(json!({"metrics": ["visitors"], "date_range": "day"})).contains("site_id")
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let mut f = json!(["is", "event:page", ["/"]]);
+        for _ in 0..=MAX_FILTER_DEPTH {
+            f = json!(["not", f]);
+        }
+        let body =
+            json!({"site_id": "a", "metrics": ["visitors"], "date_range": "day", "filters": [f]});
+        assert!(error_of(body).contains("nests deeper"));
+    }
+
+    #[test]
+    fn date_times_parse() {
+        let q = parse(&json!({"site_id": "a", "metrics": ["events"],
+            "date_range": ["2024-01-01T10:00:00Z", "2024-01-01T12:00:00+02:00"]}))
+        .unwrap();
+        assert!(matches!(q.date_range, DateRange::DateTimes(..)));
+    }
+}

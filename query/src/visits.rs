@@ -1,0 +1,184 @@
+//! Visits, built at query time inside ClickHouse.
+//!
+//! # Why at query time
+//! A visit ends after 30 minutes without an event. Collectors are
+//! stateless and any number may run, so none of them can know whether an
+//! event continues a visit that another collector saw, or one from before a
+//! restart. Deriving visits from the stored events when a report is asked
+//! for has no such gap: whichever collector stored an event, and whenever,
+//! the same events give the same visits. The cost is CPU at query time,
+//! which rollups (issue #7) can take over for the common reports.
+//!
+//! # Visits across UTC midnight
+//! Visitor ids change at UTC midnight, when the salt rotates. For events in
+//! the first 30 minutes of a UTC day the collector also stores
+//! `prev_visitor_id`, the id the visitor had the day before. Every id seen
+//! that way is mapped to its previous-day id when that id was active in the
+//! last 30 minutes before some midnight, and events are grouped by the
+//! mapped key. Splitting the key's events at 30-minute gaps then gives one
+//! visit across midnight. The mapping is followed [`LINK_DEPTH`] days back,
+//! so a visitor active across midnight on more consecutive nights than that
+//! inside one report may see one visit split.
+//! Distinct `visitors` still count ids, so a visitor counts once per day.
+//!
+//! # Which visits a report sees
+//! A visit belongs to the range its first event is in. Events are read
+//! from 30 minutes before the range (to know whether the first events in
+//! range continue an earlier visit) to [`LOOKAHEAD_SECS`] after it (so a
+//! visit that starts in range is complete).
+//!
+//! # What each event row carries
+//! The relation has one row per event with the events table's column names
+//! (`timestamp`, `name`, `pathname`, ...), plus its visit's attributes:
+//! `vkey` and `visit_no` (which visit), `v_start`, `v_duration`, `v_pageviews`,
+//! `v_bounce`, `v_entry_page`, `v_exit_page`, `v_<column>` for the visit's
+//! first event's source, referrer, UTM, device, browser, OS and location,
+//! and `in_events` / `in_visits`: whether the event, and its visit, fall
+//! in the report's range.
+
+use crate::sql::lit;
+
+/// Gap after which the next event starts a new visit.
+pub const VISIT_GAP_SECS: i64 = 1800;
+/// How far past the range events are read to finish visits that started in it.
+pub const LOOKAHEAD_SECS: i64 = 86_400;
+/// How many consecutive midnights a visit is followed across.
+pub const LINK_DEPTH: usize = 3;
+
+/// Event columns every visit needs, in tuple positions 1 to 5.
+const BASE_FIELDS: [&str; 5] = [
+    "toUInt32(timestamp)",
+    "name",
+    "pathname",
+    "interactive",
+    "visitor_id",
+];
+
+/// What the relation must carry for one report.
+#[derive(Debug, Clone, Default)]
+pub struct Needs {
+    /// Extra event columns (`hostname`, `props_keys`, `props_values`).
+    pub event_columns: Vec<&'static str>,
+    /// Columns of the first event exposed as `v_<column>`.
+    pub visit_columns: Vec<&'static str>,
+}
+
+/// The half-open range `[from, to)` in Unix seconds, and the site.
+#[derive(Debug, Clone)]
+pub struct Window<'a> {
+    pub site: &'a str,
+    pub from: i64,
+    pub to: i64,
+}
+
+/// The relation described in the module docs, as a subquery.
+pub fn relation(w: &Window, needs: &Needs) -> String {
+    let fields: Vec<&str> = BASE_FIELDS
+        .iter()
+        .copied()
+        .chain(needs.event_columns.iter().copied())
+        .chain(needs.visit_columns.iter().copied())
+        .collect();
+    let pos = |column: &str| {
+        fields
+            .iter()
+            .position(|f| *f == column)
+            .expect("column is in the tuple")
+            + 1
+    };
+    let mut select = vec![
+        "vkey".to_string(),
+        "v AS visit_no".into(),
+        "toDateTime(e.1, 'UTC') AS timestamp".into(),
+        "e.2 AS name".into(),
+        "e.3 AS pathname".into(),
+        "e.5 AS visitor_id".into(),
+        "evs[vfirst[v]].1 AS v_start".into(),
+        "evs[vlast[v]].1 - evs[vfirst[v]].1 AS v_duration".into(),
+        "vpv[v] AS v_pageviews".into(),
+        "vbounce[v] AS v_bounce".into(),
+        "ventry[v] AS v_entry_page".into(),
+        "vexit[v] AS v_exit_page".into(),
+        format!(
+            "e.1 >= {} AND e.1 < {} AND e.2 != 'engagement' AS in_events",
+            w.from, w.to
+        ),
+        format!(
+            "evs[vfirst[v]].1 >= {} AND evs[vfirst[v]].1 < {} AS in_visits",
+            w.from, w.to
+        ),
+    ];
+    for column in &needs.event_columns {
+        select.push(format!("e.{} AS {column}", pos(column)));
+    }
+    for column in &needs.visit_columns {
+        select.push(format!("evs[vfirst[v]].{} AS v_{column}", pos(column)));
+    }
+    format!(
+        "SELECT {} FROM ({}) ARRAY JOIN evs AS e, vno AS v",
+        select.join(", "),
+        per_key(w, &fields)
+    )
+}
+
+/// One row per visitor key: its events sorted by time, and per-visit arrays
+/// (visit `k` spans `evs[vfirst[k]]` to `evs[vlast[k]]`).
+fn per_key(w: &Window, fields: &[&str]) -> String {
+    format!(
+        "SELECT vkey, \
+           arraySort(groupArray(ev)) AS evs, \
+           arrayMap(i -> i = 1 OR evs[i].1 > evs[i - 1].1 + {gap}, arrayEnumerate(evs)) AS starts, \
+           arrayCumSum(starts) AS vno, \
+           arrayFilter(i -> starts[i] = 1, arrayEnumerate(starts)) AS vfirst, \
+           arrayMap(k -> if(k < length(vfirst), vfirst[k + 1] - 1, length(evs)), arrayEnumerate(vfirst)) AS vlast, \
+           arrayMap((a, b) -> arraySlice(evs, a, b - a + 1), vfirst, vlast) AS vslices, \
+           arrayMap(s -> arrayCount(x -> x.2 = 'pageview', s), vslices) AS vpv, \
+           arrayMap((s, n) -> n = 1 AND NOT arrayExists(x -> x.2 != 'pageview' AND x.4 = 1, s), vslices, vpv) AS vbounce, \
+           arrayMap(s -> arrayFirst(x -> x.2 = 'pageview', s).3, vslices) AS ventry, \
+           arrayMap(s -> arrayFirst(x -> x.2 = 'pageview', arrayReverse(s)).3, vslices) AS vexit \
+         FROM ({events}) GROUP BY vkey",
+        gap = VISIT_GAP_SECS,
+        events = keyed_events(w, fields),
+    )
+}
+
+/// The events in the read window, each with its visitor key.
+fn keyed_events(w: &Window, fields: &[&str]) -> String {
+    let mut key = "visitor_id".to_string();
+    for _ in 0..LINK_DEPTH {
+        key = format!("transform({key}, links.1, links.2, {key})");
+    }
+    format!(
+        "WITH ({links}) AS links \
+         SELECT {key} AS vkey, ({fields}) AS ev FROM events \
+         WHERE {window}",
+        links = links(w),
+        fields = fields.join(", "),
+        window = read_window(w),
+    )
+}
+
+/// `(ids, previous-day ids)` of visitors whose previous-day id was active
+/// in the 30 minutes before a midnight. A `0 -> 0` pair keeps the arrays
+/// non-empty, which `transform` requires.
+fn links(w: &Window) -> String {
+    let window = read_window(w);
+    format!(
+        "SELECT (arrayPushBack(groupArray(visitor_id), toUInt64(0)), arrayPushBack(groupArray(prev), toUInt64(0))) \
+         FROM (SELECT visitor_id, any(prev_visitor_id) AS prev FROM events \
+               WHERE {window} AND prev_visitor_id != 0 \
+                 AND prev_visitor_id IN (SELECT visitor_id FROM events \
+                     WHERE {window} AND toUInt32(timestamp) % 86400 >= {late}) \
+               GROUP BY visitor_id)",
+        late = 86_400 - VISIT_GAP_SECS,
+    )
+}
+
+fn read_window(w: &Window) -> String {
+    format!(
+        "site = {} AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})",
+        lit(w.site),
+        (w.from - VISIT_GAP_SECS).max(0),
+        w.to + LOOKAHEAD_SECS
+    )
+}

@@ -1,0 +1,110 @@
+//! The query service in-process on a loopback port, with editors whose
+//! tokens the tests know, and direct inserts of hand-made event rows.
+
+use chrono::{DateTime, Utc};
+use schema::config::{EditorConfig, Role};
+use schema::{Config, Db, EventRow};
+use serde_json::Value;
+use std::net::SocketAddr;
+use tokio_util::sync::CancellationToken;
+
+/// May read every site.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// May read only [`crate::OTHER_SITE`].
+pub const VIEWER_TOKEN: &str = "test-viewer-token";
+
+/// Adds an admin editor for every site and a viewer of `OTHER_SITE`.
+pub fn with_editors(config: &mut Config) {
+    let editor = |name: &str, token: &str, role, sites: &[&str]| EditorConfig {
+        name: name.into(),
+        token_sha256: schema::auth::token_sha256(token),
+        role,
+        sites: sites.iter().map(|s| s.to_string()).collect(),
+    };
+    config.editor = vec![
+        editor("admin", ADMIN_TOKEN, Role::Admin, &["*"]),
+        editor("viewer", VIEWER_TOKEN, Role::Viewer, &[crate::OTHER_SITE]),
+    ];
+}
+
+/// Writes rows as they are, bypassing the collector.
+pub async fn insert(db: &Db, rows: &[EventRow]) {
+    let mut insert = db.client().insert::<EventRow>("events").await.unwrap();
+    for row in rows {
+        insert.write(row).await.unwrap();
+    }
+    insert.end().await.unwrap();
+}
+
+pub struct TestQuery {
+    pub addr: SocketAddr,
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    http: reqwest::Client,
+}
+
+impl TestQuery {
+    /// Migrates the config's database, then serves with "now" pinned.
+    pub async fn start(config: Config, now: DateTime<Utc>) -> Self {
+        let db = schema::connect(&config.clickhouse).await.unwrap();
+        schema::migrate::migrate(&db).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        let service = query::QueryService::new(config).with_now(move || now);
+        let shutdown = stop.clone().cancelled_owned();
+        let task = tokio::spawn(async move { service.run(listener, shutdown).await });
+        let http = reqwest::Client::new();
+        let ready = crate::wait_until(std::time::Duration::from_secs(10), || {
+            let http = http.clone();
+            async move {
+                let url = format!("http://{addr}/healthz");
+                http.get(url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            }
+        })
+        .await;
+        assert!(ready, "query service did not come up");
+        Self {
+            addr,
+            stop,
+            task,
+            http,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `POST /api/v2/query` with an optional bearer token: status and JSON.
+    pub async fn post(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut request = self.http.post(self.url("/api/v2/query")).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, json)
+    }
+
+    /// A query as the admin that must succeed.
+    pub async fn ok(&self, body: &Value) -> Value {
+        let (status, json) = self.post(Some(ADMIN_TOKEN), body).await;
+        assert_eq!(status, 200, "{body} -> {json}");
+        json
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+}
