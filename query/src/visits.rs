@@ -130,7 +130,7 @@ fn per_key(w: &Window, fields: &[&str]) -> String {
            arrayMap(i -> i = 1 OR evs[i].1 > evs[i - 1].1 + {gap}, arrayEnumerate(evs)) AS starts, \
            arrayCumSum(starts) AS vno, \
            arrayFilter(i -> starts[i] = 1, arrayEnumerate(starts)) AS vfirst, \
-           arrayMap(k -> if(k < length(vfirst), vfirst[k + 1] - 1, length(evs)), arrayEnumerate(vfirst)) AS vlast, \
+           arrayMap(k -> if(k < length(vfirst), toUInt64(vfirst[k + 1] - 1), length(evs)), arrayEnumerate(vfirst)) AS vlast, \
            arrayMap((a, b) -> arraySlice(evs, a, b - a + 1), vfirst, vlast) AS vslices, \
            arrayMap(s -> arrayCount(x -> x.2 = 'pageview', s), vslices) AS vpv, \
            arrayMap((s, n) -> n = 1 AND NOT arrayExists(x -> x.2 != 'pageview' AND x.4 = 1, s), vslices, vpv) AS vbounce, \

@@ -3,6 +3,7 @@
 //! in-process on port 0, and polling with a deadline instead of sleeps.
 
 pub mod geoip_fixture;
+pub mod query_harness;
 
 pub use collector::clock::{Clock, ManualClock, SystemClock};
 use schema::config::{SiteConfig, ENV_CLICKHOUSE_URL};

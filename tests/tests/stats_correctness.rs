@@ -1,0 +1,878 @@
+//! Every Stats API metric, dimension and filter, compared with a plain
+//! Rust fold over the same hand-made events: visits are cut at 30-minute
+//! gaps per person (the ground truth the test knows, not the stored ids),
+//! metrics follow the documented definitions, and filters are evaluated
+//! with Rust string operations and the `regex` crate, never with SQL.
+//!
+//! The dataset spans three UTC days with visits that cross midnight (one
+//! person across two nights in a row), gaps longer than 30 minutes,
+//! bounces, interactive and non-interactive custom events, engagement
+//! events, two sites in different time zones (one on its DST change day)
+//! and injection-looking values.
+
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use integration_tests::query_harness::{insert, with_editors, TestQuery};
+use integration_tests::{test_config, TestDb, OTHER_SITE, SITE};
+use schema::EventRow;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+const OTHER_TZ: &str = "America/New_York";
+const GAP: i64 = 1800;
+
+/// One hand-made event, with the person behind it.
+#[derive(Debug, Clone)]
+struct Ev {
+    site: &'static str,
+    person: u64,
+    ts: i64,
+    name: String,
+    path: String,
+    host: String,
+    props: Vec<(String, String)>,
+    interactive: bool,
+    /// Visit-level attributes as the collector would store them on this event.
+    attrs: BTreeMap<&'static str, String>,
+}
+
+fn day_start() -> i64 {
+    Utc.with_ymd_and_hms(2024, 3, 9, 0, 0, 0)
+        .unwrap()
+        .timestamp()
+}
+
+/// A person's id on a UTC day: what the daily salt would give.
+fn visitor_id(person: u64, ts: i64) -> u64 {
+    let day = ts.div_euclid(86_400) as u64;
+    person.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ day.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) | 1
+}
+
+/// A tiny deterministic generator, so the dataset is the same every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+const PAGES: [&str; 8] = [
+    "/",
+    "/blog",
+    "/blog/post-1",
+    "/docs/1",
+    "/docs/22",
+    "/pricing",
+    "/'; DROP TABLE events; --",
+    "/a\\'b%' OR 1=1",
+];
+
+fn person_attrs(rng: &mut Rng) -> BTreeMap<&'static str, String> {
+    let mut a = BTreeMap::new();
+    let (browser, os, device) = *[
+        ("Chrome", "Windows", "Desktop"),
+        ("Firefox", "Linux", "Desktop"),
+        ("Safari", "iOS", "Mobile"),
+        ("Samsung Internet", "Android", "Tablet"),
+    ]
+    .get((rng.next() % 4) as usize)
+    .unwrap();
+    a.insert("browser", browser.to_string());
+    a.insert(
+        "browser_version",
+        rng.pick(&["120.0", "121.0", "17.2"]).into(),
+    );
+    a.insert("os", os.to_string());
+    a.insert("os_version", rng.pick(&["10", "14.1", ""]).into());
+    a.insert("device", device.to_string());
+    let (country, region, city) = *[
+        ("DE", "DE-BE", "Berlin"),
+        ("GB", "GB-ENG", "London"),
+        ("US", "US-NY", "New York"),
+        ("", "", ""),
+    ]
+    .get((rng.next() % 4) as usize)
+    .unwrap();
+    a.insert("country", country.into());
+    a.insert("region", region.into());
+    a.insert("city", city.into());
+    a
+}
+
+fn visit_source(rng: &mut Rng, a: &mut BTreeMap<&'static str, String>) {
+    let (source, referrer, medium, usource, campaign) = *[
+        ("Google", "google.com/search", "organic", "", ""),
+        ("Direct / None", "", "", "", ""),
+        ("Hacker News", "news.ycombinator.com/item", "", "", ""),
+        ("newsletter", "", "email", "newsletter", "spring'24"),
+        ("Bing", "bing.com", "cpc", "", "x\\y"),
+    ]
+    .get((rng.next() % 5) as usize)
+    .unwrap();
+    a.insert("source", source.into());
+    a.insert("referrer", referrer.into());
+    a.insert("utm_medium", medium.into());
+    a.insert("utm_source", usource.into());
+    a.insert("utm_campaign", campaign.into());
+    a.insert("utm_content", rng.pick(&["", "banner"]).into());
+    a.insert("utm_term", rng.pick(&["", "analytics"]).into());
+}
+
+/// Random visits for 30 people on both sites, plus hand-made edge cases.
+fn dataset() -> Vec<Ev> {
+    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut out = Vec::new();
+    for person in 1..=30u64 {
+        let site = if person % 3 == 0 { OTHER_SITE } else { SITE };
+        let base_attrs = person_attrs(&mut rng);
+        let mut ts = day_start() + (rng.next() % (3 * 86_400 - 7200)) as i64;
+        for _visit in 0..(1 + rng.next() % 3) {
+            let mut attrs = base_attrs.clone();
+            visit_source(&mut rng, &mut attrs);
+            for i in 0..(1 + rng.next() % 4) {
+                let name = match rng.next() % 10 {
+                    0 => "Signup",
+                    1 => "Download",
+                    2 if i > 0 => "engagement",
+                    _ => "pageview",
+                };
+                let interactive = name != "engagement" && !(name == "Download" && person % 2 == 0);
+                let mut props = Vec::new();
+                if name == "Signup" {
+                    props.push(("plan".into(), rng.pick(&["pro", "free", "it's"]).into()));
+                }
+                if rng.next() % 5 == 0 {
+                    props.push(("k'ey".into(), "v\\al".into()));
+                }
+                out.push(Ev {
+                    site,
+                    person,
+                    ts,
+                    name: name.into(),
+                    path: rng.pick(&PAGES).into(),
+                    host: rng.pick(&["example.com", "blog.example.com"]).into(),
+                    props,
+                    interactive,
+                    attrs: attrs.clone(),
+                });
+                // Later events of a visit carry their own (internal) source.
+                attrs.insert("source", "Direct / None".into());
+                attrs.insert("referrer", String::new());
+                ts += 1 + (rng.next() % 900) as i64;
+            }
+            ts += GAP + 1 + (rng.next() % 20_000) as i64;
+        }
+    }
+    out.extend(edge_cases());
+    out
+}
+
+/// One person continuous across two UTC midnights; a bounce with a
+/// non-interactive event; a gap of exactly 30 minutes (same visit) and of
+/// 30 minutes and one second (two visits).
+fn edge_cases() -> Vec<Ev> {
+    let mut rng = Rng(42);
+    let mut attrs = person_attrs(&mut rng);
+    visit_source(&mut rng, &mut attrs);
+    attrs.insert("source", "DuckDuckGo".into());
+    let ev = |person, ts: i64, name: &str, path: &str| Ev {
+        site: SITE,
+        person,
+        ts,
+        name: name.into(),
+        path: path.into(),
+        host: "example.com".into(),
+        props: Vec::new(),
+        interactive: name != "engagement" && name != "Outbound",
+        attrs: attrs.clone(),
+    };
+    let d1 = day_start() + 86_400;
+    let d2 = d1 + 86_400;
+    let mut out = Vec::new();
+    // Person 100: 23:40 day 0 ... 00:20 day 1 ... 23:50 day 1 ... 00:15 day 2.
+    for (i, t) in [d1 - 1200, d1 - 300, d1 + 600, d1 + 1200]
+        .iter()
+        .enumerate()
+    {
+        out.push(ev(
+            100,
+            *t,
+            "pageview",
+            if i == 0 { "/night" } else { "/docs/1" },
+        ));
+    }
+    for t in (d1 + 3000..d2 + 900).step_by(1500) {
+        out.push(ev(100, t, "pageview", "/blog"));
+    }
+    // Person 101: one pageview and a non-interactive event: a bounce.
+    out.push(ev(101, d1 + 40_000, "pageview", "/"));
+    out.push(ev(101, d1 + 40_100, "Outbound", "/"));
+    // Person 102: gaps of exactly 1800 s, then 1801 s.
+    out.push(ev(102, d1 + 50_000, "pageview", "/pricing"));
+    out.push(ev(102, d1 + 51_800, "pageview", "/blog"));
+    out.push(ev(102, d1 + 53_601, "pageview", "/pricing"));
+    out
+}
+
+fn to_row(e: &Ev) -> EventRow {
+    let attr = |k: &str| e.attrs.get(k).cloned().unwrap_or_default();
+    let prev = if e.ts.rem_euclid(86_400) < GAP {
+        visitor_id(e.person, e.ts - 86_400)
+    } else {
+        0
+    };
+    EventRow {
+        timestamp: e.ts as u32,
+        site: e.site.into(),
+        name: e.name.clone(),
+        hostname: e.host.clone(),
+        pathname: e.path.clone(),
+        visitor_id: visitor_id(e.person, e.ts),
+        prev_visitor_id: prev,
+        referrer: attr("referrer"),
+        utm_source: attr("utm_source"),
+        utm_medium: attr("utm_medium"),
+        utm_campaign: attr("utm_campaign"),
+        utm_content: attr("utm_content"),
+        utm_term: attr("utm_term"),
+        props_keys: e.props.iter().map(|(k, _)| k.clone()).collect(),
+        props_values: e.props.iter().map(|(_, v)| v.clone()).collect(),
+        interactive: u8::from(e.interactive),
+        browser: attr("browser"),
+        browser_version: attr("browser_version"),
+        os: attr("os"),
+        os_version: attr("os_version"),
+        device: attr("device"),
+        source: attr("source"),
+        country: attr("country"),
+        region: attr("region"),
+        city: attr("city"),
+        ..EventRow::default()
+    }
+}
+
+// ---------------------------------------------------------------- the fold
+
+/// A visit as the definitions describe it.
+struct Visit<'a> {
+    events: Vec<&'a Ev>,
+}
+
+impl Visit<'_> {
+    fn start(&self) -> i64 {
+        self.events[0].ts
+    }
+    fn pageviews(&self) -> u64 {
+        self.events.iter().filter(|e| e.name == "pageview").count() as u64
+    }
+    fn bounce(&self) -> bool {
+        self.pageviews() == 1
+            && !self
+                .events
+                .iter()
+                .any(|e| e.name != "pageview" && e.interactive)
+    }
+    fn duration(&self) -> u64 {
+        (self.events.last().unwrap().ts - self.start()) as u64
+    }
+    fn page(&self, last: bool) -> String {
+        let mut pages = self.events.iter().filter(|e| e.name == "pageview");
+        let found = if last { pages.last() } else { pages.next() };
+        found.map(|e| e.path.clone()).unwrap_or_default()
+    }
+}
+
+/// Visits of one site from events in the read window, by person.
+fn visits<'a>(data: &'a [Ev], site: &str, from: i64, to: i64) -> Vec<Visit<'a>> {
+    let mut by_person: BTreeMap<u64, Vec<&Ev>> = BTreeMap::new();
+    for e in data
+        .iter()
+        .filter(|e| e.site == site && e.ts >= from - GAP && e.ts < to + 86_400)
+    {
+        by_person.entry(e.person).or_default().push(e);
+    }
+    let mut out = Vec::new();
+    for (_, mut events) in by_person {
+        events.sort_by_key(|e| e.ts);
+        let mut current: Vec<&Ev> = Vec::new();
+        for e in events {
+            if current.last().is_some_and(|last| e.ts - last.ts > GAP) {
+                out.push(Visit {
+                    events: std::mem::take(&mut current),
+                });
+            }
+            current.push(e);
+        }
+        out.push(Visit { events: current });
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+struct Ctx {
+    tz: Tz,
+    from: i64,
+    to: i64,
+    /// What `time` means for this range.
+    auto: &'static str,
+}
+
+fn dim_value(dim: &str, e: &Ev, v: &Visit, ctx: Ctx) -> String {
+    let local = ctx.tz.timestamp_opt(e.ts, 0).unwrap();
+    match dim {
+        "event:page" => e.path.clone(),
+        "event:name" => e.name.clone(),
+        "event:hostname" => e.host.clone(),
+        "visit:entry_page" => v.page(false),
+        "visit:exit_page" => v.page(true),
+        "time" => dim_value(ctx.auto, e, v, ctx),
+        "time:hour" => local.format("%Y-%m-%d %H:00:00").to_string(),
+        "time:day" => local.format("%Y-%m-%d").to_string(),
+        "time:week" => {
+            let d = local.date_naive();
+            (d - Duration::days(d.weekday().num_days_from_monday().into())).to_string()
+        }
+        "time:month" => local.format("%Y-%m-01").to_string(),
+        _ => {
+            if let Some(key) = dim.strip_prefix("event:props:") {
+                let found = e.props.iter().find(|(k, _)| k == key);
+                return found.map_or("(none)".into(), |(_, v)| v.clone());
+            }
+            let column = dim.strip_prefix("visit:").expect("a visit dimension");
+            v.events[0].attrs.get(column).cloned().unwrap_or_default()
+        }
+    }
+}
+
+fn matches_filter(f: &Value, e: &Ev, v: &Visit, ctx: Ctx) -> bool {
+    let parts = f.as_array().unwrap();
+    let op = parts[0].as_str().unwrap();
+    match op {
+        "and" => parts[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| matches_filter(c, e, v, ctx)),
+        "or" => parts[1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| matches_filter(c, e, v, ctx)),
+        "not" => !matches_filter(&parts[1], e, v, ctx),
+        _ => {
+            let value = dim_value(parts[1].as_str().unwrap(), e, v, ctx);
+            let values: Vec<&str> = parts[2]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap())
+                .collect();
+            let any = match op.trim_end_matches("_not") {
+                "is" => values.contains(&value.as_str()),
+                "contains" => values.iter().any(|x| value.contains(x)),
+                "matches" => values
+                    .iter()
+                    .any(|x| regex::Regex::new(x).unwrap().is_match(&value)),
+                other => panic!("unknown operator {other}"),
+            };
+            if op.ends_with("_not") {
+                !any
+            } else {
+                any
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Group<'a> {
+    visitors: BTreeSet<u64>,
+    pageviews: u64,
+    events: u64,
+    visits: BTreeMap<(usize, i64), &'a Visit<'a>>,
+}
+
+/// Expected `(dimension values, metrics)` rows, computed by hand.
+fn expected(
+    data: &[Ev],
+    site: &str,
+    ctx: Ctx,
+    dims: &[&str],
+    filters: &[Value],
+    metrics: &[&str],
+) -> BTreeMap<Vec<String>, Vec<f64>> {
+    let all = visits(data, site, ctx.from, ctx.to);
+    let mut groups: BTreeMap<Vec<String>, Group> = BTreeMap::new();
+    let mut total_visitors = BTreeSet::new();
+    for (vi, v) in all.iter().enumerate() {
+        let visit_in = v.start() >= ctx.from && v.start() < ctx.to;
+        for e in &v.events {
+            let event_in = e.ts >= ctx.from && e.ts < ctx.to && e.name != "engagement";
+            if !(event_in || (visit_in && e.ts < ctx.to)) {
+                continue;
+            }
+            if !filters.iter().all(|f| matches_filter(f, e, v, ctx)) {
+                continue;
+            }
+            let key: Vec<String> = dims.iter().map(|d| dim_value(d, e, v, ctx)).collect();
+            let g = groups.entry(key).or_default();
+            if event_in {
+                g.visitors.insert(visitor_id(e.person, e.ts));
+                total_visitors.insert(visitor_id(e.person, e.ts));
+                g.events += 1;
+                g.pageviews += u64::from(e.name == "pageview");
+            }
+            if visit_in {
+                g.visits.insert((vi, v.start()), v);
+            }
+        }
+    }
+    let uses_visits = dims.iter().any(|d| d.starts_with("visit:"))
+        || metrics
+            .iter()
+            .any(|m| ["visits", "bounce_rate", "visit_duration", "views_per_visit"].contains(m))
+        || filters.iter().any(|f| f.to_string().contains("\"visit:"));
+    groups
+        .into_iter()
+        // Without visits, only events in range make a group.
+        .filter(|(_, g)| uses_visits || g.events > 0)
+        .map(|(key, g)| {
+            let n = g.visits.len() as f64;
+            let per_visit = |x: f64| if n == 0.0 { 0.0 } else { x / n };
+            let values = metrics
+                .iter()
+                .map(|m| match *m {
+                    "visitors" => g.visitors.len() as f64,
+                    "visits" => n,
+                    "pageviews" => g.pageviews as f64,
+                    "events" => g.events as f64,
+                    "bounce_rate" => {
+                        (per_visit(g.visits.values().filter(|v| v.bounce()).count() as f64) * 100.0)
+                            .round()
+                    }
+                    "visit_duration" => {
+                        per_visit(g.visits.values().map(|v| v.duration()).sum::<u64>() as f64)
+                            .round()
+                    }
+                    "views_per_visit" => {
+                        (per_visit(g.visits.values().map(|v| v.pageviews()).sum::<u64>() as f64)
+                            * 100.0)
+                            .round()
+                            / 100.0
+                    }
+                    "percentage" => {
+                        let t = total_visitors.len() as f64;
+                        if t == 0.0 {
+                            0.0
+                        } else {
+                            (g.visitors.len() as f64 * 1000.0 / t).round() / 10.0
+                        }
+                    }
+                    other => panic!("unknown metric {other}"),
+                })
+                .collect();
+            (key, values)
+        })
+        .collect()
+}
+
+/// The API's rows as the same map.
+fn actual(response: &Value) -> BTreeMap<Vec<String>, Vec<f64>> {
+    response["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let dims = r["dimensions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d.as_str().unwrap().to_string())
+                .collect();
+            let metrics = r["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m.as_f64().unwrap())
+                .collect();
+            (dims, metrics)
+        })
+        .collect()
+}
+
+const METRICS: [&str; 8] = [
+    "visitors",
+    "visits",
+    "pageviews",
+    "views_per_visit",
+    "bounce_rate",
+    "visit_duration",
+    "events",
+    "percentage",
+];
+
+struct Fixture {
+    data: Vec<Ev>,
+    service: TestQuery,
+    _db: TestDb,
+}
+
+async fn fixture() -> Fixture {
+    let mut config = test_config();
+    with_editors(&mut config);
+    config
+        .site
+        .iter_mut()
+        .find(|s| s.domain == OTHER_SITE)
+        .unwrap()
+        .timezone = OTHER_TZ.into();
+    let now = Utc
+        .timestamp_opt(day_start() + 2 * 86_400 + 43_200, 0)
+        .unwrap();
+    let service = TestQuery::start(config.clone(), now).await;
+    let db = TestDb::connect(&config).await;
+    let data = dataset();
+    insert(&db, &data.iter().map(to_row).collect::<Vec<_>>()).await;
+    Fixture {
+        data,
+        service,
+        _db: db,
+    }
+}
+
+fn utc_ctx(first: &str, last: &str, tz: Tz, auto: &'static str) -> Ctx {
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let start = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+            .earliest()
+            .unwrap()
+            .timestamp()
+    };
+    Ctx {
+        tz,
+        from: start(day(first)),
+        to: start(day(last) + Duration::days(1)),
+        auto,
+    }
+}
+
+async fn check(
+    f: &Fixture,
+    site: &str,
+    ctx: Ctx,
+    date_range: Value,
+    dims: &[&str],
+    filters: &[Value],
+) {
+    let body = json!({
+        "site_id": site, "metrics": METRICS, "date_range": date_range,
+        "dimensions": dims, "filters": filters,
+    });
+    let got = actual(&f.service.ok(&body).await);
+    let want = expected(&f.data, site, ctx, dims, filters, &METRICS);
+    assert!(
+        !want.is_empty() || filters.len() > 0,
+        "the dataset should exercise {dims:?}"
+    );
+    assert_eq!(got, want, "query {body}");
+}
+
+const DIMENSIONS: [&str; 28] = [
+    "event:page",
+    "event:name",
+    "event:hostname",
+    "event:props:plan",
+    "event:props:k'ey",
+    "visit:entry_page",
+    "visit:exit_page",
+    "visit:source",
+    "visit:referrer",
+    "visit:utm_medium",
+    "visit:utm_source",
+    "visit:utm_campaign",
+    "visit:utm_content",
+    "visit:utm_term",
+    "visit:device",
+    "visit:browser",
+    "visit:browser_version",
+    "visit:os",
+    "visit:os_version",
+    "visit:country",
+    "visit:region",
+    "visit:city",
+    "time",
+    "time:hour",
+    "time:day",
+    "time:week",
+    "time:month",
+    "event:props:none'); DROP TABLE events; --",
+];
+
+#[tokio::test]
+async fn every_metric_by_every_dimension_matches_the_fold() {
+    let f = fixture().await;
+    let ctx = utc_ctx("2024-03-09", "2024-03-11", Tz::UTC, "time:day");
+    let range = json!(["2024-03-09", "2024-03-11"]);
+    check(&f, SITE, ctx, range.clone(), &[], &[]).await;
+    for dim in &DIMENSIONS {
+        check(&f, SITE, ctx, range.clone(), &[dim], &[]).await;
+    }
+    check(
+        &f,
+        SITE,
+        ctx,
+        range.clone(),
+        &["visit:source", "event:page"],
+        &[],
+    )
+    .await;
+    // A single day: visits that started the day before are not this day's,
+    // and those running past midnight count whole.
+    let day = utc_ctx("2024-03-10", "2024-03-10", Tz::UTC, "time:hour");
+    for dim in ["time", "visit:exit_page", "event:page"] {
+        check(
+            &f,
+            SITE,
+            day,
+            json!(["2024-03-10", "2024-03-10"]),
+            &[dim],
+            &[],
+        )
+        .await;
+    }
+    f.service.stop().await;
+}
+
+#[tokio::test]
+async fn every_filter_matches_the_fold() {
+    let f = fixture().await;
+    let ctx = utc_ctx("2024-03-09", "2024-03-11", Tz::UTC, "time:day");
+    let range = json!(["2024-03-09", "2024-03-11"]);
+    let filters = [
+        json!(["is", "visit:source", ["Google", "DuckDuckGo"]]),
+        json!(["is_not", "visit:country", ["DE"]]),
+        json!(["contains", "event:page", ["/blog"]]),
+        json!(["contains_not", "event:page", ["/blog", "docs"]]),
+        json!(["matches", "event:page", ["^/docs/[0-9]+$"]]),
+        json!(["matches_not", "visit:browser", ["^Fire"]]),
+        json!(["is", "event:name", ["Signup"]]),
+        json!(["is", "event:props:plan", ["pro", "it's"]]),
+        json!(["is", "event:props:plan", ["(none)"]]),
+        json!(["is", "event:hostname", ["blog.example.com"]]),
+        json!(["is", "visit:entry_page", ["/"]]),
+        json!(["is", "visit:exit_page", ["/pricing"]]),
+        json!(["is", "visit:utm_campaign", ["spring'24"]]),
+        json!(["is", "event:page", ["/'; DROP TABLE events; --"]]),
+        json!(["contains", "event:page", ["%' OR 1=1"]]),
+        json!(["is", "event:props:k'ey", ["v\\al"]]),
+        json!(["is", "visit:utm_campaign", ["x\\y"]]),
+        json!([
+            "and",
+            [
+                ["is", "visit:device", ["Desktop"]],
+                ["contains", "event:page", ["/"]]
+            ]
+        ]),
+        json!([
+            "or",
+            [
+                ["is", "visit:country", ["GB"]],
+                ["is", "event:name", ["Download"]]
+            ]
+        ]),
+        json!([
+            "not",
+            [
+                "or",
+                [
+                    ["is", "visit:os", ["iOS"]],
+                    ["contains", "event:page", ["blog"]]
+                ]
+            ]
+        ]),
+    ];
+    for filter in &filters {
+        check(
+            &f,
+            SITE,
+            ctx,
+            range.clone(),
+            &[],
+            std::slice::from_ref(filter),
+        )
+        .await;
+        check(
+            &f,
+            SITE,
+            ctx,
+            range.clone(),
+            &["visit:source"],
+            std::slice::from_ref(filter),
+        )
+        .await;
+        check(
+            &f,
+            SITE,
+            ctx,
+            range.clone(),
+            &["event:page"],
+            std::slice::from_ref(filter),
+        )
+        .await;
+    }
+    // Several top-level filters mean all of them.
+    check(&f, SITE, ctx, range, &["time:day"], &filters[1..3]).await;
+    f.service.stop().await;
+}
+
+#[tokio::test]
+async fn a_site_in_another_zone_buckets_by_its_local_time() {
+    let f = fixture().await;
+    let tz: Tz = OTHER_TZ.parse().unwrap();
+    // New York moves its clocks forward on 2024-03-10.
+    let ctx = utc_ctx("2024-03-09", "2024-03-11", tz, "time:day");
+    for dim in ["time", "time:hour", "visit:source"] {
+        check(
+            &f,
+            OTHER_SITE,
+            ctx,
+            json!(["2024-03-09", "2024-03-11"]),
+            &[dim],
+            &[],
+        )
+        .await;
+    }
+    f.service.stop().await;
+}
+
+#[tokio::test]
+async fn named_ranges_equal_their_explicit_dates() {
+    let f = fixture().await;
+    // "Now" is noon UTC on 2024-03-11.
+    for (name, first, last) in [
+        ("day", "2024-03-11", "2024-03-11"),
+        ("7d", "2024-03-05", "2024-03-11"),
+        ("month", "2024-03-01", "2024-03-31"),
+        ("all", "2024-03-09", "2024-03-11"),
+    ] {
+        let ctx = utc_ctx(first, last, Tz::UTC, "time:day");
+        let named = f.service.ok(&json!({"site_id": SITE, "metrics": METRICS, "date_range": name, "dimensions": ["visit:source"]})).await;
+        assert_eq!(
+            actual(&named),
+            expected(&f.data, SITE, ctx, &["visit:source"], &[], &METRICS),
+            "{name}"
+        );
+        assert_eq!(
+            named["query"]["date_range"][0].as_str().unwrap(),
+            format!("{first}T00:00:00+00:00"),
+            "{name}"
+        );
+    }
+    f.service.stop().await;
+}
+
+#[tokio::test]
+async fn ordering_pagination_and_totals() {
+    let f = fixture().await;
+    let ctx = utc_ctx("2024-03-09", "2024-03-11", Tz::UTC, "time:day");
+    let all = expected(&f.data, SITE, ctx, &["event:page"], &[], &["pageviews"]);
+    let mut want: Vec<(Vec<String>, Vec<f64>)> = all.into_iter().collect();
+    // Pageviews descending, then the page ascending.
+    want.sort_by(|a, b| b.1[0].partial_cmp(&a.1[0]).unwrap().then(a.0.cmp(&b.0)));
+    let body = |offset: usize| {
+        json!({"site_id": SITE, "metrics": ["pageviews"], "date_range": ["2024-03-09", "2024-03-11"],
+        "dimensions": ["event:page"], "order_by": [["pageviews", "desc"]],
+        "pagination": {"limit": 3, "offset": offset}, "include": {"total_rows": true}})
+    };
+    let mut got = Vec::new();
+    for offset in (0..want.len()).step_by(3) {
+        let page = f.service.ok(&body(offset)).await;
+        assert_eq!(
+            page["meta"]["total_rows"].as_u64().unwrap() as usize,
+            want.len()
+        );
+        for r in page["results"].as_array().unwrap() {
+            got.push((
+                vec![r["dimensions"][0].as_str().unwrap().to_string()],
+                vec![r["metrics"][0].as_f64().unwrap()],
+            ));
+        }
+    }
+    assert_eq!(got, want);
+    // time_labels cover the range even where nothing happened.
+    let labels = f.service.ok(&json!({"site_id": SITE, "metrics": ["visitors"], "date_range": ["2024-03-01", "2024-03-11"],
+        "dimensions": ["time:day"], "include": {"time_labels": true}})).await;
+    let expected_labels: Vec<String> = (1..=11).map(|d| format!("2024-03-{d:02}")).collect();
+    assert_eq!(labels["meta"]["time_labels"], json!(expected_labels));
+    let days: Vec<&str> = labels["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["dimensions"][0].as_str().unwrap())
+        .collect();
+    let mut sorted = days.clone();
+    sorted.sort();
+    assert_eq!(days, sorted, "time is ordered ascending by default");
+    f.service.stop().await;
+}
+
+#[tokio::test]
+async fn csv_carries_the_same_rows_with_a_header() {
+    let f = fixture().await;
+    let body = json!({"site_id": SITE, "metrics": ["visitors", "bounce_rate"], "date_range": ["2024-03-09", "2024-03-11"],
+        "dimensions": ["visit:utm_campaign"]});
+    let json_rows = f.service.ok(&body).await;
+    let csv = f
+        .service
+        .http()
+        .post(f.service.url("/api/v2/query"))
+        .bearer_auth(integration_tests::query_harness::ADMIN_TOKEN)
+        .header("accept", "text/csv")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["visit:utm_campaign", "visitors", "bounce_rate"]
+    );
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    let from_json: Vec<Vec<String>> = json_rows["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut row = vec![r["dimensions"][0].as_str().unwrap().to_string()];
+            row.extend(
+                r["metrics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m.to_string()),
+            );
+            row
+        })
+        .collect();
+    assert_eq!(rows, from_json);
+    assert!(
+        rows.iter().any(|r| r[0] == "spring'24"),
+        "quotes survive CSV"
+    );
+    f.service.stop().await;
+}
