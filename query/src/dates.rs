@@ -119,7 +119,7 @@ pub fn auto_grain(span: &Span) -> TimeGrain {
 pub fn labels(span: &Span, grain: TimeGrain, tz: Tz) -> Vec<String> {
     match grain {
         TimeGrain::Hour => hour_labels(span, tz),
-        TimeGrain::Day => day_labels(span.first_day, span.last_day, |d| Some(d)),
+        TimeGrain::Day => day_labels(span.first_day, span.last_day, Some),
         TimeGrain::Week => day_labels(span.first_day, span.last_day, |d| {
             Some(d - Duration::days(d.weekday().num_days_from_monday().into()))
         }),

@@ -63,3 +63,32 @@ impl IntoResponse for ApiError {
         (status, body).into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_text(text: &str) -> ApiError {
+        ApiError::from_report(schema::DbError::Unexpected(text.into()))
+    }
+
+    #[test]
+    fn clickhouse_limits_become_clear_client_errors() {
+        let timeout = from_text("Code: 159, e.displayText() = DB::Exception: Timeout exceeded");
+        assert_eq!(timeout.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(timeout.to_string().contains("time limit"));
+        let memory = from_text("Code: 241, e.displayText() = DB::Exception: Memory limit");
+        assert!(memory.to_string().contains("memory limit"));
+        let ours =
+            ApiError::from_report(schema::DbError::Timeout(std::time::Duration::from_secs(1)));
+        assert!(ours.to_string().contains("time limit"));
+        assert_eq!(
+            from_text("Code: 427, bad regexp").status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            from_text("Connection refused").status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

@@ -283,7 +283,7 @@ impl Visit<'_> {
     }
     fn page(&self, last: bool) -> String {
         let mut pages = self.events.iter().filter(|e| e.name == "pageview");
-        let found = if last { pages.last() } else { pages.next() };
+        let found = if last { pages.next_back() } else { pages.next() };
         found.map(|e| e.path.clone()).unwrap_or_default()
     }
 }
@@ -577,7 +577,7 @@ async fn check(
     let got = actual(&f.service.ok(&body).await);
     let want = expected(&f.data, site, ctx, dims, filters, &METRICS);
     assert!(
-        !want.is_empty() || filters.len() > 0,
+        !want.is_empty() || !filters.is_empty(),
         "the dataset should exercise {dims:?}"
     );
     assert_eq!(got, want, "query {body}");
