@@ -3,7 +3,10 @@
 //! when its first row is `max_age` old, whichever comes first.
 //!
 //! The queue is the back-pressure point: when it is full, [`EventQueue::try_push_all`]
-//! fails at once and the request gets `503` instead of waiting. While the
+//! fails at once and the request gets `503` instead of waiting. Bulk imports
+//! use [`EventQueue::push_all_waiting`] instead, which waits (for a bounded
+//! time) until the writer makes room, so a large import is slowed rather
+//! than refused. While the
 //! sink fails transiently the writer retries the same batch, so the queue
 //! fills and the collector sheds load rather than losing rows. On stop the
 //! writer closes the queue, drains it, and gives up on a failing sink after
@@ -16,7 +19,7 @@ use schema::EventRow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -78,6 +81,46 @@ impl EventQueue {
         Ok(())
     }
 
+    /// Queues all rows, waiting for room rather than failing at once: the
+    /// back-pressure of a bulk import. Fails when the queue is closed, or
+    /// when no room frees up for `wait` (the writer is stuck on a failing
+    /// ClickHouse), which the caller reports as 503.
+    ///
+    /// Rows go in slices of at most the queue's capacity; each slice is all
+    /// or nothing, so an error can follow a first slice queued only when
+    /// `rows` is longer than the queue.
+    pub async fn push_all_waiting(
+        &self,
+        rows: Vec<EventRow>,
+        wait: Duration,
+    ) -> Result<(), QueueFull> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let slice: Vec<EventRow> = rows.by_ref().take(self.capacity).collect();
+            self.push_slice_waiting(slice, wait).await?;
+        }
+        Ok(())
+    }
+
+    async fn push_slice_waiting(
+        &self,
+        rows: Vec<EventRow>,
+        wait: Duration,
+    ) -> Result<(), QueueFull> {
+        let bytes = rows.iter().map(row_bytes).sum();
+        let deadline = Instant::now() + wait;
+        self.budget.take_waiting(bytes, deadline).await?;
+        let reserved = tokio::time::timeout_at(deadline, self.tx.reserve_many(rows.len())).await;
+        let Ok(Ok(permits)) = reserved else {
+            self.budget.give_back(bytes);
+            return Err(QueueFull);
+        };
+        for (permit, row) in permits.zip(rows) {
+            permit.send(row);
+        }
+        Ok(())
+    }
+
     /// Bytes the queued rows (and the batch being written) hold.
     pub fn bytes(&self) -> usize {
         self.budget.used.load(Ordering::Relaxed)
@@ -101,6 +144,7 @@ pub fn spawn<S: EventSink>(
     let budget = ByteBudget {
         used: Arc::new(AtomicUsize::new(0)),
         max: config.max_bytes,
+        freed: Arc::new(Notify::new()),
     };
     let queue = EventQueue {
         tx,
@@ -123,20 +167,51 @@ pub fn spawn<S: EventSink>(
 struct ByteBudget {
     used: Arc<AtomicUsize>,
     max: usize,
+    /// Woken when bytes are given back, for pushes that wait for room.
+    freed: Arc<Notify>,
 }
+
+/// A waiting push looks again at least this often, in case a wake-up was
+/// missed (another push's failed attempt briefly over-counting, say).
+const RECHECK_ROOM_EVERY: Duration = Duration::from_millis(100);
 
 impl ByteBudget {
     fn take(&self, bytes: usize) -> Result<(), QueueFull> {
         let before = self.used.fetch_add(bytes, Ordering::AcqRel);
         if before + bytes > self.max {
-            self.give_back(bytes);
+            // Undone without waking waiters: nothing was really freed, and
+            // a waiter woken here would spin.
+            self.used.fetch_sub(bytes, Ordering::AcqRel);
             return Err(QueueFull);
         }
         Ok(())
     }
 
+    /// Takes `bytes` once there is room, or fails at `deadline`. Rows that
+    /// could never fit fail at once.
+    async fn take_waiting(&self, bytes: usize, deadline: Instant) -> Result<(), QueueFull> {
+        if bytes > self.max {
+            return Err(QueueFull);
+        }
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            // Registered before trying, so a release in between is not missed.
+            freed.as_mut().enable();
+            if self.take(bytes).is_ok() {
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(QueueFull);
+            }
+            let _ = tokio::time::timeout_at(deadline.min(now + RECHECK_ROOM_EVERY), freed).await;
+        }
+    }
+
     fn give_back(&self, bytes: usize) {
         self.used.fetch_sub(bytes, Ordering::AcqRel);
+        self.freed.notify_waiters();
     }
 }
 
@@ -376,6 +451,60 @@ mod tests {
         stop.cancel();
         writer.await.unwrap();
         assert_eq!(stored(&sink), vec![1, 2, 3, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiting_push_larger_than_the_queue_lands_completely_in_order() {
+        let sink = TestSink::default();
+        let stop = CancellationToken::new();
+        let (queue, writer) = spawn(sink.clone(), config(3, 4), Arc::default(), stop.clone());
+        let rows: Vec<EventRow> = (1..=50).map(row).collect();
+        queue
+            .push_all_waiting(rows, Duration::from_secs(5))
+            .await
+            .unwrap();
+        stop.cancel();
+        writer.await.unwrap();
+        assert_eq!(stored(&sink), (1..=50).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiting_push_gives_up_when_the_writer_makes_no_room() {
+        let sink = TestSink {
+            fail_calls: (1..=10_000).collect(),
+            retryable: true,
+            ..TestSink::default()
+        };
+        let stop = CancellationToken::new();
+        let (queue, writer) = spawn(sink.clone(), config(2, 2), Arc::default(), stop.clone());
+        // Two rows in the failing batch, two more fill the queue.
+        queue.try_push_all(vec![row(1), row(2)]).unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        queue.try_push_all(vec![row(3), row(4)]).unwrap();
+        let started = Instant::now();
+        let waited = queue
+            .push_all_waiting(vec![row(5)], Duration::from_secs(3))
+            .await;
+        assert_eq!(waited, Err(QueueFull));
+        assert!(started.elapsed() >= Duration::from_secs(3));
+        stop.cancel();
+        writer.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiting_push_of_rows_bigger_than_the_budget_fails_at_once() {
+        let sink = TestSink::default();
+        let stop = CancellationToken::new();
+        let config = BatchConfig {
+            max_bytes: row_bytes(&row(0)),
+            ..config(10, 10)
+        };
+        let (queue, writer) = spawn(sink.clone(), config, Arc::default(), stop.clone());
+        let two = vec![row(1), row(2)];
+        let waited = queue.push_all_waiting(two, Duration::from_secs(60)).await;
+        assert_eq!(waited, Err(QueueFull));
+        stop.cancel();
+        writer.await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]

@@ -32,6 +32,8 @@ const SEGMENT_MAX_BYTES: u64 = 4 * 1024 * 1024;
 const SEGMENT_MAX_AGE: Duration = Duration::from_millis(500);
 /// Requests waiting for the appender; past it, 503.
 const PENDING_APPENDS: usize = 10_000;
+/// How often a waiting append looks whether the writer has made room.
+const ROOM_POLL: Duration = Duration::from_millis(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
@@ -104,6 +106,32 @@ impl Spool {
         self.tx
             .try_send(Append { rows, done })
             .map_err(|_| SpoolError::Full)?;
+        acknowledged
+            .await
+            .unwrap_or_else(|_| Err(SpoolError::Io("the appender stopped".into())))
+    }
+
+    /// Like [`append`](Self::append), but waits for room rather than failing
+    /// at once: the back-pressure of a bulk import. Fails with `Full` when
+    /// the spool stays full (or the appender stays busy) for `wait`.
+    pub async fn append_waiting(
+        &self,
+        rows: Vec<EventRow>,
+        wait: Duration,
+    ) -> Result<(), SpoolError> {
+        let deadline = Instant::now() + wait;
+        while self.used() >= self.max_bytes {
+            if Instant::now() >= deadline {
+                return Err(SpoolError::Full);
+            }
+            tokio::time::sleep(ROOM_POLL).await;
+        }
+        let (done, acknowledged) = oneshot::channel();
+        match tokio::time::timeout_at(deadline, self.tx.send(Append { rows, done })).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(SpoolError::Io("the appender stopped".into())),
+            Err(_) => return Err(SpoolError::Full),
+        }
         acknowledged
             .await
             .unwrap_or_else(|_| Err(SpoolError::Io("the appender stopped".into())))
@@ -364,6 +392,30 @@ mod tests {
         ));
         spool.release(spool.used());
         spool.append(vec![row(3)]).await.unwrap();
+        stop.cancel();
+        appender.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_waiting_append_waits_for_room_then_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sealed_tx, _sealed) = mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let (spool, appender) = Spool::open(dir.path(), 10, sealed_tx, stop.clone()).unwrap();
+        spool.append(vec![row(1)]).await.unwrap();
+        let short = Duration::from_millis(100);
+        assert!(matches!(
+            spool.append_waiting(vec![row(2)], short).await,
+            Err(SpoolError::Full)
+        ));
+        // Room freed while waiting (the writer stored a segment): it goes in.
+        let freeing = spool.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            freeing.release(freeing.used());
+        });
+        let waited = spool.append_waiting(vec![row(3)], Duration::from_secs(10));
+        waited.await.unwrap();
         stop.cancel();
         appender.await.unwrap();
     }
