@@ -169,6 +169,26 @@ impl TestCollector {
     }
 
     async fn start_with(config: Config, seconds: u64, listener: tokio::net::TcpListener) -> Self {
+        Self::start_customised(config, seconds, listener, |c| c).await
+    }
+
+    /// Like [`start_at`](Self::start_at), with further settings of the
+    /// collector (such as `with_import_wait`).
+    pub async fn start_at_with(
+        config: Config,
+        seconds: u64,
+        customise: impl FnOnce(collector::Collector) -> collector::Collector,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_customised(config, seconds, listener, customise).await
+    }
+
+    async fn start_customised(
+        config: Config,
+        seconds: u64,
+        listener: tokio::net::TcpListener,
+        customise: impl FnOnce(collector::Collector) -> collector::Collector,
+    ) -> Self {
         let clock = Arc::new(ManualClock::new(seconds));
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
@@ -176,6 +196,7 @@ impl TestCollector {
             .with_clock(clock.clone())
             .with_salt_refresh(Duration::from_millis(100))
             .with_geoip_check(Duration::from_millis(100));
+        let collector = customise(collector);
         let shutdown = stop.clone().cancelled_owned();
         let mut task = tokio::spawn(async move { collector.run(listener, shutdown).await });
         wait_ready(addr, &mut task).await;
@@ -418,4 +439,30 @@ pub fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<std::path::
         }
     }
     hits
+}
+
+/// The documented visitor id of `site`, a truncated address (its bytes) and
+/// a user agent under the stored salt of `day`, computed with blake3
+/// directly rather than by the collector's code.
+pub async fn visitor_id_by_hand(
+    db: &Db,
+    day: u16,
+    site: &str,
+    truncated_ip: &[u8],
+    user_agent: &str,
+) -> u64 {
+    let sql =
+        format!("SELECT hex(salt) FROM salts WHERE toUInt16(day) = {day} ORDER BY salt LIMIT 1");
+    let salt_hex = db.fetch_tsv(&sql).await.unwrap();
+    let salt: [u8; 32] = hex::decode(salt_hex.trim())
+        .unwrap_or_else(|_| panic!("no salt stored for day {day}"))
+        .try_into()
+        .unwrap_or_else(|_| panic!("no salt stored for day {day}"));
+    let mut input = Vec::new();
+    for part in [site.as_bytes(), truncated_ip, user_agent.as_bytes()] {
+        input.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        input.extend_from_slice(part);
+    }
+    let digest = blake3::keyed_hash(&salt, &input);
+    u64::from_le_bytes(digest.as_bytes()[..8].try_into().unwrap())
 }

@@ -72,7 +72,8 @@ async fn visitor_id_is_the_documented_keyed_hash() {
 
     // Recompute from the documented recipe with the salt in storage.
     let day = collector.clock.today();
-    let expected = id_by_hand(&collector.db, day, &[203, 0, 113, 0], BROWSER_UA).await;
+    let expected =
+        visitor_id_by_hand(&collector.db, day, SITE, &[203, 0, 113, 0], BROWSER_UA).await;
     assert_eq!(stored, expected);
     collector.stop().await;
 }
@@ -102,29 +103,13 @@ async fn events_just_after_midnight_also_carry_yesterdays_id() {
     let half_past = ids_at(1800, "half-past").await;
 
     let truncated = [203, 0, 113, 0];
-    let today = id_by_hand(&collector.db, day, &truncated, BROWSER_UA).await;
-    let yesterday = id_by_hand(&collector.db, day - 1, &truncated, BROWSER_UA).await;
+    let today = visitor_id_by_hand(&collector.db, day, SITE, &truncated, BROWSER_UA).await;
+    let yesterday = visitor_id_by_hand(&collector.db, day - 1, SITE, &truncated, BROWSER_UA).await;
     assert_ne!(today, yesterday);
     assert_eq!(just_after, (today, yesterday));
     assert_eq!(last_second, (today, yesterday));
     assert_eq!(half_past, (today, 0), "00:30:00 is past the window");
     collector.stop().await;
-}
-
-/// The documented visitor id of `SITE`, a truncated IPv4 address and a user
-/// agent under the stored salt of `day`, computed with blake3 directly.
-async fn id_by_hand(db: &schema::Db, day: u16, truncated_ip: &[u8], user_agent: &str) -> u64 {
-    let sql =
-        format!("SELECT hex(salt) FROM salts WHERE toUInt16(day) = {day} ORDER BY salt LIMIT 1");
-    let salt_hex = db.fetch_tsv(&sql).await.unwrap();
-    let salt: [u8; 32] = hex::decode(salt_hex.trim()).unwrap().try_into().unwrap();
-    let mut input = Vec::new();
-    for part in [SITE.as_bytes(), truncated_ip, user_agent.as_bytes()] {
-        input.extend_from_slice(&(part.len() as u64).to_le_bytes());
-        input.extend_from_slice(part);
-    }
-    let digest = blake3::keyed_hash(&salt, &input);
-    u64::from_le_bytes(digest.as_bytes()[..8].try_into().unwrap())
 }
 
 #[tokio::test]
