@@ -17,8 +17,14 @@ pub enum ApiError {
     BadInput(FieldErrors),
     #[error("body larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("unsupported content type {0:?}")]
-    UnsupportedMediaType(String),
+    #[error("unsupported content type {got:?}; send {expected}")]
+    UnsupportedMediaType {
+        got: String,
+        /// The types the endpoint takes, for the message.
+        expected: &'static str,
+    },
+    #[error("a valid bearer token is required")]
+    Unauthorized,
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("{0}")]
@@ -31,6 +37,17 @@ pub enum ApiError {
     BodyTimeout(std::time::Duration),
     #[error("storage unavailable: {0}")]
     Storage(#[from] schema::DbError),
+    #[error("the collector is stopping")]
+    ShuttingDown,
+    /// An import that stopped part way: `cause` says why (and sets the
+    /// status); every line before `resume_from_line` is done (accepted,
+    /// dropped or invalid, as `report` counts them) and none after it is.
+    #[error("import stopped before line {resume_from_line}: {cause}")]
+    ImportStopped {
+        cause: Box<ApiError>,
+        resume_from_line: u64,
+        report: serde_json::Value,
+    },
 }
 
 impl ApiError {
@@ -45,12 +62,16 @@ impl ApiError {
         match self {
             Self::BadInput(_) => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Overloaded | Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Overloaded | Self::Storage(_) | Self::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::ImportStopped { cause, .. } => cause.status(),
         }
     }
 
@@ -60,28 +81,55 @@ impl ApiError {
             Self::PayloadTooLarge { .. } | Self::BodyTimeout(_) => {
                 json!({ "errors": { "request": [self.to_string()] } })
             }
-            Self::UnsupportedMediaType(_) => json!({ "errors": { "request": [format!(
-                "{self}; send application/json or text/plain"
-            )] } }),
-            Self::MethodNotAllowed | Self::Forbidden(_) | Self::NotFound | Self::Overloaded => {
-                json!({ "error": self.to_string() })
+            Self::UnsupportedMediaType { .. } => {
+                json!({ "errors": { "request": [self.to_string()] } })
             }
+            Self::MethodNotAllowed
+            | Self::Forbidden(_)
+            | Self::NotFound
+            | Self::Overloaded
+            | Self::Unauthorized
+            | Self::ShuttingDown => json!({ "error": self.to_string() }),
             Self::Storage(_) => json!({ "error": "storage temporarily unavailable" }),
+            Self::ImportStopped {
+                cause,
+                resume_from_line,
+                report,
+            } => {
+                // The counts so far, plus why it stopped and where to resume.
+                let mut body = report.clone();
+                if let (Some(body), serde_json::Value::Object(why)) =
+                    (body.as_object_mut(), cause.body())
+                {
+                    body.extend(why);
+                    body.insert("resume_from_line".into(), json!(resume_from_line));
+                }
+                body
+            }
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Storage(e) = &self {
-            tracing::error!(error = %e, "request failed on storage");
+        match &self {
+            Self::Storage(e) => tracing::error!(error = %e, "request failed on storage"),
+            // The line number and cause only: never a line's content.
+            Self::ImportStopped {
+                cause,
+                resume_from_line,
+                ..
+            } => tracing::warn!(resume_from_line, cause = %cause, "import stopped part way"),
+            _ => {}
         }
         let status = self.status();
         let mut response = (status, Json(self.body())).into_response();
+        let headers = response.headers_mut();
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -102,9 +150,16 @@ mod tests {
             StatusCode::PAYLOAD_TOO_LARGE
         );
         assert_eq!(
-            ApiError::UnsupportedMediaType("a".into()).status(),
+            ApiError::UnsupportedMediaType {
+                got: "a".into(),
+                expected: "b"
+            }
+            .status(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
+        let unauthorized = ApiError::Unauthorized.into_response();
+        assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(unauthorized.headers()[header::WWW_AUTHENTICATE], "Bearer");
         let overloaded = ApiError::Overloaded.into_response();
         assert_eq!(overloaded.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(overloaded.headers()[header::RETRY_AFTER], "1");
@@ -114,5 +169,30 @@ mod tests {
     fn field_errors_are_plausible_shaped() {
         let body = ApiError::field("name", "is required").body();
         assert_eq!(body, json!({ "errors": { "name": ["is required"] } }));
+    }
+
+    #[test]
+    fn a_stopped_import_keeps_its_cause_status_and_says_where_to_resume() {
+        let stopped = ApiError::ImportStopped {
+            cause: Box::new(ApiError::Overloaded),
+            resume_from_line: 7,
+            report: json!({ "accepted": 5, "invalid_count": 1 }),
+        };
+        assert_eq!(stopped.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            stopped.body(),
+            json!({
+                "accepted": 5,
+                "invalid_count": 1,
+                "error": "event queue is full",
+                "resume_from_line": 7
+            })
+        );
+        let too_large = ApiError::ImportStopped {
+            cause: Box::new(ApiError::PayloadTooLarge { limit: 10 }),
+            resume_from_line: 2,
+            report: json!({}),
+        };
+        assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

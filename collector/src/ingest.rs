@@ -19,13 +19,15 @@ use std::time::Duration;
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+const CONTENT_TYPES: &[&str] = &["application/json", "text/plain"];
+
 pub async fn event(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    check_content_type(&headers)?;
+    check_content_type(&headers, CONTENT_TYPES, "application/json or text/plain")?;
     let deadline = Duration::from_millis(state.config.collector.body_read_timeout_ms);
     let bytes = tokio::time::timeout(deadline, read_body(body, &headers))
         .await
@@ -64,9 +66,14 @@ pub async fn event(
     Ok((StatusCode::ACCEPTED, "ok").into_response())
 }
 
-/// JSON and text/plain (what `sendBeacon` sends) are both parsed as JSON. A
-/// missing content type is accepted too, as Plausible does.
-fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+/// Only the `allowed` media types (for beacons: JSON, and text/plain, which
+/// `sendBeacon` sends; both are parsed as JSON). A missing content type is
+/// accepted too, as Plausible does.
+pub(crate) fn check_content_type(
+    headers: &HeaderMap,
+    allowed: &[&str],
+    expected: &'static str,
+) -> Result<(), ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok(());
     };
@@ -77,10 +84,22 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    match mime.as_str() {
-        "application/json" | "text/plain" => Ok(()),
-        _ => Err(ApiError::UnsupportedMediaType(mime)),
+    if allowed.contains(&mime.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType {
+            got: mime,
+            expected,
+        })
     }
+}
+
+/// The body length the client declared, if it did.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 /// Refuses a declared length over the limit before reading, then reads with
@@ -89,11 +108,7 @@ async fn read_body(body: Body, headers: &HeaderMap) -> Result<bytes::Bytes, ApiE
     let too_large = ApiError::PayloadTooLarge {
         limit: MAX_BODY_BYTES,
     };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared_length(headers).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
         return Err(too_large);
     }
     match http_body_util::Limited::new(body, MAX_BODY_BYTES)

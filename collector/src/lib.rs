@@ -5,6 +5,7 @@
 //! → [`pipeline`] ([`consent`], [`site_rules`], [`enrich`] bots and spam,
 //! [`client_ip`] truncation, location and source, [`visitor`] hashing under
 //! the [`salt`] of the day) → [`batcher`] → [`sink`] (ClickHouse).
+//! Admin imports ([`import`]) take the same pipeline and the same durable path.
 
 pub mod batcher;
 pub mod beacon;
@@ -14,6 +15,7 @@ pub mod consent;
 pub mod dead_letter;
 pub mod enrich;
 pub mod error;
+pub mod import;
 pub mod ingest;
 pub mod listener;
 pub mod metrics;

@@ -23,6 +23,7 @@ pub const QUEUE_DEPTH: &str = "analytics_queue_depth_rows";
 pub const QUEUE_BYTES: &str = "analytics_queue_bytes";
 pub const SPOOL_BYTES: &str = "analytics_spool_bytes";
 pub const SPOOL_OLDEST: &str = "analytics_spool_oldest_seconds";
+pub const IMPORT_LINES: &str = "analytics_import_lines";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -54,6 +55,8 @@ pub struct Metrics {
     pub queue_bytes: Gauge,
     pub spool_bytes: Gauge,
     pub spool_oldest_seconds: Gauge,
+    /// Lines of `POST /api/import`, by outcome: `accepted`, `dropped`, `invalid`.
+    pub import_lines: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -72,6 +75,7 @@ impl Default for Metrics {
             queue_bytes: Gauge::default(),
             spool_bytes: Gauge::default(),
             spool_oldest_seconds: Gauge::default(),
+            import_lines: Family::default(),
         };
         m.register();
         m
@@ -141,6 +145,11 @@ impl Metrics {
             "Rows waiting in memory for the writer",
             self.queue_depth.clone(),
         );
+        r.register(
+            IMPORT_LINES,
+            "Lines of POST /api/import, by outcome (accepted, dropped, invalid)",
+            self.import_lines.clone(),
+        );
     }
 
     pub fn dropped(&self, reason: DropReason) {
@@ -153,6 +162,14 @@ impl Metrics {
 
     pub fn rejected(&self, status: u16) {
         self.rejected.get_or_create(&StatusLabel { status }).inc();
+    }
+
+    /// Counts `n` imported lines with this outcome.
+    pub fn imported(&self, outcome: &'static str, n: u64) {
+        if n > 0 {
+            let counter = self.import_lines.get_or_create(&OutcomeLabel { outcome });
+            counter.inc_by(n);
+        }
     }
 
     pub fn flushed(&self, outcome: &'static str) {

@@ -9,7 +9,7 @@ use crate::outcome::DROPPED_HEADER;
 use crate::pipeline::Pipeline;
 use crate::salt::SaltStore;
 use crate::spool::Spool;
-use crate::{ingest, optout};
+use crate::{import, ingest, optout};
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +19,7 @@ use http::{header, HeaderName, Method, StatusCode};
 use schema::{Config, Db};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 use tower_http::cors::{Any, CorsLayer};
 
 /// What every handler shares.
@@ -32,6 +33,11 @@ pub struct AppState {
     pub spool: Option<Spool>,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
+    /// Cancelled when the collector starts stopping, so long requests (an
+    /// import) can end in time to answer.
+    pub stopping: CancellationToken,
+    /// How long an import waits for room in the queue or spool before 503.
+    pub import_wait: Duration,
 }
 
 /// More spooled bytes than this means ClickHouse is not keeping up.
@@ -54,6 +60,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(cors);
     Router::new()
         .merge(api)
+        // No CORS: an admin's tool, not a page, posts imports.
+        .route("/api/import", post(import::import))
         .route("/optout", get(optout::page).post(optout::opt_out))
         .route("/optin", post(optout::opt_in))
         .route("/healthz", get(|| async { "ok" }))

@@ -6,6 +6,7 @@ use crate::batcher::{self, BatchConfig};
 use crate::clock::{Clock, SystemClock};
 use crate::dead_letter::DeadLetters;
 use crate::enrich::Enricher;
+use crate::import;
 use crate::listener::{self, Limits};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
@@ -48,6 +49,7 @@ pub struct Collector {
     clock: Arc<dyn Clock>,
     salt_refresh: Duration,
     geoip_check: Duration,
+    import_wait: Duration,
 }
 
 impl Collector {
@@ -57,6 +59,7 @@ impl Collector {
             clock: Arc::new(SystemClock),
             salt_refresh: Duration::from_secs(30),
             geoip_check: GEOIP_CHECK_EVERY,
+            import_wait: import::DEFAULT_IMPORT_WAIT,
         }
     }
 
@@ -74,6 +77,13 @@ impl Collector {
     /// How often the GeoIP file is checked for a replacement.
     pub fn with_geoip_check(mut self, every: Duration) -> Self {
         self.geoip_check = every;
+        self
+    }
+
+    /// How long an import waits for room in the queue or spool before it
+    /// stops with 503.
+    pub fn with_import_wait(mut self, wait: Duration) -> Self {
+        self.import_wait = wait;
         self
     }
 
@@ -127,6 +137,8 @@ impl Collector {
             queue,
             metrics,
             clock: self.clock,
+            stopping: CancellationToken::new(),
+            import_wait: self.import_wait,
         });
         serve(listener, state, shutdown).await?;
         stop.cancel();
@@ -188,7 +200,7 @@ async fn serve(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let stop = CancellationToken::new();
+    let stop = state.stopping.clone();
     let signal = stop.clone();
     tokio::spawn(async move {
         shutdown.await;
