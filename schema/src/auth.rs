@@ -88,6 +88,8 @@ mod tests {
         let beta = find_editor(&editors, "beta").unwrap();
         assert!(beta.may_read("a.example") && !beta.may_read("b.example"));
         assert!(!beta.is_admin());
-        assert!(find_editor(&editors, "alpha").unwrap().may_read("any.example"));
+        assert!(find_editor(&editors, "alpha")
+            .unwrap()
+            .may_read("any.example"));
     }
 }

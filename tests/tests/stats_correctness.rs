@@ -283,7 +283,11 @@ impl Visit<'_> {
     }
     fn page(&self, last: bool) -> String {
         let mut pages = self.events.iter().filter(|e| e.name == "pageview");
-        let found = if last { pages.next_back() } else { pages.next() };
+        let found = if last {
+            pages.next_back()
+        } else {
+            pages.next()
+        };
         found.map(|e| e.path.clone()).unwrap_or_default()
     }
 }
