@@ -1,75 +1,201 @@
-//! `loadtest`: sends a bounded number of page-view beacons to a collector and
-//! reports how they were answered. A first, sequential instrument; the full
-//! load generator replaces it.
+//! `loadtest`: parses flags and calls the library. See `loadtest --help`.
 
-use clap::Parser;
-use std::collections::BTreeMap;
-use std::time::Instant;
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use loadtest::bench_report::{self, BenchInputs};
+use loadtest::{Options, Report, VerifyOptions, WorkloadConfig};
+use std::path::PathBuf;
+use std::time::Duration;
+
+// The same allocator as the collector, so the ceiling server is comparable.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(version, about = "Send page-view beacons to a collector")]
-struct Args {
+#[command(
+    version,
+    about = "Seeded, bounded load for the collector's /api/event, and a bare hyper ceiling server",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve `202 ok` to every request (after reading its body) until
+    /// stopped: the machine's ceiling for the same load.
+    Ceiling {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// Stop by itself after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        exit_after: u64,
+    },
+    /// Write target/bench/ingest.md and ingest.svg from two `--json` reports.
+    BenchReport {
+        #[arg(long)]
+        collector: PathBuf,
+        #[arg(long)]
+        ceiling: PathBuf,
+        /// The collector's peak RSS (VmHWM) in KiB.
+        #[arg(long)]
+        rss_kib: Option<u64>,
+        /// The command line to quote in the fragment.
+        #[arg(long)]
+        command: String,
+        #[arg(long, default_value = "target/bench")]
+        out_dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
     /// The collector's base URL.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "LOADTEST_TARGET", default_value = "http://127.0.0.1:8080")]
     target: String,
-    /// The site's domain, as configured in [[site]].
-    #[arg(long, default_value = "example.com")]
-    domain: String,
-    /// How many beacons to send.
-    #[arg(long, default_value_t = 1000)]
-    count: u64,
-    /// Allow a target that is not on loopback.
+    /// Persistent connections; closed-loop, the requests in flight.
+    #[arg(long, env = "LOADTEST_CONNECTIONS", default_value_t = 64)]
+    connections: usize,
+    /// Open-loop: this many requests per second, whatever the answers.
+    #[arg(long, env = "LOADTEST_RATE")]
+    rate: Option<f64>,
+    /// Stop after this many seconds.
+    #[arg(long, env = "LOADTEST_DURATION")]
+    duration: Option<f64>,
+    /// Stop after this many requests. Without --duration: 1000.
+    #[arg(long, env = "LOADTEST_COUNT")]
+    count: Option<u64>,
+    /// Comma-separated site domains, as configured in the collector.
+    #[arg(
+        long,
+        env = "LOADTEST_SITES",
+        value_delimiter = ',',
+        default_value = "example.com"
+    )]
+    sites: Vec<String>,
+    #[arg(long, env = "LOADTEST_SEED", default_value_t = 1)]
+    seed: u64,
+    /// Distinct visitors (client address and browser).
+    #[arg(long, default_value_t = 20_000)]
+    visitors: usize,
+    /// Distinct pages per site (Zipf-distributed).
+    #[arg(long, default_value_t = 2_000)]
+    paths: u64,
+    /// Allow a target (or ClickHouse) that is not on loopback.
     #[arg(long)]
     allow_remote: bool,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+    /// Afterwards, wait until ClickHouse stored exactly the accepted beacons.
+    #[arg(long, requires = "clickhouse_url")]
+    verify: bool,
+    #[arg(long, env = "CLICKHOUSE_URL")]
+    clickhouse_url: Option<String>,
+    #[arg(long, env = "CLICKHOUSE_DATABASE", default_value = "analytics")]
+    database: String,
+    /// Seconds to wait for the rows when verifying.
+    #[arg(long, default_value_t = 60.0)]
+    verify_timeout: f64,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let url = reqwest::Url::parse(&args.target)?;
-    let host = url.host_str().unwrap_or_default();
-    let loopback = host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    anyhow::ensure!(
-        loopback || args.allow_remote,
-        "{host} is not a loopback address; pass --allow-remote to load it"
-    );
-    let client = reqwest::Client::new();
-    let endpoint = url.join("/api/event")?;
-    let mut outcomes: BTreeMap<String, u64> = BTreeMap::new();
-    let started = Instant::now();
-    for i in 0..args.count {
-        let body = serde_json::json!({
-            "n": "pageview",
-            "u": format!("https://{}/page/{}", args.domain, i % 50),
-            "d": args.domain,
-        });
-        let outcome = match client
-            .post(endpoint.clone())
-            .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) loadtest")
-            .body(body.to_string())
-            .send()
-            .await
-        {
-            Ok(r) => match r.headers().get("x-analytics-dropped") {
-                Some(reason) => format!("dropped:{}", reason.to_str().unwrap_or("?")),
-                None => r.status().as_u16().to_string(),
-            },
-            Err(e) => format!("error:{}", if e.is_connect() { "connect" } else { "other" }),
-        };
-        *outcomes.entry(outcome).or_default() += 1;
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Ceiling { listen, exit_after }) => {
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            println!("ceiling listening on {}", listener.local_addr()?);
+            let stop = async move {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(exit_after)) => {}
+                }
+            };
+            loadtest::ceiling::serve(listener, stop).await;
+            Ok(())
+        }
+        Some(Command::BenchReport {
+            collector,
+            ceiling,
+            rss_kib,
+            command,
+            out_dir,
+        }) => {
+            let inputs = BenchInputs {
+                collector: read_report(&collector)?,
+                ceiling: read_report(&ceiling)?,
+                collector_peak_rss_kib: rss_kib,
+                command,
+                out_dir,
+            };
+            print!("{}", bench_report::write(&inputs)?);
+            Ok(())
+        }
+        None => {
+            let json = cli.run.json;
+            let report = loadtest::run(options(cli.run)).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            if !report.ok() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    println!(
-        "sent {} beacons in {seconds:.2} s ({:.0}/s)",
-        args.count,
-        args.count as f64 / seconds
-    );
-    for (outcome, n) in outcomes {
-        println!("  {outcome:>20}  {n}");
+}
+
+fn options(args: RunArgs) -> Options {
+    let count = match (args.count, args.duration) {
+        (None, None) => Some(1_000),
+        (count, _) => count,
+    };
+    Options {
+        target: args.target,
+        connections: args.connections,
+        rate: args.rate,
+        duration: args.duration.map(Duration::from_secs_f64),
+        count,
+        allow_remote: args.allow_remote,
+        workload: WorkloadConfig {
+            seed: args.seed,
+            sites: args.sites,
+            visitors: args.visitors,
+            paths: args.paths,
+            ..WorkloadConfig::default()
+        },
+        progress: !args.quiet && !args.json,
+        verify: args.verify.then(|| VerifyOptions {
+            clickhouse_url: args.clickhouse_url.unwrap_or_default(),
+            database: args.database,
+            timeout: Duration::from_secs_f64(args.verify_timeout),
+        }),
+        ..Options::default()
     }
-    Ok(())
+}
+
+fn read_report(path: &std::path::Path) -> anyhow::Result<Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+async fn terminate() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
 }
