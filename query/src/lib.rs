@@ -7,6 +7,7 @@ pub mod error;
 pub mod report;
 pub mod request;
 pub mod response;
+pub mod rollup;
 pub mod routes;
 pub mod sql;
 pub mod visits;
@@ -28,10 +29,12 @@ pub async fn run(
     QueryService::new(config).run(listener, shutdown).await
 }
 
-/// A query service to run; tests pin its clock.
+/// A query service to run; tests pin its clock and run the materializer
+/// themselves.
 pub struct QueryService {
     config: Config,
     now: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    rollup_job: bool,
 }
 
 impl QueryService {
@@ -39,7 +42,14 @@ impl QueryService {
         Self {
             config,
             now: Box::new(Utc::now),
+            rollup_job: true,
         }
+    }
+
+    /// Whether the background materializer runs (when `[query] rollups`).
+    pub fn with_rollup_job(mut self, run: bool) -> Self {
+        self.rollup_job = run;
+        self
     }
 
     /// Makes "today" and "realtime" relative to `now()` instead of the clock.
@@ -63,6 +73,9 @@ impl QueryService {
             seconds: self.config.query.max_query_seconds,
             memory_bytes: u64::from(self.config.query.max_query_memory_mib) << 20,
         };
+        let stop = tokio_util::sync::CancellationToken::new();
+        let job = (self.config.query.rollups && self.rollup_job)
+            .then(|| tokio::spawn(rollup_loop(self.config.clone(), db.clone(), stop.clone())));
         let state = Arc::new(AppState {
             config: self.config,
             db,
@@ -70,9 +83,42 @@ impl QueryService {
             now: self.now,
         });
         tracing::info!(listen = %listener.local_addr()?, "query service listening");
-        axum::serve(listener, routes::app(state))
+        let served = axum::serve(listener, routes::app(state))
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        stop.cancel();
+        if let Some(job) = job {
+            let _ = job.await;
+        }
+        served?;
         Ok(())
+    }
+}
+
+/// Runs the materializer every `[query] rollup_every_seconds` until `stop`.
+async fn rollup_loop(config: Config, db: schema::Db, stop: tokio_util::sync::CancellationToken) {
+    let sites: Vec<String> = config.site.iter().map(|s| s.domain.clone()).collect();
+    let every = std::time::Duration::from_secs(config.query.rollup_every_seconds.into());
+    let mut rollup = rollup::Rollup::default();
+    loop {
+        // A run is not interrupted half way: a generation is only read once
+        // it is recorded whole, so stopping between statements is safe too.
+        match rollup.run_once(&db, &sites).await {
+            Ok(report) if report != rollup::RunReport::default() => {
+                tracing::info!(
+                    new = report.new_hours,
+                    redone = report.redone_hours,
+                    "visits materialized"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "materializing visits failed; reports build them instead")
+            }
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
     }
 }

@@ -86,6 +86,16 @@ pub struct Report<'a> {
     pub tz: Tz,
     pub span: Span,
     pub grain: TimeGrain,
+    /// Visits materialized by [`crate::rollup`], if any are used.
+    pub coverage: Option<Coverage>,
+}
+
+/// Events in `[from, to)` (Unix seconds) are materialized in `visit_events`
+/// with their visits; no event is older than `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    pub from: i64,
+    pub to: i64,
 }
 
 /// Limits every report query runs under.
@@ -110,7 +120,14 @@ impl<'a> Report<'a> {
             tz,
             span,
             grain,
+            coverage: None,
         }
+    }
+
+    /// Reads materialized visits where `coverage` allows.
+    pub fn with_coverage(mut self, coverage: Option<Coverage>) -> Self {
+        self.coverage = coverage;
+        self
     }
 
     /// The full SQL; the format is chosen when it is fetched.
@@ -159,23 +176,38 @@ impl<'a> Report<'a> {
         )
     }
 
-    /// Metrics over the visit relation: first one row per (group, visit),
-    /// then one per group, so that a visit's numbers count once per group.
+    /// Metrics over the visit relation. When every dimension and filter is
+    /// a visit attribute (the same on all of a visit's events), one pass
+    /// suffices: each visit is counted at its first event. Otherwise rows
+    /// are first grouped per (group, visit), so that a visit's numbers count
+    /// once per group it has matching events in.
     fn visits_sql(&self, dims: &[String]) -> String {
-        let window = Window {
-            site: &self.query.site_id,
-            from: self.span.from.timestamp(),
-            to: self.span.to.timestamp(),
-        };
-        let relation = visits::relation(&window, &self.needs());
+        let rows = format!(
+            "SELECT *, timestamp >= toDateTime({from}) AND timestamp < toDateTime({to}) \
+             AND name != 'engagement' AS in_events, v_start >= {from} AND v_start < {to} AS in_visits \
+             FROM ({source}) WHERE (in_events OR in_visits){filter}",
+            from = self.span.from.timestamp(),
+            to = self.span.to.timestamp(),
+            source = self.rows_in_range(&self.needs()),
+            filter = self.filter_clause(),
+        );
+        if self.per_visit_attributes_only() {
+            return format!(
+                "SELECT {select}uniqExactIf(visitor_id, in_events) AS r_visitors, \
+                 countIf(in_events AND name = 'pageview') AS r_pageviews, countIf(in_events) AS r_events, \
+                 countIf(is_first AND in_visits) AS r_visits, countIf(is_first AND in_visits AND v_bounce) AS r_bounces, \
+                 sumIf(v_duration, is_first AND in_visits) AS r_duration, \
+                 sumIf(v_pageviews, is_first AND in_visits) AS r_visit_pageviews FROM ({rows}){group}",
+                select = aliased(dims),
+                group = group_by(dims.len()),
+            );
+        }
         let per_visit = format!(
-            "SELECT {select}vkey, visit_no, groupUniqArrayIf(visitor_id, in_events) AS vids, \
+            "SELECT {select}vkey, v_start, groupUniqArrayIf(visitor_id, in_events) AS vids, \
              countIf(in_events AND name = 'pageview') AS pv, countIf(in_events) AS ev, \
              any(in_visits) AS vin, any(v_bounce) AS b, any(v_duration) AS dur, any(v_pageviews) AS vpv \
-             FROM ({relation}) WHERE (in_events OR in_visits){filter} \
-             GROUP BY {keys}vkey, visit_no",
+             FROM ({rows}) GROUP BY {keys}vkey, v_start",
             select = aliased(dims),
-            filter = self.filter_clause(),
             keys = dim_aliases(dims.len()).map(|a| a + ", ").collect::<String>(),
         );
         let outer: String = dim_aliases(dims.len()).map(|a| a + ", ").collect();
@@ -185,6 +217,50 @@ impl<'a> Report<'a> {
              sumIf(vpv, vin) AS r_visit_pageviews FROM ({per_visit}){group}",
             group = group_by(dims.len()),
         )
+    }
+
+    /// True when no dimension or filter varies within a visit.
+    fn per_visit_attributes_only(&self) -> bool {
+        let mut dims: Vec<&Dimension> = self.query.dimensions.iter().collect();
+        if let Some(f) = &self.query.filter {
+            filter_dimensions(f, &mut dims);
+        }
+        dims.iter().all(|d| d.needs_visits())
+    }
+
+    /// The relation's rows with a timestamp in range (the only rows a report
+    /// counts): stored rows for events in the materialized hours, rows built
+    /// now for events after them.
+    fn rows_in_range(&self, needs: &Needs) -> String {
+        let columns = needs.columns().join(", ");
+        let (from, to) = (self.span.from.timestamp(), self.span.to.timestamp());
+        let site = lit(&self.query.site_id);
+        let in_range = format!("timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})");
+        let built = |from: i64| {
+            let window = Window {
+                site: &self.query.site_id,
+                from,
+                to,
+            };
+            format!(
+                "SELECT {columns} FROM ({}) WHERE timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})",
+                visits::relation(&window, needs)
+            )
+        };
+        let Some(c) = self.coverage.filter(|c| c.to > from && c.from < to) else {
+            return built(from);
+        };
+        let stored = format!(
+            "SELECT {columns} FROM visit_events WHERE site = {site} AND {in_range} \
+             AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) \
+             AND (chunk, generation) IN (SELECT chunk, max(generation) FROM visit_chunks GROUP BY chunk)",
+            c.from, c.to
+        );
+        if c.to >= to {
+            return stored;
+        }
+        // Events after the materialized hours get their visits built now.
+        format!("{stored} UNION ALL {}", built(c.to))
     }
 
     /// The extra columns the visit relation must carry for this query.

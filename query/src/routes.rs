@@ -105,10 +105,11 @@ async fn stats_query(
         _ => None,
     };
     let span = dates::resolve(&query.date_range, tz, (state.now)(), first_event);
-    let report = Report::new(&query, tz, span);
+    let coverage = coverage(&state).await?;
+    let report = Report::new(&query, tz, span).with_coverage(coverage);
     let outcome = report.run(&state.db, state.limits).await?;
     let total_visitors = if response::needs_total(&query) {
-        total_visitors(&state, &query, tz, span).await?
+        total_visitors(&state, &query, tz, span, coverage).await?
     } else {
         0
     };
@@ -158,6 +159,7 @@ async fn total_visitors(
     query: &Query,
     tz: Tz,
     span: dates::Span,
+    coverage: Option<report::Coverage>,
 ) -> Result<u64, ApiError> {
     let total = Query {
         metrics: vec![request::Metric::Visitors],
@@ -168,9 +170,18 @@ async fn total_visitors(
         ..query.clone()
     };
     let outcome = Report::new(&total, tz, span)
+        .with_coverage(coverage)
         .run(&state.db, state.limits)
         .await?;
     Ok(outcome.rows.first().map_or(0, |r| r.raw.visitors))
+}
+
+/// Materialized visits to read, unless `[query] rollups` is off.
+async fn coverage(state: &AppState) -> Result<Option<report::Coverage>, ApiError> {
+    if !state.config.query.rollups {
+        return Ok(None);
+    }
+    Ok(crate::rollup::coverage(&state.db).await?)
 }
 
 /// The local day of the site's first event, for `date_range: "all"`.

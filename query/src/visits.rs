@@ -23,25 +23,29 @@
 //!
 //! # Which visits a report sees
 //! A visit belongs to the range its first event is in. Events are read
-//! from 30 minutes before the range (to know whether the first events in
-//! range continue an earlier visit) to [`LOOKAHEAD_SECS`] after it (so a
-//! visit that starts in range is complete).
+//! from [`LOOKBACK_SECS`] before the range (so that events in range that
+//! continue an earlier visit get that visit's attributes) to
+//! [`LOOKAHEAD_SECS`] after it (so a visit that starts in range is
+//! complete). A visit longer than that is seen only within those bounds.
 //!
 //! # What each event row carries
 //! The relation has one row per event with the events table's column names
 //! (`timestamp`, `name`, `pathname`, ...), plus its visit's attributes:
-//! `vkey` and `visit_no` (which visit), `v_start`, `v_duration`, `v_pageviews`,
-//! `v_bounce`, `v_entry_page`, `v_exit_page`, `v_<column>` for the visit's
-//! first event's source, referrer, UTM, device, browser, OS and location,
-//! and `in_events` / `in_visits`: whether the event, and its visit, fall
-//! in the report's range.
+//! `vkey` and `v_start` (which visit), `is_first` (the visit's first event),
+//! `v_duration`, `v_pageviews`, `v_bounce`, `v_entry_page`, `v_exit_page`,
+//! and `v_<column>` for the visit's first event's source, referrer, UTM,
+//! device, browser, OS and location. The `visit_events` table stores the
+//! same rows for hours already materialized (see [`crate::rollup`]).
 
 use crate::sql::lit;
 
 /// Gap after which the next event starts a new visit.
 pub const VISIT_GAP_SECS: i64 = 1800;
 /// How far past the range events are read to finish visits that started in it.
-pub const LOOKAHEAD_SECS: i64 = 86_400;
+pub const LOOKAHEAD_SECS: i64 = 6 * 3600;
+/// How far before the range events are read, so that a visit already going
+/// on when the range starts is seen from its first event.
+pub const LOOKBACK_SECS: i64 = 6 * 3600;
 /// How many consecutive midnights a visit is followed across.
 pub const LINK_DEPTH: usize = 3;
 
@@ -71,7 +75,64 @@ pub struct Window<'a> {
     pub to: i64,
 }
 
-/// The relation described in the module docs, as a subquery.
+impl Needs {
+    /// Every column: what materialized visits store.
+    pub fn all() -> Self {
+        Self {
+            event_columns: EVENT_COLUMNS.to_vec(),
+            visit_columns: VISIT_COLUMNS.to_vec(),
+        }
+    }
+
+    /// The relation's column names, in order: the same names in the
+    /// raw relation and in the `visit_events` table.
+    pub fn columns(&self) -> Vec<String> {
+        let mut out: Vec<String> = BASE_COLUMNS.iter().map(|c| c.to_string()).collect();
+        out.extend(self.event_columns.iter().map(|c| c.to_string()));
+        out.extend(self.visit_columns.iter().map(|c| format!("v_{c}")));
+        out
+    }
+}
+
+/// Columns every relation has.
+const BASE_COLUMNS: [&str; 12] = [
+    "vkey",
+    "timestamp",
+    "name",
+    "pathname",
+    "visitor_id",
+    "is_first",
+    "v_start",
+    "v_duration",
+    "v_pageviews",
+    "v_bounce",
+    "v_entry_page",
+    "v_exit_page",
+];
+/// Optional event columns.
+pub const EVENT_COLUMNS: [&str; 3] = ["hostname", "props_keys", "props_values"];
+/// Optional visit columns (taken from the visit's first event).
+pub const VISIT_COLUMNS: [&str; 15] = [
+    "source",
+    "referrer",
+    "utm_medium",
+    "utm_source",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "device",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "country",
+    "region",
+    "city",
+];
+
+/// The relation described in the module docs, as a subquery, for visits
+/// read with `w`: its `v_start` is exact for visits starting at or after
+/// `w.from` (earlier ones only show a `v_start` before `w.from`).
 pub fn relation(w: &Window, needs: &Needs) -> String {
     let fields: Vec<&str> = BASE_FIELDS
         .iter()
@@ -88,25 +149,17 @@ pub fn relation(w: &Window, needs: &Needs) -> String {
     };
     let mut select = vec![
         "vkey".to_string(),
-        "v AS visit_no".into(),
         "toDateTime(e.1, 'UTC') AS timestamp".into(),
         "e.2 AS name".into(),
         "e.3 AS pathname".into(),
         "e.5 AS visitor_id".into(),
+        "i = vfirst[v] AS is_first".into(),
         "evs[vfirst[v]].1 AS v_start".into(),
-        "evs[vlast[v]].1 - evs[vfirst[v]].1 AS v_duration".into(),
+        "toUInt32(evs[vlast[v]].1 - evs[vfirst[v]].1) AS v_duration".into(),
         "vpv[v] AS v_pageviews".into(),
         "vbounce[v] AS v_bounce".into(),
         "ventry[v] AS v_entry_page".into(),
         "vexit[v] AS v_exit_page".into(),
-        format!(
-            "e.1 >= {} AND e.1 < {} AND e.2 != 'engagement' AS in_events",
-            w.from, w.to
-        ),
-        format!(
-            "evs[vfirst[v]].1 >= {} AND evs[vfirst[v]].1 < {} AS in_visits",
-            w.from, w.to
-        ),
     ];
     for column in &needs.event_columns {
         select.push(format!("e.{} AS {column}", pos(column)));
@@ -115,7 +168,7 @@ pub fn relation(w: &Window, needs: &Needs) -> String {
         select.push(format!("evs[vfirst[v]].{} AS v_{column}", pos(column)));
     }
     format!(
-        "SELECT {} FROM ({}) ARRAY JOIN evs AS e, vno AS v",
+        "SELECT {} FROM ({}) ARRAY JOIN evs AS e, vno AS v, arrayEnumerate(evs) AS i",
         select.join(", "),
         per_key(w, &fields)
     )
@@ -178,7 +231,7 @@ fn read_window(w: &Window) -> String {
     format!(
         "site = {} AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})",
         lit(w.site),
-        (w.from - VISIT_GAP_SECS).max(0),
+        (w.from - LOOKBACK_SECS).max(0),
         w.to + LOOKAHEAD_SECS
     )
 }

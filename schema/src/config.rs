@@ -189,6 +189,10 @@ pub struct QueryConfig {
     pub max_query_seconds: u32,
     /// ClickHouse's `max_memory_usage` for every report query, in MiB.
     pub max_query_memory_mib: u32,
+    /// Materialize visits and read them in reports (see the README).
+    pub rollups: bool,
+    /// How often the materializer runs, in seconds.
+    pub rollup_every_seconds: u32,
 }
 
 impl Default for QueryConfig {
@@ -198,6 +202,8 @@ impl Default for QueryConfig {
             cors_origins: Vec::new(),
             max_query_seconds: 20,
             max_query_memory_mib: 2048,
+            rollups: true,
+            rollup_every_seconds: 30,
         }
     }
 }
@@ -415,6 +421,9 @@ impl Config {
         let q = &self.query;
         if q.max_query_seconds == 0 {
             return invalid("query.max_query_seconds", "must be at least 1");
+        }
+        if q.rollup_every_seconds == 0 {
+            return invalid("query.rollup_every_seconds", "must be at least 1");
         }
         if q.max_query_memory_mib < 64 {
             return invalid("query.max_query_memory_mib", "must be at least 64");

@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "prev_visitor_id",
         sql: include_str!("../migrations/0005_prev_visitor_id.sql"),
     },
+    Migration {
+        version: 6,
+        name: "visit_rollup",
+        sql: include_str!("../migrations/0006_visit_rollup.sql"),
+    },
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

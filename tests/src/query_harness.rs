@@ -44,14 +44,22 @@ pub struct TestQuery {
 }
 
 impl TestQuery {
-    /// Migrates the config's database, then serves with "now" pinned.
+    /// Migrates the config's database, then serves with "now" pinned. The
+    /// background materializer does not run: tests run it when they mean to.
     pub async fn start(config: Config, now: DateTime<Utc>) -> Self {
+        Self::start_with(config, now, false).await
+    }
+
+    /// As [`Self::start`], choosing whether the materializer runs.
+    pub async fn start_with(config: Config, now: DateTime<Utc>, rollup_job: bool) -> Self {
         let db = schema::connect(&config.clickhouse).await.unwrap();
         schema::migrate::migrate(&db).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = CancellationToken::new();
-        let service = query::QueryService::new(config).with_now(move || now);
+        let service = query::QueryService::new(config)
+            .with_now(move || now)
+            .with_rollup_job(rollup_job);
         let shutdown = stop.clone().cancelled_owned();
         let task = tokio::spawn(async move { service.run(listener, shutdown).await });
         let http = reqwest::Client::new();

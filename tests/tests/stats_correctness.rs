@@ -195,7 +195,8 @@ fn edge_cases() -> Vec<Ev> {
     let d1 = day_start() + 86_400;
     let d2 = d1 + 86_400;
     let mut out = Vec::new();
-    // Person 100: 23:40 day 0 ... 00:20 day 1 ... 23:50 day 1 ... 00:15 day 2.
+    // Person 100 crosses two midnights in a row, so its ids of three days
+    // link up: 23:40 day 0 to 00:20 day 1, then 23:00 day 1 to 00:15 day 2.
     for (i, t) in [d1 - 1200, d1 - 300, d1 + 600, d1 + 1200]
         .iter()
         .enumerate()
@@ -207,7 +208,7 @@ fn edge_cases() -> Vec<Ev> {
             if i == 0 { "/night" } else { "/docs/1" },
         ));
     }
-    for t in (d1 + 3000..d2 + 900).step_by(1500) {
+    for t in (d2 - 3600..d2 + 900).step_by(1500) {
         out.push(ev(100, t, "pageview", "/blog"));
     }
     // Person 101: one pageview and a non-interactive event: a bounce.
@@ -297,7 +298,8 @@ fn visits<'a>(data: &'a [Ev], site: &str, from: i64, to: i64) -> Vec<Visit<'a>> 
     let mut by_person: BTreeMap<u64, Vec<&Ev>> = BTreeMap::new();
     for e in data
         .iter()
-        .filter(|e| e.site == site && e.ts >= from - GAP && e.ts < to + 86_400)
+        // Reports read from 6 hours before the range to 6 hours after it.
+        .filter(|e| e.site == site && e.ts >= from - 6 * 3600 && e.ts < to + 6 * 3600)
     {
         by_person.entry(e.person).or_default().push(e);
     }
@@ -521,10 +523,20 @@ const METRICS: [&str; 8] = [
     "percentage",
 ];
 
+/// Two services over the same events: `service` reads visits materialized
+/// up to the middle of the dataset and builds the rest; `raw` builds all.
 struct Fixture {
     data: Vec<Ev>,
     service: TestQuery,
+    raw: TestQuery,
     _db: TestDb,
+}
+
+impl Fixture {
+    async fn stop(self) {
+        self.service.stop().await;
+        self.raw.stop().await;
+    }
 }
 
 async fn fixture() -> Fixture {
@@ -540,12 +552,24 @@ async fn fixture() -> Fixture {
         .timestamp_opt(day_start() + 2 * 86_400 + 43_200, 0)
         .unwrap();
     let service = TestQuery::start(config.clone(), now).await;
+    let mut raw_config = config.clone();
+    raw_config.query.rollups = false;
+    let raw = TestQuery::start(raw_config, now).await;
     let db = TestDb::connect(&config).await;
     let data = dataset();
     insert(&db, &data.iter().map(to_row).collect::<Vec<_>>()).await;
+    // Hours up to 2024-03-10 19:00 UTC have settled by 20:00.
+    let materialize_at = day_start() + 86_400 + 20 * 3600;
+    let sites = [SITE.to_string(), OTHER_SITE.to_string()];
+    let report = query::rollup::Rollup::default()
+        .run_at(&db, &sites, materialize_at)
+        .await
+        .unwrap();
+    assert!(report.new_hours > 24, "{report:?}");
     Fixture {
         data,
         service,
+        raw,
         _db: db,
     }
 }
@@ -579,7 +603,9 @@ async fn check(
         "dimensions": dims, "filters": filters,
     });
     let got = actual(&f.service.ok(&body).await);
+    let raw = actual(&f.raw.ok(&body).await);
     let want = expected(&f.data, site, ctx, dims, filters, &METRICS);
+    assert_eq!(raw, want, "query {body} built from raw events");
     assert!(
         !want.is_empty() || !filters.is_empty(),
         "the dataset should exercise {dims:?}"
@@ -650,7 +676,7 @@ async fn every_metric_by_every_dimension_matches_the_fold() {
         )
         .await;
     }
-    f.service.stop().await;
+    f.stop().await;
 }
 
 #[tokio::test]
@@ -732,7 +758,7 @@ async fn every_filter_matches_the_fold() {
     }
     // Several top-level filters mean all of them.
     check(&f, SITE, ctx, range, &["time:day"], &filters[1..3]).await;
-    f.service.stop().await;
+    f.stop().await;
 }
 
 #[tokio::test]
@@ -752,7 +778,7 @@ async fn a_site_in_another_zone_buckets_by_its_local_time() {
         )
         .await;
     }
-    f.service.stop().await;
+    f.stop().await;
 }
 
 #[tokio::test]
@@ -778,7 +804,7 @@ async fn named_ranges_equal_their_explicit_dates() {
             "{name}"
         );
     }
-    f.service.stop().await;
+    f.stop().await;
 }
 
 #[tokio::test]
@@ -823,7 +849,7 @@ async fn ordering_pagination_and_totals() {
     let mut sorted = days.clone();
     sorted.sort();
     assert_eq!(days, sorted, "time is ordered ascending by default");
-    f.service.stop().await;
+    f.stop().await;
 }
 
 #[tokio::test]
@@ -878,5 +904,5 @@ async fn csv_carries_the_same_rows_with_a_header() {
         rows.iter().any(|r| r[0] == "spring'24"),
         "quotes survive CSV"
     );
-    f.service.stop().await;
+    f.stop().await;
 }

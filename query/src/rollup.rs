@@ -1,0 +1,327 @@
+//! Materialized visits: the visit relation of [`crate::visits`], stored in
+//! `visit_events` hour by hour, so that reports read visits instead of
+//! building them from raw events each time.
+//!
+//! # How it stays equal to building visits at query time
+//! - An hour's rows are made by the very SQL a report would run (the
+//!   relation over a window of that hour), keeping the hour's events. A
+//!   report reads stored rows for events in the materialized hours and
+//!   builds the rest, after them, itself. Either way an event's visit is
+//!   read from [`visits::LOOKBACK_SECS`] before to [`visits::LOOKAHEAD_SECS`]
+//!   after the window, so the two agree for every visit shorter than that;
+//!   for a longer one each sees the part its window holds.
+//! - Hours are materialized once they ended an hour ago, contiguously from
+//!   the hour of the first event, so a report only needs the covered span.
+//! - Every event records when it reached the server (`inserted_at`). Each
+//!   run looks for events inserted since the last run whose hour is already
+//!   materialized (imports, a spool replay after an outage, a visit that
+//!   went on), and materializes again every hour whose visits such an event
+//!   can change. A new materialization gets a new generation; reports read
+//!   only the newest generation of each hour, and older ones are deleted.
+//!
+//! Until a run has picked up a late event (at most one interval), reports
+//! of the hours it touches do not include it.
+
+use crate::report::Coverage;
+use crate::sql::lit;
+use crate::visits::{self, Needs, Window};
+use schema::{Db, DbError};
+use std::collections::BTreeSet;
+
+const HOUR: i64 = 3600;
+/// Hours are materialized once they ended this long ago: most visits that
+/// started in them are over by then.
+const SETTLE_SECS: i64 = HOUR;
+/// Largest span materialized by one statement, to bound its memory.
+const BATCH_SECS: i64 = 24 * HOUR;
+/// Inserts are looked for from a little before the previous run started,
+/// for rows in flight while it ran.
+const INSERT_MARGIN_SECS: i64 = 60;
+
+/// What a run did, for logs and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// Hours materialized for the first time.
+    pub new_hours: usize,
+    /// Hours materialized again because of late events.
+    pub redone_hours: usize,
+}
+
+/// The materializer's memory between runs.
+#[derive(Debug, Default)]
+pub struct Rollup {
+    /// Server time from which inserts count as late; `None` before the
+    /// first run, which takes it from the last materialization.
+    since: Option<i64>,
+}
+
+impl Rollup {
+    /// One run: redo hours made stale by late events, then materialize the
+    /// hours that have settled. `sites` are the configured domains.
+    pub async fn run_once(&mut self, db: &Db, sites: &[String]) -> Result<RunReport, DbError> {
+        let now = server_now(db).await?;
+        self.run_at(db, sites, now).await
+    }
+
+    /// A run as if the server's clock said `now` (tests pick which hours
+    /// have settled).
+    pub async fn run_at(
+        &mut self,
+        db: &Db,
+        sites: &[String],
+        now: i64,
+    ) -> Result<RunReport, DbError> {
+        let coverage = coverage(db).await?;
+        let since = match self.since {
+            Some(since) => since,
+            None => last_materialized_at(db).await?.unwrap_or(now) - INSERT_MARGIN_SECS,
+        };
+        let mut report = RunReport::default();
+        let settled = (now - SETTLE_SECS).div_euclid(HOUR) * HOUR;
+        let Some(first) = first_event_hour(db, sites).await? else {
+            self.since = Some(now - INSERT_MARGIN_SECS);
+            return Ok(report);
+        };
+        let (covered_from, covered_to) = coverage.map_or((first, first), |c| (c.from, c.to));
+        // Late events before the covered span extend it backwards.
+        if first < covered_from {
+            materialize(db, sites, first, covered_from).await?;
+            report.new_hours += hours(first, covered_from);
+        }
+        let stale = stale_hours(db, since, covered_from, covered_to).await?;
+        for (from, to) in ranges(&stale) {
+            let generation = materialize(db, sites, from, to).await?;
+            delete_older_generations(db, from, to, generation).await?;
+            report.redone_hours += hours(from, to);
+        }
+        if covered_to < settled {
+            materialize(db, sites, covered_to.max(first), settled).await?;
+            report.new_hours += hours(covered_to.max(first), settled);
+        }
+        self.since = Some(now - INSERT_MARGIN_SECS);
+        Ok(report)
+    }
+}
+
+/// The span of materialized hours, if any.
+pub async fn coverage(db: &Db) -> Result<Option<Coverage>, DbError> {
+    let row = db
+        .fetch_rows(
+            "SELECT count(), toUInt32(min(chunk)), toUInt32(max(covered_to)) FROM visit_chunks",
+        )
+        .await?;
+    let numbers: Vec<i64> = row
+        .first()
+        .map(|r| r.iter().filter_map(|c| c.parse().ok()).collect())
+        .unwrap_or_default();
+    match numbers.as_slice() {
+        [n, from, to] if *n > 0 => Ok(Some(Coverage {
+            from: *from,
+            to: *to,
+        })),
+        _ => Ok(None),
+    }
+}
+
+async fn scalar(db: &Db, sql: &str) -> Result<Option<i64>, DbError> {
+    let text = db.fetch_tsv(sql).await?;
+    Ok(text.trim().parse().ok())
+}
+
+async fn server_now(db: &Db) -> Result<i64, DbError> {
+    scalar(db, "SELECT toUInt32(now())")
+        .await?
+        .ok_or_else(|| DbError::Unexpected("no server time".into()))
+}
+
+async fn last_materialized_at(db: &Db) -> Result<Option<i64>, DbError> {
+    let sql = "SELECT count(), toUInt32(max(materialized_at)) FROM visit_chunks";
+    let text = db.fetch_tsv(sql).await?;
+    let mut parts = text
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i64>().ok());
+    match (parts.next(), parts.next()) {
+        (Some(n), Some(at)) if n > 0 => Ok(Some(at)),
+        _ => Ok(None),
+    }
+}
+
+async fn first_event_hour(db: &Db, sites: &[String]) -> Result<Option<i64>, DbError> {
+    if sites.is_empty() {
+        return Ok(None);
+    }
+    let list: Vec<String> = sites.iter().map(|s| lit(s)).collect();
+    let sql = format!(
+        "SELECT count(), toUInt32(toStartOfHour(min(timestamp))) FROM events WHERE site IN ({})",
+        list.join(", ")
+    );
+    let text = db.fetch_tsv(&sql).await?;
+    let mut parts = text
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i64>().ok());
+    match (parts.next(), parts.next()) {
+        (Some(n), Some(hour)) if n > 0 => Ok(Some(hour)),
+        _ => Ok(None),
+    }
+}
+
+/// Materialized hours whose visits an event inserted since `since` can
+/// change: those whose read window (from [`visits::LOOKBACK_SECS`] before
+/// the hour to [`visits::LOOKAHEAD_SECS`] after it) holds the event.
+async fn stale_hours(db: &Db, since: i64, from: i64, to: i64) -> Result<BTreeSet<i64>, DbError> {
+    if from >= to {
+        return Ok(BTreeSet::new());
+    }
+    let sql = format!(
+        "SELECT DISTINCT toUInt32(toStartOfHour(timestamp)) FROM events \
+         WHERE inserted_at >= toDateTime({since}) AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})",
+        (from - visits::LOOKAHEAD_SECS - HOUR).max(0),
+        to + visits::LOOKBACK_SECS
+    );
+    let mut stale = BTreeSet::new();
+    for line in db.fetch_tsv(&sql).await?.lines() {
+        let Ok(hour) = line.trim().parse::<i64>() else {
+            continue;
+        };
+        let first = hour - visits::LOOKAHEAD_SECS - HOUR;
+        let last = hour + visits::LOOKBACK_SECS;
+        let mut h = first.div_euclid(HOUR) * HOUR;
+        while h <= last {
+            if h >= from && h < to {
+                stale.insert(h);
+            }
+            h += HOUR;
+        }
+    }
+    Ok(stale)
+}
+
+/// Contiguous `[from, to)` spans of the given hours.
+fn ranges(hours: &BTreeSet<i64>) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &h in hours {
+        match out.last_mut() {
+            Some((_, to)) if *to == h => *to = h + HOUR,
+            _ => out.push((h, h + HOUR)),
+        }
+    }
+    out
+}
+
+fn hours(from: i64, to: i64) -> usize {
+    usize::try_from((to - from).max(0) / HOUR).unwrap_or(0)
+}
+
+/// Materializes the events of `[from, to)` with their visits, for every
+/// site, under one new generation, then records the hours. Hours without
+/// events cost nothing. Returns the generation.
+async fn materialize(db: &Db, sites: &[String], from: i64, to: i64) -> Result<u64, DbError> {
+    let generation = new_generation();
+    let busy = hours_with_events(db, sites, from, to).await?;
+    let needs = Needs::all();
+    let columns = needs.columns().join(", ");
+    for (run_from, run_to) in ranges(&busy) {
+        let mut start = run_from;
+        while start < run_to {
+            let end = (start + BATCH_SECS).min(run_to);
+            for site in sites {
+                let window = Window {
+                    site,
+                    from: start,
+                    to: end,
+                };
+                let sql = format!(
+                    "INSERT INTO visit_events (site, chunk, generation, {columns}) \
+                     SELECT {site}, toStartOfHour(timestamp), {generation}, {columns} \
+                     FROM ({relation}) WHERE timestamp >= toDateTime({start}) AND timestamp < toDateTime({end})",
+                    site = lit(site),
+                    relation = visits::relation(&window, &needs),
+                );
+                db.execute(&sql).await?;
+            }
+            start = end;
+        }
+    }
+    // The span's first hour is recorded even without events, so that the
+    // span counts as covered.
+    let rows: Vec<String> = busy
+        .iter()
+        .copied()
+        .chain((!busy.contains(&from)).then_some(from))
+        .map(|hour| format!("(toDateTime({hour}), {generation}, toDateTime({to}), now())"))
+        .collect();
+    for chunk in rows.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO visit_chunks (chunk, generation, covered_to, materialized_at) VALUES {}",
+            chunk.join(", ")
+        );
+        db.execute(&sql).await?;
+    }
+    tracing::debug!(
+        from,
+        to,
+        generation,
+        hours = busy.len(),
+        "visits materialized"
+    );
+    Ok(generation)
+}
+
+/// The hours of `[from, to)` with events of the sites.
+async fn hours_with_events(
+    db: &Db,
+    sites: &[String],
+    from: i64,
+    to: i64,
+) -> Result<BTreeSet<i64>, DbError> {
+    let list: Vec<String> = sites.iter().map(|s| lit(s)).collect();
+    let sql = format!(
+        "SELECT DISTINCT toUInt32(toStartOfHour(timestamp)) FROM events \
+         WHERE site IN ({}) AND timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})",
+        list.join(", ")
+    );
+    Ok(db
+        .fetch_tsv(&sql)
+        .await?
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect())
+}
+
+/// Generations only need to grow; nanoseconds since the epoch do, and two
+/// query services materializing at once still pick one complete set.
+fn new_generation() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+async fn delete_older_generations(
+    db: &Db,
+    from: i64,
+    to: i64,
+    generation: u64,
+) -> Result<(), DbError> {
+    let range = format!(
+        "chunk >= toDateTime({from}) AND chunk < toDateTime({to}) AND generation < {generation}"
+    );
+    db.execute(&format!("ALTER TABLE visit_events DELETE WHERE {range}"))
+        .await?;
+    db.execute(&format!("ALTER TABLE visit_chunks DELETE WHERE {range}"))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_group_into_contiguous_ranges() {
+        let set: BTreeSet<i64> = [0, HOUR, 2 * HOUR, 5 * HOUR, 7 * HOUR, 8 * HOUR].into();
+        assert_eq!(
+            ranges(&set),
+            [(0, 3 * HOUR), (5 * HOUR, 6 * HOUR), (7 * HOUR, 9 * HOUR)]
+        );
+        assert!(ranges(&BTreeSet::new()).is_empty());
+    }
+}
