@@ -17,9 +17,9 @@ use crate::metrics::Metrics;
 use crate::sink::EventSink;
 use schema::EventRow;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -58,9 +58,59 @@ pub struct QueueFull;
 /// The sending side, cloned into every request handler.
 #[derive(Debug, Clone)]
 pub struct EventQueue {
-    tx: mpsc::Sender<EventRow>,
-    capacity: usize,
+    shared: Arc<Shared>,
     budget: ByteBudget,
+}
+
+/// The queued rows, behind a lock held only to push or take them. Pushing
+/// wakes the writer only when it has something to do (the first row of a
+/// batch starts its age; a full batch goes at once), not for every row, so
+/// a busy collector does not pay a task wake-up per event.
+#[derive(Debug)]
+struct Shared {
+    queue: Mutex<Queue>,
+    capacity: usize,
+    max_rows: usize,
+    /// Wakes the writer: a batch started or filled, or the queue closed.
+    work: Notify,
+    /// Wakes waiting pushes: the writer took rows out.
+    room: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    rows: Vec<EventRow>,
+    /// When the oldest queued row arrived (or became the head of the
+    /// line after a full batch was taken).
+    oldest: Option<Instant>,
+    closed: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // Nothing panics while holding it; a poisoned lock still holds
+        // consistent rows.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// All rows or none, as room allows; gives the rows back when refused.
+    fn push(&self, rows: Vec<EventRow>) -> Result<(), Vec<EventRow>> {
+        let mut queue = self.lock();
+        if queue.closed || queue.rows.len() + rows.len() > self.capacity {
+            return Err(rows);
+        }
+        let was_empty = queue.rows.is_empty();
+        if was_empty {
+            queue.oldest = Some(Instant::now());
+        }
+        queue.rows.extend(rows);
+        let full = queue.rows.len() >= self.max_rows;
+        drop(queue);
+        if was_empty || full {
+            self.work.notify_one();
+        }
+        Ok(())
+    }
 }
 
 impl EventQueue {
@@ -71,12 +121,9 @@ impl EventQueue {
         }
         let bytes = rows.iter().map(row_bytes).sum();
         self.budget.take(bytes)?;
-        let Ok(permits) = self.tx.try_reserve_many(rows.len()) else {
+        if self.shared.push(rows).is_err() {
             self.budget.give_back(bytes);
             return Err(QueueFull);
-        };
-        for (permit, row) in permits.zip(rows) {
-            permit.send(row);
         }
         Ok(())
     }
@@ -96,7 +143,7 @@ impl EventQueue {
     ) -> Result<(), QueueFull> {
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
-            let slice: Vec<EventRow> = rows.by_ref().take(self.capacity).collect();
+            let slice: Vec<EventRow> = rows.by_ref().take(self.shared.capacity).collect();
             self.push_slice_waiting(slice, wait).await?;
         }
         Ok(())
@@ -110,15 +157,23 @@ impl EventQueue {
         let bytes = rows.iter().map(row_bytes).sum();
         let deadline = Instant::now() + wait;
         self.budget.take_waiting(bytes, deadline).await?;
-        let reserved = tokio::time::timeout_at(deadline, self.tx.reserve_many(rows.len())).await;
-        let Ok(Ok(permits)) = reserved else {
-            self.budget.give_back(bytes);
-            return Err(QueueFull);
-        };
-        for (permit, row) in permits.zip(rows) {
-            permit.send(row);
+        let mut rows = rows;
+        loop {
+            let room = self.shared.room.notified();
+            tokio::pin!(room);
+            // Registered before trying, so room made in between is not missed.
+            room.as_mut().enable();
+            rows = match self.shared.push(rows) {
+                Ok(()) => return Ok(()),
+                Err(rows) => rows,
+            };
+            let now = Instant::now();
+            if now >= deadline || self.shared.lock().closed {
+                self.budget.give_back(bytes);
+                return Err(QueueFull);
+            }
+            let _ = tokio::time::timeout_at(deadline.min(now + RECHECK_ROOM_EVERY), room).await;
         }
-        Ok(())
     }
 
     /// Bytes the queued rows (and the batch being written) hold.
@@ -128,7 +183,7 @@ impl EventQueue {
 
     /// Rows waiting for the writer.
     pub fn depth(&self) -> usize {
-        self.capacity - self.tx.capacity()
+        self.shared.lock().rows.len()
     }
 }
 
@@ -140,15 +195,21 @@ pub fn spawn<S: EventSink>(
     metrics: Arc<Metrics>,
     stop: CancellationToken,
 ) -> (EventQueue, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel(config.capacity.max(1));
     let budget = ByteBudget {
         used: Arc::new(AtomicUsize::new(0)),
         max: config.max_bytes,
         freed: Arc::new(Notify::new()),
     };
-    let queue = EventQueue {
-        tx,
+    let max_rows = config.max_rows.max(1);
+    let shared = Arc::new(Shared {
+        queue: Mutex::new(Queue::default()),
         capacity: config.capacity.max(1),
+        max_rows,
+        work: Notify::new(),
+        room: Notify::new(),
+    });
+    let queue = EventQueue {
+        shared: shared.clone(),
         budget: budget.clone(),
     };
     let writer = Writer {
@@ -158,7 +219,7 @@ pub fn spawn<S: EventSink>(
         stop,
         budget,
     };
-    (queue, tokio::spawn(writer.run(rx)))
+    (queue, tokio::spawn(writer.run(shared)))
 }
 
 /// Bytes held by queued rows, taken on push and given back once the writer
@@ -261,32 +322,50 @@ struct Writer<S> {
 }
 
 impl<S: EventSink> Writer<S> {
-    async fn run(self, mut rx: mpsc::Receiver<EventRow>) {
-        let mut batch = Vec::with_capacity(self.config.max_rows);
-        let mut deadline = Instant::now();
-        let mut closed = false;
+    async fn run(self, shared: Arc<Shared>) {
+        let max_rows = shared.max_rows;
+        let mut batch = Vec::with_capacity(max_rows);
         loop {
-            let room = self.config.max_rows - batch.len();
-            tokio::select! {
-                biased;
-                _ = self.stop.cancelled(), if !closed => {
-                    // Refuse new rows; those already queued are still received.
-                    rx.close();
-                    closed = true;
+            // Registered before looking, so a push in between is not missed.
+            let work = shared.work.notified();
+            tokio::pin!(work);
+            work.as_mut().enable();
+            let due = {
+                let mut queue = shared.lock();
+                if self.stop.is_cancelled() {
+                    // Refuse new rows; those already queued are still written.
+                    queue.closed = true;
                 }
-                _ = tokio::time::sleep_until(deadline), if !batch.is_empty() => {
-                    self.flush(&mut batch).await;
+                let age = queue.oldest.map(|t| t + self.config.max_age);
+                let ready = queue.closed
+                    || queue.rows.len() >= max_rows
+                    || age.is_some_and(|due| due <= Instant::now());
+                if ready && !queue.rows.is_empty() {
+                    take(&mut queue, &mut batch, max_rows);
                 }
-                n = rx.recv_many(&mut batch, room) => {
-                    if n == 0 {
-                        self.flush(&mut batch).await;
-                        return;
+                age
+            };
+            if !batch.is_empty() {
+                shared.room.notify_waiters();
+                self.flush(&mut batch).await;
+                continue;
+            }
+            if self.stop.is_cancelled() {
+                // Closed and drained.
+                return;
+            }
+            match due {
+                Some(due) => {
+                    tokio::select! {
+                        _ = self.stop.cancelled() => {}
+                        _ = &mut work => {}
+                        _ = tokio::time::sleep_until(due) => {}
                     }
-                    if batch.len() == n {
-                        deadline = Instant::now() + self.config.max_age;
-                    }
-                    if batch.len() >= self.config.max_rows {
-                        self.flush(&mut batch).await;
+                }
+                None => {
+                    tokio::select! {
+                        _ = self.stop.cancelled() => {}
+                        _ = &mut work => {}
                     }
                 }
             }
@@ -359,6 +438,19 @@ impl<S: EventSink> Writer<S> {
         }
         *attempts_while_stopping += 1;
         *attempts_while_stopping < self.config.attempts_when_stopping
+    }
+}
+
+/// Moves at most `max_rows` queued rows into the empty `batch`; what stays
+/// behind starts a new batch's age now.
+fn take(queue: &mut Queue, batch: &mut Vec<EventRow>, max_rows: usize) {
+    if queue.rows.len() <= max_rows {
+        // Swapping keeps both vectors' capacity for the next round.
+        std::mem::swap(&mut queue.rows, batch);
+        queue.oldest = None;
+    } else {
+        batch.extend(queue.rows.drain(..max_rows));
+        queue.oldest = Some(Instant::now());
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::beacon::{self, Beacon};
 use crate::clock::day_of;
+use crate::cors;
 use crate::error::ApiError;
 use crate::outcome::{DropReason, DROPPED_HEADER};
 use crate::pipeline::Request;
@@ -12,6 +13,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, StatusCode};
 use http_body_util::BodyExt;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,37 +23,54 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 const CONTENT_TYPES: &[&str] = &["application/json", "text/plain"];
 
+/// Every answer, refusals and errors included, carries the CORS headers.
 pub async fn event(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
+    // The whole request rather than a `HeaderMap` extractor, which would
+    // clone every header.
+    request: axum::extract::Request,
+) -> Response {
+    let mut response = match handle(&state, peer, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    cors::allow(response.headers_mut());
+    response
+}
+
+async fn handle(
+    state: &AppState,
+    peer: SocketAddr,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    check_content_type(&headers, CONTENT_TYPES, "application/json or text/plain")?;
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    check_content_type(headers, CONTENT_TYPES, "application/json or text/plain")?;
     let deadline = Duration::from_millis(state.config.collector.body_read_timeout_ms);
-    let bytes = tokio::time::timeout(deadline, read_body(body, &headers))
+    let bytes = tokio::time::timeout(deadline, read_body(body, headers))
         .await
         .map_err(|_| ApiError::BodyTimeout(deadline))??;
-    let user_agent = user_agent(&headers);
+    let user_agent = user_agent(headers);
     let beacon = parse(&bytes, user_agent.is_some())?;
     let user_agent = user_agent.unwrap_or_default();
 
     let now = state.clock.now();
     let request = Request {
         beacon,
-        headers: &headers,
+        headers,
         peer: peer.ip(),
         user_agent: &user_agent,
         now,
     };
     let accepted = match state.pipeline.check(&request) {
         Ok(accepted) => accepted,
-        Err(reason) => return Ok(dropped(&state, reason)),
+        Err(reason) => return Ok(dropped(state, reason)),
     };
     let hasher = state.salts.hasher(day_of(now)).await?;
     let rows = match state.pipeline.rows(request, accepted, &hasher) {
         Ok(rows) => rows,
-        Err(reason) => return Ok(dropped(&state, reason)),
+        Err(reason) => return Ok(dropped(state, reason)),
     };
     let count = rows.len() as u64;
     match &state.spool {
@@ -121,10 +140,14 @@ async fn read_body(body: Body, headers: &HeaderMap) -> Result<bytes::Bytes, ApiE
     }
 }
 
-/// A non-empty `User-Agent`, lossily decoded (browsers may send non-ASCII).
-fn user_agent(headers: &HeaderMap) -> Option<String> {
+/// A non-empty `User-Agent`, trimmed and lossily decoded (browsers may send
+/// non-ASCII); borrowed from the header in the usual all-ASCII case.
+fn user_agent(headers: &HeaderMap) -> Option<Cow<'_, str>> {
     let value = headers.get(header::USER_AGENT)?;
-    let text = String::from_utf8_lossy(value.as_bytes()).trim().to_owned();
+    let text = match String::from_utf8_lossy(value.as_bytes()) {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
+    };
     (!text.is_empty()).then_some(text)
 }
 

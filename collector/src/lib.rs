@@ -12,6 +12,7 @@ pub mod beacon;
 pub mod client_ip;
 pub mod clock;
 pub mod consent;
+pub mod cors;
 pub mod dead_letter;
 pub mod enrich;
 pub mod error;

@@ -5,22 +5,20 @@ use crate::batcher::EventQueue;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::outcome::DROPPED_HEADER;
 use crate::pipeline::Pipeline;
 use crate::salt::SaltStore;
 use crate::spool::Spool;
-use crate::{import, ingest, optout};
-use axum::extract::{Request, State};
-use axum::middleware::{self, Next};
+use crate::{cors, import, ingest, optout};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use http::{header, HeaderName, Method, StatusCode};
+use http::{header, StatusCode};
 use schema::{Config, Db};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::{Any, CorsLayer};
+use tower::util::MapResponseLayer;
 
 /// What every handler shares.
 pub struct AppState {
@@ -47,32 +45,24 @@ const SPOOL_BACKLOG: u64 = 16 * 1024 * 1024;
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn app(state: Arc<AppState>) -> Router {
-    // Pages on the site's own origin or a sibling subdomain post beacons;
-    // JSON bodies trigger a preflight, text/plain ones do not.
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::POST])
-        .allow_headers([header::CONTENT_TYPE])
-        .expose_headers([HeaderName::from_static(DROPPED_HEADER)])
-        .max_age(Duration::from_secs(24 * 3600));
-    let api = Router::new()
-        .route("/api/event", post(ingest::event))
-        .layer(cors);
+    let metrics = state.metrics.clone();
     Router::new()
-        .merge(api)
+        // CORS headers come from the handlers (see `cors`).
+        .route("/api/event", post(ingest::event).options(cors::preflight))
         // No CORS: an admin's tool, not a page, posts imports.
         .route("/api/import", post(import::import))
         .route("/optout", get(optout::page).post(optout::opt_out))
         .route("/optin", post(optout::opt_in))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics_text))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_refusals,
-        ))
+        // A plain response map (no boxed middleware future per request).
+        .layer(MapResponseLayer::new(move |response: Response| {
+            count_refusals(&metrics, &response);
+            response
+        }))
         .with_state(state)
 }
 
@@ -96,7 +86,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
     state.metrics.queue_depth.set(state.queue.depth() as i64);
     state.metrics.queue_bytes.set(state.queue.bytes() as i64);
     let spooled = state.spool.as_ref().map_or(0, Spool::used);
@@ -118,15 +108,9 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// Counts every error status by code, whichever layer produced it.
-async fn count_refusals(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let response = next.run(request).await;
+fn count_refusals(metrics: &Metrics, response: &Response) {
     let status = response.status();
     if status.is_client_error() || status.is_server_error() {
-        state.metrics.rejected(status.as_u16());
+        metrics.rejected(status.as_u16());
     }
-    response
 }

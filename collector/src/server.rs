@@ -106,7 +106,7 @@ impl Collector {
         let stop = CancellationToken::new();
         let metrics = Arc::new(Metrics::default());
         let (queue, writer) = batcher::spawn(
-            ClickHouseSink::new(db.clone()),
+            ClickHouseSink::new(db.clone(), &config.clickhouse.url),
             batch_config(&config),
             metrics.clone(),
             stop.clone(),
@@ -171,7 +171,7 @@ fn start_spool(
         Spool::open(&c.spool_dir, c.spool_max_bytes, sealed_tx, stop.clone())
             .with_context(|| format!("collector.spool_dir: {}", c.spool_dir.display()))?;
     let writer = SpoolWriter {
-        sink: ClickHouseSink::new(db.clone()),
+        sink: ClickHouseSink::new(db.clone(), &config.clickhouse.url),
         spool: spool.clone(),
         metrics: metrics.clone(),
         dead_letters: Arc::new(DeadLetters::new(&c.dead_letter_dir)),

@@ -35,11 +35,35 @@ pub trait EventSink: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct ClickHouseSink {
     db: Db,
+    /// The database's client, with the compression [`compression_for`] its
+    /// address calls for.
+    inserts: clickhouse::Client,
 }
 
 impl ClickHouseSink {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// `url` is the server's address (`[clickhouse] url`).
+    pub fn new(db: Db, url: &str) -> Self {
+        let inserts = db.client().clone().with_compression(compression_for(url));
+        Self { db, inserts }
+    }
+}
+
+/// LZ4 for a ClickHouse across a network, none on loopback: there the
+/// bytes cost nothing to move, while compressing them costs the collector
+/// CPU and decompressing them costs ClickHouse CPU, on the same machine.
+pub fn compression_for(url: &str) -> clickhouse::Compression {
+    let loopback = url::Url::parse(url)
+        .ok()
+        .is_some_and(|url| match url.host() {
+            Some(url::Host::Domain(name)) => name == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        });
+    if loopback {
+        clickhouse::Compression::None
+    } else {
+        clickhouse::Compression::default()
     }
 }
 
@@ -75,8 +99,7 @@ impl ClickHouseSink {
 
     async fn insert_all(&self, rows: &[EventRow]) -> Result<(), SinkError> {
         let mut insert = self
-            .db
-            .client()
+            .inserts
             .insert::<EventRow>("events")
             .await
             .map_err(classify)?;
@@ -134,6 +157,18 @@ mod tests {
             Some(241)
         );
         assert_eq!(error_code("no code"), None);
+    }
+
+    #[test]
+    fn compression_only_off_loopback() {
+        use clickhouse::Compression;
+        let none = |url| matches!(compression_for(url), Compression::None);
+        assert!(none("http://127.0.0.1:8123"));
+        assert!(none("http://localhost:8123/"));
+        assert!(none("http://[::1]:8123"));
+        assert!(!none("http://clickhouse.internal:8123"));
+        assert!(!none("http://10.0.0.5:8123"));
+        assert!(!none("not a url"));
     }
 
     #[test]

@@ -179,3 +179,51 @@ async fn health_and_readiness() {
     assert_eq!(ready.status(), 200);
     collector.stop().await;
 }
+
+#[tokio::test]
+async fn beacons_answer_cross_origin_pages_and_their_preflights() {
+    let collector = TestCollector::start(test_config()).await;
+    let client = reqwest::Client::new();
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, collector.url("/api/event"))
+        .header("origin", "https://blog.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    let h = preflight.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert_eq!(h["access-control-allow-methods"], "POST");
+    assert_eq!(h["access-control-allow-headers"], "content-type");
+    assert_eq!(h["access-control-max-age"], "86400");
+
+    let body = pageview(SITE, "https://example.com/cors");
+    for headers in [
+        vec![("origin", "https://blog.example.com")],
+        vec![("dnt", "1")],
+    ] {
+        let response = send(&collector, &body, &headers).await;
+        assert_eq!(response.status(), 202);
+        let h = response.headers();
+        assert_eq!(h["access-control-allow-origin"], "*");
+        assert_eq!(h["access-control-expose-headers"], "x-analytics-dropped");
+        assert!(h["vary"].to_str().unwrap().contains("origin"));
+    }
+    // Errors too, so a page can read what was wrong.
+    let bad = send(&collector, &serde_json::json!({"n": "pageview"}), &[]).await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.headers()["access-control-allow-origin"], "*");
+    // Other routes do not speak CORS.
+    let import = client
+        .request(reqwest::Method::OPTIONS, collector.url("/api/import"))
+        .send()
+        .await
+        .unwrap();
+    assert!(import
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    collector.stop().await;
+}
