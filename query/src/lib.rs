@@ -8,6 +8,7 @@ pub mod report;
 pub mod request;
 pub mod response;
 pub mod rollup;
+pub mod rollup_sql;
 pub mod routes;
 pub mod sql;
 pub mod visits;

@@ -27,6 +27,10 @@ use schema::Db;
 use serde_json::Value;
 use std::time::Duration;
 
+/// Rows of materialized tables whose generation is the current one.
+pub(crate) const CURRENT: &str =
+    "(chunk, generation) IN (SELECT chunk, max(generation) FROM visit_chunks GROUP BY chunk)";
+
 /// The raw numbers behind every metric of one result row.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Raw {
@@ -134,7 +138,9 @@ impl<'a> Report<'a> {
     pub fn sql(&self) -> String {
         let q = self.query;
         let dims: Vec<String> = q.dimensions.iter().map(|d| self.dimension(d)).collect();
-        let body = if q.needs_visits() {
+        let body = if let Some(body) = crate::rollup_sql::sql(self, &dims) {
+            body
+        } else if q.needs_visits() {
             self.visits_sql(&dims)
         } else {
             self.events_sql(&dims)
@@ -147,7 +153,7 @@ impl<'a> Report<'a> {
         )
     }
 
-    fn dimension(&self, d: &Dimension) -> String {
+    pub(crate) fn dimension(&self, d: &Dimension) -> String {
         sql::dimension(d, self.grain, &lit(self.tz.name()))
     }
 
@@ -163,7 +169,7 @@ impl<'a> Report<'a> {
     fn events_sql(&self, dims: &[String]) -> String {
         let select = aliased(dims);
         format!(
-            "SELECT {select}uniqExact(visitor_id) AS r_visitors, countIf(name = 'pageview') AS r_pageviews, \
+            "SELECT {select}uniq(visitor_id) AS r_visitors, countIf(name = 'pageview') AS r_pageviews, \
              count() AS r_events, toUInt64(0) AS r_visits, toUInt64(0) AS r_bounces, \
              toUInt64(0) AS r_duration, toUInt64(0) AS r_visit_pageviews \
              FROM events WHERE site = {site} AND timestamp >= toDateTime({from}) \
@@ -193,7 +199,7 @@ impl<'a> Report<'a> {
         );
         if self.per_visit_attributes_only() {
             return format!(
-                "SELECT {select}uniqExactIf(visitor_id, in_events) AS r_visitors, \
+                "SELECT {select}uniqIf(visitor_id, in_events) AS r_visitors, \
                  countIf(in_events AND name = 'pageview') AS r_pageviews, countIf(in_events) AS r_events, \
                  countIf(is_first AND in_visits) AS r_visits, countIf(is_first AND in_visits AND v_bounce) AS r_bounces, \
                  sumIf(v_duration, is_first AND in_visits) AS r_duration, \
@@ -212,7 +218,7 @@ impl<'a> Report<'a> {
         );
         let outer: String = dim_aliases(dims.len()).map(|a| a + ", ").collect();
         format!(
-            "SELECT {outer}uniqExactArray(vids) AS r_visitors, sum(pv) AS r_pageviews, sum(ev) AS r_events, \
+            "SELECT {outer}uniqArray(vids) AS r_visitors, sum(pv) AS r_pageviews, sum(ev) AS r_events, \
              countIf(vin) AS r_visits, countIf(vin AND b) AS r_bounces, sumIf(dur, vin) AS r_duration, \
              sumIf(vpv, vin) AS r_visit_pageviews FROM ({per_visit}){group}",
             group = group_by(dims.len()),
@@ -236,35 +242,38 @@ impl<'a> Report<'a> {
         let (from, to) = (self.span.from.timestamp(), self.span.to.timestamp());
         let site = lit(&self.query.site_id);
         let in_range = format!("timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})");
-        let built = |from: i64| {
-            let window = Window {
-                site: &self.query.site_id,
-                from,
-                to,
-            };
-            format!(
-                "SELECT {columns} FROM ({}) WHERE timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})",
-                visits::relation(&window, needs)
-            )
-        };
         let Some(c) = self.coverage.filter(|c| c.to > from && c.from < to) else {
-            return built(from);
+            return self.built_rows(needs, from);
         };
         let stored = format!(
             "SELECT {columns} FROM visit_events WHERE site = {site} AND {in_range} \
-             AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) \
-             AND (chunk, generation) IN (SELECT chunk, max(generation) FROM visit_chunks GROUP BY chunk)",
+             AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) AND {CURRENT}",
             c.from, c.to
         );
         if c.to >= to {
             return stored;
         }
         // Events after the materialized hours get their visits built now.
-        format!("{stored} UNION ALL {}", built(c.to))
+        format!("{stored} UNION ALL {}", self.built_rows(needs, c.to))
+    }
+
+    /// Relation rows built now for the events from `from` to the range's end.
+    pub(crate) fn built_rows(&self, needs: &Needs, from: i64) -> String {
+        let to = self.span.to.timestamp();
+        let window = Window {
+            site: &self.query.site_id,
+            from,
+            to,
+        };
+        format!(
+            "SELECT {} FROM ({}) WHERE timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})",
+            needs.columns().join(", "),
+            visits::relation(&window, needs)
+        )
     }
 
     /// The extra columns the visit relation must carry for this query.
-    fn needs(&self) -> Needs {
+    pub(crate) fn needs(&self) -> Needs {
         let mut dims: Vec<&Dimension> = self.query.dimensions.iter().collect();
         if let Some(f) = &self.query.filter {
             filter_dimensions(f, &mut dims);

@@ -305,8 +305,10 @@ async fn delete_older_generations(
     let range = format!(
         "chunk >= toDateTime({from}) AND chunk < toDateTime({to}) AND generation < {generation}"
     );
-    db.execute(&format!("ALTER TABLE visit_events DELETE WHERE {range}"))
-        .await?;
+    for table in ["visit_events", "visit_rollup"] {
+        db.execute(&format!("ALTER TABLE {table} DELETE WHERE {range}"))
+            .await?;
+    }
     db.execute(&format!("ALTER TABLE visit_chunks DELETE WHERE {range}"))
         .await
 }

@@ -231,7 +231,7 @@ async fn realtime_visitors(
     readable_site(&state, editor, &domain)?;
     let since = (state.now)().timestamp() - REALTIME_SECS;
     let sql = format!(
-        "SELECT uniqExact(visitor_id) FROM events WHERE site = {} AND timestamp >= toDateTime({since})",
+        "SELECT uniq(visitor_id) FROM events WHERE site = {} AND timestamp >= toDateTime({since})",
         crate::sql::lit(&domain)
     );
     let json = report::fetch_json(&state.db, &sql, state.limits).await?;

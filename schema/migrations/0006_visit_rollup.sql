@@ -56,3 +56,46 @@ CREATE TABLE IF NOT EXISTS visit_chunks (
     materialized_at DateTime('UTC')
 ) ENGINE = MergeTree()
 ORDER BY (chunk, generation);
+
+-- Hourly totals per dimension value, kept from `visit_events` by the view
+-- below: what most reports need, without reading events. `dim` is the Stats
+-- API's dimension name ('' for the totals), `value` its value. Visit numbers
+-- count at each visit's first event.
+CREATE TABLE IF NOT EXISTS visit_rollup (
+    site String,
+    chunk DateTime('UTC'),
+    generation UInt64,
+    dim String,
+    value String,
+    visitors AggregateFunction(uniqIf, UInt64, UInt8),
+    pageviews AggregateFunction(sum, UInt64),
+    events AggregateFunction(sum, UInt64),
+    visits AggregateFunction(sum, UInt64),
+    bounces AggregateFunction(sum, UInt64),
+    duration AggregateFunction(sum, UInt64),
+    visit_pageviews AggregateFunction(sum, UInt64)
+) ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMM(chunk)
+ORDER BY (site, dim, chunk, generation, value);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS visit_rollup_mv TO visit_rollup AS
+SELECT
+    site, chunk, generation, dim, value,
+    uniqIfState(visitor_id, name != 'engagement') AS visitors,
+    sumState(toUInt64(name = 'pageview')) AS pageviews,
+    sumState(toUInt64(name != 'engagement')) AS events,
+    sumState(toUInt64(is_first)) AS visits,
+    sumState(toUInt64(is_first AND v_bounce)) AS bounces,
+    sumState(toUInt64(if(is_first, v_duration, 0))) AS duration,
+    sumState(toUInt64(if(is_first, v_pageviews, 0))) AS visit_pageviews
+FROM visit_events
+ARRAY JOIN
+    ['', 'event:page', 'event:name', 'event:hostname', 'visit:entry_page', 'visit:exit_page',
+     'visit:source', 'visit:referrer', 'visit:utm_medium', 'visit:utm_source', 'visit:utm_campaign',
+     'visit:utm_content', 'visit:utm_term', 'visit:device', 'visit:browser', 'visit:browser_version',
+     'visit:os', 'visit:os_version', 'visit:country', 'visit:region', 'visit:city'] AS dim,
+    ['', pathname, name, hostname, v_entry_page, v_exit_page,
+     v_source, v_referrer, v_utm_medium, v_utm_source, v_utm_campaign,
+     v_utm_content, v_utm_term, v_device, v_browser, v_browser_version,
+     v_os, v_os_version, v_country, v_region, v_city] AS value
+GROUP BY site, chunk, generation, dim, value;

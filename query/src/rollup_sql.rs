@@ -1,0 +1,162 @@
+//! Reports answered from `visit_rollup`, the hourly totals per dimension
+//! value that a materialized view keeps from the materialized visits.
+//!
+//! Only reports whose answer those totals hold exactly qualify: no filter;
+//! at most one dimension besides time, among the rolled-up ones; an event
+//! dimension only with event metrics; time only with event metrics (visit
+//! metrics by time count a visit in every bucket it has events in); and a
+//! range that starts and ends on whole hours in a zone whose offset is whole
+//! hours. Hours after the materialized ones are added from events, the
+//! same way the view adds them.
+
+use crate::report::{Report, CURRENT};
+use crate::request::Dimension;
+use crate::sql::lit;
+use chrono::Offset;
+
+/// The dimensions the view rolls up ('' is the totals), as in migration 6.
+pub const ROLLED: [&str; 21] = [
+    "",
+    "event:page",
+    "event:name",
+    "event:hostname",
+    "visit:entry_page",
+    "visit:exit_page",
+    "visit:source",
+    "visit:referrer",
+    "visit:utm_medium",
+    "visit:utm_source",
+    "visit:utm_campaign",
+    "visit:utm_content",
+    "visit:utm_term",
+    "visit:device",
+    "visit:browser",
+    "visit:browser_version",
+    "visit:os",
+    "visit:os_version",
+    "visit:country",
+    "visit:region",
+    "visit:city",
+];
+
+/// The report's SQL over the rollup (without order and limit), if it
+/// qualifies. `dims` are the dimensions' expressions over the relation.
+pub fn sql(report: &Report, dims: &[String]) -> Option<String> {
+    let coverage = report.coverage?;
+    let (from, to) = (report.span.from.timestamp(), report.span.to.timestamp());
+    if coverage.to <= from || !qualifies(report) {
+        return None;
+    }
+    let q = report.query;
+    let other = q.dimensions.iter().find(|d| !d.is_time());
+    let dim = other.map_or(String::new(), Dimension::name);
+    // Over the unioned rows, the non-time dimension is `value`.
+    let selects: Vec<String> = q
+        .dimensions
+        .iter()
+        .zip(dims)
+        .enumerate()
+        .map(|(i, (d, expr))| {
+            let expr = if d.is_time() { expr.as_str() } else { "value" };
+            format!("{expr} AS d{i}, ")
+        })
+        .collect();
+    let stored = format!(
+        "SELECT chunk, value, visitors, pageviews, events, visits, bounces, duration, visit_pageviews \
+         FROM visit_rollup WHERE site = {site} AND dim = {dim} AND chunk >= toDateTime({from}) \
+         AND chunk < toDateTime({end}) AND {CURRENT}",
+        site = lit(&q.site_id),
+        dim = lit(&dim),
+        end = to.min(coverage.to),
+    );
+    let rows = if coverage.to < to {
+        format!("{stored} UNION ALL {}", tail(report, other, coverage.to))
+    } else {
+        stored
+    };
+    let keys: Vec<String> = (0..dims.len()).map(|i| format!("d{i}")).collect();
+    // Groups exist where the report built from events has rows: events in
+    // range, or (when visits are built) visits starting in range.
+    let having = if q.needs_visits() {
+        "r_events > 0 OR r_visits > 0"
+    } else {
+        "r_events > 0"
+    };
+    let group = if keys.is_empty() {
+        String::new()
+    } else {
+        format!(" GROUP BY {} HAVING {having}", keys.join(", "))
+    };
+    Some(format!(
+        "SELECT {}uniqIfMerge(visitors) AS r_visitors, sumMerge(pageviews) AS r_pageviews, \
+         sumMerge(events) AS r_events, sumMerge(visits) AS r_visits, sumMerge(bounces) AS r_bounces, \
+         sumMerge(duration) AS r_duration, sumMerge(visit_pageviews) AS r_visit_pageviews \
+         FROM (SELECT chunk AS timestamp, value, visitors, pageviews, events, visits, bounces, duration, \
+         visit_pageviews FROM ({rows})){group}",
+        selects.concat()
+    ))
+}
+
+/// The hours after the materialized ones, totalled like the view does.
+fn tail(report: &Report, dim: Option<&Dimension>, from: i64) -> String {
+    let value = dim.map_or("''".to_string(), |d| report.dimension(d));
+    format!(
+        "SELECT toStartOfHour(timestamp) AS chunk, {value} AS value, \
+         uniqIfState(visitor_id, name != 'engagement') AS visitors, \
+         sumState(toUInt64(name = 'pageview')) AS pageviews, sumState(toUInt64(name != 'engagement')) AS events, \
+         sumState(toUInt64(is_first)) AS visits, sumState(toUInt64(is_first AND v_bounce)) AS bounces, \
+         sumState(toUInt64(if(is_first, v_duration, 0))) AS duration, \
+         sumState(toUInt64(if(is_first, v_pageviews, 0))) AS visit_pageviews \
+         FROM ({}) GROUP BY chunk, value",
+        report.built_rows(&report.needs(), from)
+    )
+}
+
+fn qualifies(report: &Report) -> bool {
+    let q = report.query;
+    if q.filter.is_some() {
+        return false;
+    }
+    let visit_metrics = q.metrics.iter().any(|m| m.needs_visits());
+    let others: Vec<&Dimension> = q.dimensions.iter().filter(|d| !d.is_time()).collect();
+    let rolled = match others.as_slice() {
+        [] => true,
+        [d] => {
+            let event_level = !d.needs_visits();
+            ROLLED.contains(&d.name().as_str()) && !(event_level && visit_metrics)
+        }
+        _ => false,
+    };
+    let timed = q.dimensions.iter().any(Dimension::is_time);
+    rolled && !(timed && visit_metrics) && whole_hours(report)
+}
+
+/// The range starts and ends on whole UTC hours, and the site's zone is a
+/// whole number of hours from UTC at both ends, so hourly totals fall
+/// entirely inside or outside every local day and hour.
+fn whole_hours(report: &Report) -> bool {
+    let ends = [report.span.from, report.span.to];
+    ends.iter().all(|t| {
+        let offset = t.with_timezone(&report.tz).offset().fix().local_minus_utc();
+        t.timestamp() % 3600 == 0 && offset % 3600 == 0
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_rolls_up_every_listed_dimension() {
+        let migration = include_str!("../../schema/migrations/0006_visit_rollup.sql");
+        for name in ROLLED.iter().filter(|n| !n.is_empty()) {
+            assert!(
+                migration.contains(&format!("'{name}'")),
+                "{name} is not in the view"
+            );
+        }
+        assert!(ROLLED
+            .iter()
+            .all(|n| n.is_empty() || Dimension::parse(n).is_some()));
+    }
+}
