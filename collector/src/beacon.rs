@@ -10,6 +10,7 @@
 //! ids, tokens, e-mail addresses in links) is dropped here so it can never
 //! reach storage. Nothing in this module sees IPs, user agents or headers.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use percent_encoding::percent_decode_str;
@@ -157,13 +158,13 @@ pub fn parse(body: &[u8]) -> Result<Beacon, FieldErrors> {
 
 /// Builds the beacon; `None` when a required field failed (its error is in `errors`).
 fn parse_fields(fields: &Fields, errors: &mut FieldErrors) -> Option<Beacon> {
-    let name = keep(errors, "name", parse_name(fields.get("n", "name")));
+    let name = keep(errors, "name", parse_name(fields.text("n", "name")));
     let hash_mode = parse_hash_mode(fields.get("h", "hashMode"));
     let hash_mode = keep(errors, "hashMode", hash_mode);
-    let page = parse_page(fields.get("u", "url"), hash_mode.unwrap_or(false));
+    let page = parse_page(fields.text("u", "url"), hash_mode.unwrap_or(false));
     let page = keep(errors, "url", page);
-    let domains = keep(errors, "domain", parse_domains(fields.get("d", "domain")));
-    let referrer = parse_referrer(fields.get("r", "referrer"));
+    let domains = keep(errors, "domain", parse_domains(fields.text("d", "domain")));
+    let referrer = parse_referrer(fields.text("r", "referrer"));
     let referrer = keep(errors, "referrer", referrer);
     let props = parse_props(fields.get("p", "props"), errors);
     let interactive = parse_interactive(fields.get("i", "interactive"));
@@ -192,16 +193,25 @@ fn parse_fields(fields: &Fields, errors: &mut FieldErrors) -> Option<Beacon> {
 /// The top-level JSON object's known keys. Deserialising straight into
 /// this struct skips building a map of every key, which is most of the
 /// parsing time; unknown keys are skipped. A JSON `null` reads as absent.
+/// The four string fields every beacon has are borrowed from the body.
 #[derive(Default, serde::Deserialize)]
-struct Fields {
-    n: Option<Value>,
-    name: Option<Value>,
-    u: Option<Value>,
-    url: Option<Value>,
-    d: Option<Value>,
-    domain: Option<Value>,
-    r: Option<Value>,
-    referrer: Option<Value>,
+struct Fields<'a> {
+    #[serde(borrow)]
+    n: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    u: Option<Text<'a>>,
+    #[serde(borrow)]
+    url: Option<Text<'a>>,
+    #[serde(borrow)]
+    d: Option<Text<'a>>,
+    #[serde(borrow)]
+    domain: Option<Text<'a>>,
+    #[serde(borrow)]
+    r: Option<Text<'a>>,
+    #[serde(borrow)]
+    referrer: Option<Text<'a>>,
     p: Option<Value>,
     props: Option<Value>,
     i: Option<Value>,
@@ -217,22 +227,101 @@ struct Fields {
     e: Option<Value>,
 }
 
-impl Fields {
+/// A field that should be a string: borrowed from the body when it holds
+/// no escapes (the usual case), owned when it does, and any other JSON
+/// value as itself, for the error message.
+#[derive(Debug)]
+enum Text<'a> {
+    Str(Cow<'a, str>),
+    Other(Value),
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for TextVisitor<'a> {
+    type Value = Text<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'a>, E> {
+        Ok(Text::Str(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Text<'a>, E> {
+        Ok(Text::Str(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Text<'a>, E> {
+        Ok(Text::Str(Cow::Owned(text)))
+    }
+
+    fn visit_bool<E>(self, flag: bool) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::Bool(flag)))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::from(n)))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::from(n)))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::from(n)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::Null))
+    }
+
+    fn visit_none<E>(self) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::Null))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Text<'a>, A::Error> {
+        let items = serde::de::value::SeqAccessDeserializer::new(seq);
+        Ok(Text::Other(serde::Deserialize::deserialize(items)?))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Text<'a>, A::Error> {
+        let entries = serde::de::value::MapAccessDeserializer::new(map);
+        Ok(Text::Other(serde::Deserialize::deserialize(entries)?))
+    }
+}
+
+impl Fields<'_> {
     /// The tracker sends short keys, hand-written integrations long ones; short wins.
     fn get(&self, short: &str, long: &str) -> Option<&Value> {
         self.one(short).or_else(|| self.one(long))
     }
 
+    /// A string field, short key first.
+    fn text(&self, short: &str, long: &str) -> Option<&Text<'_>> {
+        let field = |key| match key {
+            "n" => self.n.as_ref(),
+            "name" => self.name.as_ref(),
+            "u" => self.u.as_ref(),
+            "url" => self.url.as_ref(),
+            "d" => self.d.as_ref(),
+            "domain" => self.domain.as_ref(),
+            "r" => self.r.as_ref(),
+            "referrer" => self.referrer.as_ref(),
+            _ => None,
+        };
+        field(short).or_else(|| field(long))
+    }
+
     fn one(&self, key: &str) -> Option<&Value> {
         let field = match key {
-            "n" => &self.n,
-            "name" => &self.name,
-            "u" => &self.u,
-            "url" => &self.url,
-            "d" => &self.d,
-            "domain" => &self.domain,
-            "r" => &self.r,
-            "referrer" => &self.referrer,
             "p" => &self.p,
             "props" => &self.props,
             "i" => &self.i,
@@ -255,7 +344,7 @@ fn keep<T>(errors: &mut FieldErrors, field: &str, result: Result<T, String>) -> 
     result.map_err(|msg| errors.add(field, msg)).ok()
 }
 
-fn parse_object(body: &[u8]) -> Result<Fields, String> {
+fn parse_object(body: &[u8]) -> Result<Fields<'_>, String> {
     let text = std::str::from_utf8(body).map_err(|_| "body is not valid UTF-8".to_owned())?;
     // serde_json's recursion limit (128) turns deeply nested input into an
     // ordinary error here instead of a stack overflow.
@@ -271,7 +360,7 @@ fn parse_object(body: &[u8]) -> Result<Fields, String> {
         // Plausible's own parser does.
         Err(err) if err.to_string().starts_with("duplicate field") => {
             let map: Map<String, Value> = serde_json::from_str(text).map_err(invalid)?;
-            serde_json::from_value(Value::Object(map)).map_err(invalid)
+            serde::Deserialize::deserialize(Value::Object(map)).map_err(invalid)
         }
         parsed => parsed.map_err(invalid),
     }
@@ -285,15 +374,15 @@ fn kind_of(name: &str) -> EventKind {
     }
 }
 
-fn required_string(value: Option<&Value>) -> Result<&str, String> {
+fn required_string<'t>(value: Option<&'t Text>) -> Result<&'t str, String> {
     match value {
-        None | Some(Value::Null) => Err(REQUIRED.to_owned()),
-        Some(Value::String(text)) => Ok(text),
-        Some(_) => Err(NOT_STRING.to_owned()),
+        None | Some(Text::Other(Value::Null)) => Err(REQUIRED.to_owned()),
+        Some(Text::Str(text)) => Ok(text),
+        Some(Text::Other(_)) => Err(NOT_STRING.to_owned()),
     }
 }
 
-fn parse_name(value: Option<&Value>) -> Result<String, String> {
+fn parse_name(value: Option<&Text>) -> Result<String, String> {
     let name = required_string(value)?.trim();
     if name.is_empty() {
         return Err(REQUIRED.to_owned());
@@ -314,7 +403,7 @@ fn parse_hash_mode(value: Option<&Value>) -> Result<bool, String> {
     }
 }
 
-fn parse_page(value: Option<&Value>, hash_mode: bool) -> Result<Page, String> {
+fn parse_page(value: Option<&Text>, hash_mode: bool) -> Result<Page, String> {
     let text = required_string(value)?;
     check_page_url(text)?;
     if let Some(parts) = plain_web_url(text) {
@@ -562,7 +651,7 @@ fn truncate(text: &str, max: usize) -> &str {
 }
 
 /// Stops at the first domain past the limit so a huge list costs little.
-fn parse_domains(value: Option<&Value>) -> Result<Vec<String>, String> {
+fn parse_domains(value: Option<&Text>) -> Result<Vec<String>, String> {
     let mut domains: Vec<String> = Vec::new();
     for item in required_string(value)?.split(',') {
         let domain = item.trim().to_lowercase();
@@ -581,11 +670,11 @@ fn parse_domains(value: Option<&Value>) -> Result<Vec<String>, String> {
 }
 
 /// A referrer is a hint, not a requirement: anything unparsable becomes `None`.
-fn parse_referrer(value: Option<&Value>) -> Result<Option<Referrer>, String> {
+fn parse_referrer(value: Option<&Text>) -> Result<Option<Referrer>, String> {
     let text = match value {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(text)) => text,
-        Some(_) => return Err(NOT_STRING.to_owned()),
+        None | Some(Text::Other(Value::Null)) => return Ok(None),
+        Some(Text::Str(text)) => text,
+        Some(Text::Other(_)) => return Err(NOT_STRING.to_owned()),
     };
     let text = truncate(text, MAX_REFERRER_BYTES);
     let full = || Url::parse(text).ok().as_ref().and_then(referrer_of);
@@ -794,6 +883,17 @@ fn whole_number(value: &Value) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_and_plain_strings_read_the_same() {
+        let plain = ok(
+            r#"{"n":"pageview","u":"https://example.com/a/b","d":"example.com","r":"https://t.co/x"}"#,
+        );
+        let escaped = ok(
+            r#"{"n":"page\u0076iew","u":"https:\/\/example.com\/a\/b","d":"exa\u006dple.com","r":"https:\/\/t.co\/x"}"#,
+        );
+        assert_eq!(plain, escaped);
+    }
 
     fn ok(json: &str) -> Beacon {
         match parse(json.as_bytes()) {

@@ -53,7 +53,7 @@ pub struct Request<'a> {
 
 pub struct Pipeline {
     config: Arc<Config>,
-    rules: HashMap<String, SiteRules>,
+    rules: HashMap<String, SiteRules, foldhash::fast::RandomState>,
     enricher: Enricher,
     limits: Arc<RateLimits>,
 }

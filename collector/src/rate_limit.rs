@@ -6,7 +6,9 @@
 //! forgets keys whose limit has fully recovered, which bounds their memory
 //! by the number of visitors active within one limit period.
 
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::DefaultClock;
+use governor::state::keyed::DashMapStateStore;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use schema::config::{CollectorConfig, SiteConfig};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -14,19 +16,25 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
+/// Keyed by visitor id, which is already a salted hash: foldhash (seeded
+/// per process) spreads it as well as SipHash does, at a fraction of the
+/// cost on every beacon.
+type VisitorLimiter = RateLimiter<u64, DashMapStateStore<u64, Hasher>, DefaultClock>;
+type Hasher = foldhash::fast::RandomState;
+
 #[derive(Debug, Default)]
 pub struct RateLimits {
-    visitor: Option<DefaultKeyedRateLimiter<u64>>,
+    visitor: Option<VisitorLimiter>,
     /// One limiter per configured site: the set is fixed, so no clean-up
     /// and no allocation per check.
-    sites: HashMap<String, DefaultDirectRateLimiter>,
+    sites: HashMap<String, DefaultDirectRateLimiter, Hasher>,
 }
 
 impl RateLimits {
     /// A limit of 0 in the config turns that limiter off.
     pub fn new(c: &CollectorConfig, sites: &[SiteConfig]) -> Self {
         let visitor = NonZeroU32::new(c.visitor_events_per_minute)
-            .map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+            .map(|n| RateLimiter::dashmap_with_hasher(Quota::per_minute(n), Hasher::default()));
         let sites = NonZeroU32::new(c.site_events_per_second)
             .map(|n| {
                 sites

@@ -114,7 +114,7 @@ fn encode_rows(bencher: Bencher) {
     let row = fixture().event().remove(0);
     let rows = vec![row; ROWS_PER_BATCH];
     let mock = runtime.block_on(async { clickhouse::test::Mock::new() });
-    let client = clickhouse::Client::default().with_url(mock.url());
+    let client = insert_client(&mock);
     bencher
         .counter(ItemsCount::new(ROWS_PER_BATCH))
         .bench_local(|| {
@@ -174,7 +174,7 @@ fn end_to_end(bencher: Bencher) {
     let runtime = mock_runtime();
     let fixture = fixture();
     let mock = runtime.block_on(async { clickhouse::test::Mock::new() });
-    let client = clickhouse::Client::default().with_url(mock.url());
+    let client = insert_client(&mock);
     bencher
         .counter(ItemsCount::new(ROWS_PER_BATCH))
         .bench_local(|| {
@@ -190,6 +190,14 @@ fn end_to_end(bencher: Bencher) {
                 drop(recording);
             })
         });
+}
+
+/// A client set up as the collector's writer sets up its own for this
+/// address (the mock is on loopback: no LZ4, see `compression_for`).
+fn insert_client(mock: &clickhouse::test::Mock) -> clickhouse::Client {
+    clickhouse::Client::default()
+        .with_url(mock.url())
+        .with_compression(collector::sink::compression_for(mock.url()))
 }
 
 /// The mock server gets a thread of its own, so that what is timed is the
