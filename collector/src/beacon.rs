@@ -437,22 +437,78 @@ fn needs_full_parse(text: &str) -> bool {
     })
 }
 
-/// The host when the light parse reads it as the `url` crate would: a
-/// name (not a number the URL standard rewrites, like `0x7f.1` or
-/// `2130706433`) and a port that fits in 16 bits.
-fn plain_host(uri: &http::Uri) -> Option<&str> {
-    let host = uri.host().filter(|h| !h.is_empty())?;
+/// The host of a plain authority when the light parse reads it as the
+/// `url` crate would: a name of letters, digits, `-`, `.`, `_` and `~`
+/// (not a number the URL standard rewrites, like `0x7f.1` or
+/// `2130706433`), with at most a port of digits that fits in 16 bits.
+/// Anything else (IPv6, escapes, user info) is left to the full parse.
+fn plain_host(authority: &str) -> Option<&str> {
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let name_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    if host.is_empty() || !host.bytes().all(name_byte) {
+        return None;
+    }
+    if let Some(port) = port {
+        let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+        if !digits || port.parse::<u16>().is_err() {
+            return None;
+        }
+    }
     let last_label = host
         .trim_end_matches('.')
         .rsplit('.')
         .next()
         .unwrap_or(host);
     let numeric = last_label.starts_with(|c: char| c.is_ascii_digit());
-    let authority = uri.authority()?.as_str();
-    let bad_port = authority
-        .rsplit_once(':')
-        .is_some_and(|(_, port)| port.parse::<u16>().is_err());
-    (!numeric && !bad_port && !host.starts_with('[')).then_some(host)
+    (!numeric).then_some(host)
+}
+
+/// `http://` or `https://` (any case) and the rest, whose every byte is
+/// one a URL may carry unescaped: letters, digits, `-._~`, the
+/// sub-delimiters `!$&'()*+,;=`, `:`, `/`, `?` and `%`.
+fn split_web_scheme(text: &str) -> Option<(&'static str, &str)> {
+    let scheme = if text
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case("https://"))
+    {
+        "https"
+    } else if text
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+    {
+        "http"
+    } else {
+        return None;
+    };
+    let rest = &text[scheme.len() + 3..];
+    let url_byte = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'/'
+                    | b'?'
+                    | b'%'
+            )
+    };
+    rest.bytes().all(url_byte).then_some((scheme, rest))
 }
 
 /// The pieces of a page URL the beacon keeps, from either parser.
@@ -486,17 +542,12 @@ fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
         Some((before, fragment)) => (before, Some(fragment)),
         None => (text, None),
     };
-    // `Uri` validates; the parts are then cut from `text` itself by its
-    // structure (`scheme://host[:port][/path][?query]`, no user info), since
-    // the `Uri` holds only a copy.
-    let uri: http::Uri = before_fragment.parse().ok()?;
-    let scheme = uri
-        .scheme_str()
-        .filter(|s| matches!(*s, "http" | "https"))?;
-    let host_len = plain_host(&uri)?.len();
-    let rest = before_fragment.get(scheme.len() + 3..)?;
+    // `scheme://host[:port][/path][?query]`, cut from `text` itself; user
+    // info and anything unusual go to the full parse.
+    let (_, rest) = split_web_scheme(before_fragment)?;
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
+    let host = plain_host(authority)?;
     let (path, query) = match path_and_query.split_once('?') {
         Some((path, query)) => (path, Some(query)),
         None => (path_and_query, None),
@@ -505,7 +556,7 @@ fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
         return None;
     }
     Some(UrlParts {
-        host: authority.get(..host_len)?,
+        host,
         path: if path.is_empty() { "/" } else { path },
         query,
         fragment,
@@ -689,13 +740,16 @@ fn plain_web_referrer(text: &str) -> Option<Referrer> {
     if needs_full_parse(text) || text.contains('%') {
         return None;
     }
-    let uri: http::Uri = text.parse().ok()?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) {
-        return None;
-    }
-    let host = plain_host(&uri)?;
-    let path = uri.path();
-    if path.contains("/.") || !path.starts_with('/') {
+    let before_fragment = text.split_once('#').map_or(text, |(before, _)| before);
+    let (_, rest) = split_web_scheme(before_fragment)?;
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path_and_query) = rest.split_at(authority_end);
+    let host = plain_host(authority)?;
+    let path = path_and_query
+        .split_once('?')
+        .map_or(path_and_query, |(path, _)| path);
+    let path = if path.is_empty() { "/" } else { path };
+    if path.contains("/.") {
         return None;
     }
     Some(Referrer {
@@ -883,6 +937,131 @@ fn whole_number(value: &Value) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The light parse as it was with `http::Uri` validating, kept as the
+    /// oracle: wherever the byte-level split accepts a URL, it must cut the
+    /// same parts as before.
+    mod light_parse_oracle {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn old_host(uri: &http::Uri) -> Option<&str> {
+            let host = uri.host().filter(|h| !h.is_empty())?;
+            let last_label = host
+                .trim_end_matches('.')
+                .rsplit('.')
+                .next()
+                .unwrap_or(host);
+            let numeric = last_label.starts_with(|c: char| c.is_ascii_digit());
+            let authority = uri.authority()?.as_str();
+            let bad_port = authority
+                .rsplit_once(':')
+                .is_some_and(|(_, port)| port.parse::<u16>().is_err());
+            (!numeric && !bad_port && !host.starts_with('[')).then_some(host)
+        }
+
+        type Parts = (String, String, Option<String>, Option<String>);
+
+        fn old_page(text: &str) -> Option<Parts> {
+            if needs_full_parse(text) {
+                return None;
+            }
+            let (before, fragment) = match text.split_once('#') {
+                Some((b, f)) => (b, Some(f)),
+                None => (text, None),
+            };
+            let uri: http::Uri = before.parse().ok()?;
+            let scheme = uri
+                .scheme_str()
+                .filter(|s| matches!(*s, "http" | "https"))?;
+            let host = old_host(&uri)?.to_owned();
+            let rest = before.get(scheme.len() + 3..)?;
+            let end = rest.find(['/', '?']).unwrap_or(rest.len());
+            let path_and_query = &rest[end..];
+            let (path, query) = match path_and_query.split_once('?') {
+                Some((p, q)) => (p, Some(q)),
+                None => (path_and_query, None),
+            };
+            if path.contains("/.") {
+                return None;
+            }
+            let path = if path.is_empty() { "/" } else { path };
+            Some((
+                host,
+                path.into(),
+                query.map(Into::into),
+                fragment.map(Into::into),
+            ))
+        }
+
+        fn old_referrer(text: &str) -> Option<Referrer> {
+            if needs_full_parse(text) || text.contains('%') {
+                return None;
+            }
+            let uri: http::Uri = text.parse().ok()?;
+            if !matches!(uri.scheme_str(), Some("http" | "https")) {
+                return None;
+            }
+            let host = old_host(&uri)?;
+            let path = uri.path();
+            if path.contains("/.") || !path.starts_with('/') {
+                return None;
+            }
+            Some(Referrer {
+                host: normalise_host(host),
+                path: path.to_owned(),
+            })
+        }
+
+        fn url_text() -> impl Strategy<Value = String> {
+            (
+                prop::sample::select(vec![
+                    "http://", "https://", "HTTPS://", "Http://", "ftp://", "", "https:/",
+                ]),
+                "[a-zA-Z0-9.~_:%@!$&'()*+,;=\\[\\]-]{0,16}",
+                "[/a-zA-Z0-9._~!$&'()*+,;=:@%?#|^\\[\\] -]{0,24}",
+            )
+                .prop_map(|(scheme, authority, rest)| format!("{scheme}{authority}{rest}"))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+            #[test]
+            fn pages_split_as_before(text in url_text()) {
+                if let Some(new) = plain_web_url(&text) {
+                    let new = (
+                        new.host.to_owned(),
+                        new.path.to_owned(),
+                        new.query.map(Into::into),
+                        new.fragment.map(Into::into),
+                    );
+                    prop_assert_eq!(Some(new), old_page(&text), "{}", text);
+                }
+            }
+
+            #[test]
+            fn referrers_split_as_before(text in url_text()) {
+                if let Some(new) = plain_web_referrer(&text) {
+                    prop_assert_eq!(Some(new), old_referrer(&text), "{}", text);
+                }
+            }
+        }
+
+        #[test]
+        fn common_urls_take_the_light_path() {
+            for url in [
+                "https://www.example.com/blog/post-17?utm_source=newsletter&utm_campaign=launch",
+                "HTTP://Example.com:8080/a/b#frag",
+                "https://example.com",
+                "https://example.com?x=1",
+            ] {
+                assert!(plain_web_url(url).is_some(), "{url}");
+                assert!(old_page(url).is_some(), "{url}");
+            }
+            assert!(plain_web_referrer("https://www.google.com/search?q=x").is_some());
+        }
+    }
 
     #[test]
     fn escaped_and_plain_strings_read_the_same() {
