@@ -425,17 +425,78 @@ fn parse_page(value: Option<&Text>, hash_mode: bool) -> Result<Page, String> {
 /// line breaks).
 fn needs_full_parse(text: &str) -> bool {
     let bytes = text.as_bytes();
-    // One pass: this runs on every beacon.
-    bytes.iter().enumerate().any(|(i, &b)| match b {
-        b'\\' | b'@' | b'"' | b'{' | b'}' | b'<' | b'>' | b'`' | b'\t' | b'\n' | b'\r' | b' ' => {
-            true
-        }
-        b'%' => bytes
-            .get(i + 1..i + 3)
-            .is_some_and(|hex| hex.eq_ignore_ascii_case(b"2e")),
-        _ => !b.is_ascii(),
-    })
+    // One pass through a table: this runs on every beacon.
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| match FULL_PARSE[b as usize] {
+            Class::Plain => false,
+            Class::Full => true,
+            Class::Percent => bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.eq_ignore_ascii_case(b"2e")),
+        })
 }
+
+#[derive(Clone, Copy)]
+enum Class {
+    Plain,
+    Full,
+    /// `%`: a full parse only for `%2e`.
+    Percent,
+}
+
+/// [`needs_full_parse`]'s verdict on each byte.
+static FULL_PARSE: [Class; 256] = {
+    let mut table = [Class::Plain; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = match b {
+            b'\\' | b'@' | b'"' | b'{' | b'}' | b'<' | b'>' | b'`' | b'\t' | b'\n' | b'\r'
+            | b' ' => Class::Full,
+            b'%' => Class::Percent,
+            _ if !b.is_ascii() => Class::Full,
+            _ => Class::Plain,
+        };
+        i += 1;
+    }
+    table
+};
+
+/// The bytes the light parse takes in a URL: letters, digits, `-._~`, the
+/// sub-delimiters `!$&'()*+,;=`, `:`, `/`, `?` and `%`.
+static URL_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'/'
+                    | b'?'
+                    | b'%'
+            );
+        i += 1;
+    }
+    table
+};
 
 /// The host of a plain authority when the light parse reads it as the
 /// `url` crate would: a name of letters, digits, `-`, `.`, `_` and `~`
@@ -484,31 +545,9 @@ fn split_web_scheme(text: &str) -> Option<(&'static str, &str)> {
         return None;
     };
     let rest = &text[scheme.len() + 3..];
-    let url_byte = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.'
-                    | b'_'
-                    | b'~'
-                    | b'!'
-                    | b'$'
-                    | b'&'
-                    | b'\''
-                    | b'('
-                    | b')'
-                    | b'*'
-                    | b'+'
-                    | b','
-                    | b';'
-                    | b'='
-                    | b':'
-                    | b'/'
-                    | b'?'
-                    | b'%'
-            )
-    };
-    rest.bytes().all(url_byte).then_some((scheme, rest))
+    rest.bytes()
+        .all(|b| URL_BYTES[b as usize])
+        .then_some((scheme, rest))
 }
 
 /// The pieces of a page URL the beacon keeps, from either parser.

@@ -279,24 +279,23 @@ struct SiteIds<'a> {
 }
 
 /// The same row for each site, with its own visitor ids. The common case of
-/// one site moves the row instead of copying it.
+/// one site moves the row instead of copying it, and each row is set in
+/// place, so the (large) row is not moved again.
 fn one_per_site(template: EventRow, sites: &[SiteIds]) -> Vec<EventRow> {
-    let mut rows = Vec::with_capacity(sites.len());
-    let Some((last, others)) = sites.split_last() else {
-        return rows;
-    };
-    for ids in others {
-        rows.push(with_ids(template.clone(), ids));
+    if sites.is_empty() {
+        return Vec::new();
     }
-    rows.push(with_ids(template, last));
+    let mut rows = Vec::with_capacity(sites.len());
+    for _ in 1..sites.len() {
+        rows.push(template.clone());
+    }
+    rows.push(template);
+    for (row, ids) in rows.iter_mut().zip(sites) {
+        row.site = ids.site.to_owned();
+        row.visitor_id = ids.visitor_id;
+        row.prev_visitor_id = ids.prev_visitor_id;
+    }
     rows
-}
-
-fn with_ids(mut row: EventRow, ids: &SiteIds) -> EventRow {
-    row.site = ids.site.to_owned();
-    row.visitor_id = ids.visitor_id;
-    row.prev_visitor_id = ids.prev_visitor_id;
-    row
 }
 
 /// The stored row: page path without query, `utm_*` in their own columns,
