@@ -22,21 +22,24 @@
 //! Until a run has picked up a late event (at most one interval), reports
 //! of the hours it touches do not include it.
 
-use crate::report::Coverage;
+use crate::report::{Coverage, CURRENT};
 use crate::sql::lit;
 use crate::visits::{self, Needs, Window};
 use schema::{Db, DbError};
 use std::collections::BTreeSet;
 
 const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
 /// Hours are materialized once they ended this long ago: most visits that
 /// started in them are over by then.
 const SETTLE_SECS: i64 = HOUR;
 /// Largest span materialized by one statement, to bound its memory.
 const BATCH_SECS: i64 = 24 * HOUR;
-/// Inserts are looked for from a little before the previous run started,
-/// for rows in flight while it ran.
-const INSERT_MARGIN_SECS: i64 = 60;
+/// Inserts are looked for from a little before the previous run started:
+/// a row's `inserted_at` is taken when its insert starts, and it becomes
+/// visible when the insert ends, which for the collector's batches is well
+/// within this. Too wide a margin re-materializes hours for nothing.
+const INSERT_MARGIN_SECS: i64 = 5;
 
 /// What a run did, for logs and tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -83,21 +86,27 @@ impl Rollup {
             return Ok(report);
         };
         let (covered_from, covered_to) = coverage.map_or((first, first), |c| (c.from, c.to));
+        let mut touched = Vec::new();
         // Late events before the covered span extend it backwards.
         if first < covered_from {
             materialize(db, sites, first, covered_from).await?;
             report.new_hours += hours(first, covered_from);
+            touched.push((first, covered_from));
         }
         let stale = stale_hours(db, since, covered_from, covered_to).await?;
         for (from, to) in ranges(&stale) {
             let generation = materialize(db, sites, from, to).await?;
             delete_older_generations(db, from, to, generation).await?;
             report.redone_hours += hours(from, to);
+            touched.push((from, to));
         }
+        let end = covered_to.max(settled);
         if covered_to < settled {
             materialize(db, sites, covered_to.max(first), settled).await?;
             report.new_hours += hours(covered_to.max(first), settled);
+            touched.push((covered_to.max(first), settled));
         }
+        make_days(db, first.min(covered_from), end, &touched).await?;
         self.since = Some(now - INSERT_MARGIN_SECS);
         Ok(report)
     }
@@ -198,11 +207,16 @@ async fn stale_hours(db: &Db, since: i64, from: i64, to: i64) -> Result<BTreeSet
 
 /// Contiguous `[from, to)` spans of the given hours.
 fn ranges(hours: &BTreeSet<i64>) -> Vec<(i64, i64)> {
+    ranges_of(hours, HOUR)
+}
+
+/// Contiguous `[from, to)` spans of the given starts of `step`-long units.
+fn ranges_of(starts: &BTreeSet<i64>, step: i64) -> Vec<(i64, i64)> {
     let mut out: Vec<(i64, i64)> = Vec::new();
-    for &h in hours {
+    for &s in starts {
         match out.last_mut() {
-            Some((_, to)) if *to == h => *to = h + HOUR,
-            _ => out.push((h, h + HOUR)),
+            Some((_, to)) if *to == s => *to = s + step,
+            _ => out.push((s, s + step)),
         }
     }
     out
@@ -288,6 +302,60 @@ async fn hours_with_events(
         .collect())
 }
 
+/// Merges the hourly totals of every complete UTC day in `[from, to)` that
+/// has no daily totals yet or overlaps a span materialized in this run.
+async fn make_days(db: &Db, from: i64, to: i64, touched: &[(i64, i64)]) -> Result<(), DbError> {
+    let made: BTreeSet<i64> = db
+        .fetch_tsv("SELECT DISTINCT toUInt32(day) FROM visit_days")
+        .await?
+        .lines()
+        .filter_map(|l| l.trim().parse::<i64>().ok())
+        .map(|d| d * DAY)
+        .collect();
+    let first = (from + DAY - 1).div_euclid(DAY) * DAY;
+    let days: BTreeSet<i64> = (first..to.div_euclid(DAY) * DAY)
+        .step_by(DAY as usize)
+        .filter(|d| !made.contains(d) || touched.iter().any(|(a, b)| *a < d + DAY && *b > *d))
+        .collect();
+    for (start, end) in ranges_of(&days, DAY) {
+        let mut day = start;
+        while day < end {
+            let stop = (day + 31 * DAY).min(end);
+            make_days_span(db, day, stop).await?;
+            day = stop;
+        }
+    }
+    Ok(())
+}
+
+async fn make_days_span(db: &Db, from: i64, to: i64) -> Result<(), DbError> {
+    let generation = new_generation();
+    let sql = format!(
+        "INSERT INTO visit_rollup_daily (site, day, generation, dim, value, visitors, pageviews, events, \
+         visits, bounces, duration, visit_pageviews) \
+         SELECT site, toDate(chunk) AS day, {generation}, dim, value, uniqIfMergeState(visitors), \
+         sumMergeState(pageviews), sumMergeState(events), sumMergeState(visits), sumMergeState(bounces), \
+         sumMergeState(duration), sumMergeState(visit_pageviews) FROM visit_rollup \
+         WHERE chunk >= toDateTime({from}) AND chunk < toDateTime({to}) AND {CURRENT} \
+         GROUP BY site, day, dim, value"
+    );
+    db.execute(&sql).await?;
+    let rows: Vec<String> = (from..to)
+        .step_by(DAY as usize)
+        .map(|d| format!("(toDate(toDateTime({d}, 'UTC')), {generation}, now())"))
+        .collect();
+    db.execute(&format!(
+        "INSERT INTO visit_days (day, generation, made_at) VALUES {}",
+        rows.join(", ")
+    ))
+    .await?;
+    db.execute(&format!(
+        "ALTER TABLE visit_rollup_daily DELETE WHERE day >= toDate(toDateTime({from}, 'UTC')) \
+         AND day < toDate(toDateTime({to}, 'UTC')) AND generation < {generation}"
+    ))
+    .await
+}
+
 /// Generations only need to grow; nanoseconds since the epoch do, and two
 /// query services materializing at once still pick one complete set.
 fn new_generation() -> u64 {
@@ -305,12 +373,13 @@ async fn delete_older_generations(
     let range = format!(
         "chunk >= toDateTime({from}) AND chunk < toDateTime({to}) AND generation < {generation}"
     );
+    // `visit_chunks` keeps its rows: they are small, reports pick the
+    // newest generation anyway, and they also record the covered span.
     for table in ["visit_events", "visit_rollup"] {
         db.execute(&format!("ALTER TABLE {table} DELETE WHERE {range}"))
             .await?;
     }
-    db.execute(&format!("ALTER TABLE visit_chunks DELETE WHERE {range}"))
-        .await
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 //! same way the view adds them.
 
 use crate::report::{Report, CURRENT};
-use crate::request::Dimension;
+use crate::request::{Dimension, TimeGrain};
+
+const DAY: i64 = 86_400;
 use crate::sql::lit;
 use chrono::Offset;
 
@@ -61,14 +63,32 @@ pub fn sql(report: &Report, dims: &[String]) -> Option<String> {
             format!("{expr} AS d{i}, ")
         })
         .collect();
-    let stored = format!(
+    let end = to.min(coverage.to);
+    let (site, dim) = (lit(&q.site_id), lit(&dim));
+    let mut stored = format!(
         "SELECT chunk, value, visitors, pageviews, events, visits, bounces, duration, visit_pageviews \
          FROM visit_rollup WHERE site = {site} AND dim = {dim} AND chunk >= toDateTime({from}) \
-         AND chunk < toDateTime({end}) AND {CURRENT}",
-        site = lit(&q.site_id),
-        dim = lit(&dim),
-        end = to.min(coverage.to),
+         AND chunk < toDateTime({end}) AND {CURRENT}"
     );
+    // Whole UTC days inside the range are read from the daily totals where
+    // those exist, and their hours are left out.
+    let (first_day, end_day) = (
+        (from + DAY - 1).div_euclid(DAY) * DAY,
+        end.div_euclid(DAY) * DAY,
+    );
+    if end_day > first_day && days_suffice(report) {
+        let days = format!(
+            "SELECT day FROM visit_days WHERE day >= toDate(toDateTime({first_day}, 'UTC')) \
+             AND day < toDate(toDateTime({end_day}, 'UTC'))"
+        );
+        stored = format!(
+            "{stored} AND toDate(chunk) NOT IN ({days}) UNION ALL \
+             SELECT toDateTime(toUInt32(day) * 86400, 'UTC') AS chunk, value, visitors, pageviews, events, \
+             visits, bounces, duration, visit_pageviews FROM visit_rollup_daily \
+             WHERE site = {site} AND dim = {dim} AND day IN ({days}) \
+             AND (day, generation) IN (SELECT day, max(generation) FROM visit_days GROUP BY day)"
+        );
+    }
     let rows = if coverage.to < to {
         format!("{stored} UNION ALL {}", tail(report, other, coverage.to))
     } else {
@@ -95,6 +115,26 @@ pub fn sql(report: &Report, dims: &[String]) -> Option<String> {
          visit_pageviews FROM ({rows})){group}",
         selects.concat()
     ))
+}
+
+/// Daily totals serve unless the report buckets by time finer than UTC
+/// days can: by hour, or in a zone other than UTC.
+fn days_suffice(report: &Report) -> bool {
+    let timed = report.query.dimensions.iter().find_map(|d| match d {
+        Dimension::Time(g) => Some(*g),
+        _ => None,
+    });
+    match timed {
+        None => true,
+        Some(grain) => {
+            let grain = if grain == TimeGrain::Auto {
+                report.grain
+            } else {
+                grain
+            };
+            grain != TimeGrain::Hour && report.tz == chrono_tz::Tz::UTC
+        }
+    }
 }
 
 /// The hours after the materialized ones, totalled like the view does.

@@ -99,3 +99,30 @@ ARRAY JOIN
      v_utm_content, v_utm_term, v_device, v_browser, v_browser_version,
      v_os, v_os_version, v_country, v_region, v_city] AS value
 GROUP BY site, chunk, generation, dim, value;
+
+-- The hourly totals merged per UTC day, made by the query service for each
+-- complete day it has materialized; a day's newest generation in
+-- `visit_days` is current. Long ranges read these instead of hours.
+CREATE TABLE IF NOT EXISTS visit_rollup_daily (
+    site String,
+    day Date,
+    generation UInt64,
+    dim String,
+    value String,
+    visitors AggregateFunction(uniqIf, UInt64, UInt8),
+    pageviews AggregateFunction(sum, UInt64),
+    events AggregateFunction(sum, UInt64),
+    visits AggregateFunction(sum, UInt64),
+    bounces AggregateFunction(sum, UInt64),
+    duration AggregateFunction(sum, UInt64),
+    visit_pageviews AggregateFunction(sum, UInt64)
+) ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMM(day)
+ORDER BY (site, dim, day, generation, value);
+
+CREATE TABLE IF NOT EXISTS visit_days (
+    day Date,
+    generation UInt64,
+    made_at DateTime('UTC')
+) ENGINE = MergeTree()
+ORDER BY (day, generation);
