@@ -684,6 +684,10 @@ fn pathname(path: &str, fragment: Option<&str>, hash_mode: bool) -> String {
 }
 
 fn decode(text: &str) -> String {
+    // Without a `%` there is nothing to decode (and `text` is UTF-8 already).
+    if !text.as_bytes().contains(&b'%') {
+        return text.to_owned();
+    }
     percent_decode_str(text).decode_utf8_lossy().into_owned()
 }
 
@@ -721,6 +725,11 @@ fn query_tags(query: Option<&str>) -> (Utm, Tags) {
 
 /// A `key=value` pair's value, form-decoded (`+` is a space) and truncated.
 fn decoded_value(pair: &str) -> String {
+    // Nothing escaped (no `%`, no `+` for a space): the value as it is.
+    if !pair.contains(['%', '+']) {
+        let value = pair.split_once('=').map_or("", |(_, value)| value);
+        return truncate(value, MAX_UTM_BYTES).to_owned();
+    }
     let value = form_urlencoded::parse(pair.as_bytes())
         .next()
         .map(|(_, value)| value)
@@ -1084,6 +1093,23 @@ mod tests {
                 if let Some(new) = plain_web_referrer(&text) {
                     prop_assert_eq!(Some(new), old_referrer(&text), "{}", text);
                 }
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn unescaped_values_read_as_form_decoding_reads_them(pair in "[a-z_=:/.;!~*'()$,-]{0,30}") {
+                let slow = form_urlencoded::parse(pair.as_bytes())
+                    .next()
+                    .map(|(_, value)| value.into_owned())
+                    .unwrap_or_default();
+                prop_assert_eq!(decoded_value(&pair), slow);
+            }
+
+            #[test]
+            fn unescaped_paths_read_as_percent_decoding_reads_them(path in "[a-z/._~!$&'()*+,;=:@-]{0,30}") {
+                let slow = percent_decode_str(&path).decode_utf8_lossy().into_owned();
+                prop_assert_eq!(decode(&path), slow);
             }
         }
 
