@@ -60,7 +60,7 @@ pub struct Pipeline {
 
 /// A beacon that passed every check that needs no salt.
 pub struct Accepted<'p> {
-    sites: Vec<&'p SiteConfig>,
+    sites: Sites<'p>,
     shared: Shared,
 }
 
@@ -152,13 +152,20 @@ impl Pipeline {
     ) -> Result<Vec<EventRow>, DropReason> {
         let Accepted { sites, shared } = accepted;
         let (ip, ua) = (shared.truncated_ip, req.user_agent);
+        let now = req.now;
+        // One site (the usual beacon) needs no list of ids.
+        if let Sites::One(site) = &sites {
+            let ids = site_ids(site, hasher, ip, ua, now);
+            if !allow(ids.site, ids.visitor_id) {
+                return Err(DropReason::RateLimited);
+            }
+            let row = event_row(req.beacon, req.now, shared);
+            return Ok(one_per_site(row, std::slice::from_ref(&ids)));
+        }
         let ids: Vec<SiteIds> = sites
+            .as_slice()
             .iter()
-            .map(|site| SiteIds {
-                site: &site.domain,
-                visitor_id: hasher.visitor_id(&site.domain, ip, ua),
-                prev_visitor_id: hasher.previous_day_id(&site.domain, ip, ua, req.now),
-            })
+            .map(|site| site_ids(site, hasher, ip, ua, now))
             .filter(|ids| allow(ids.site, ids.visitor_id))
             .collect();
         if ids.is_empty() {
@@ -170,19 +177,18 @@ impl Pipeline {
 
     /// The configured sites among the beacon's domains that accept it, or
     /// the first refusal when none does.
-    fn accepting_sites(&self, req: &Request) -> Result<Vec<&SiteConfig>, DropReason> {
+    fn accepting_sites(&self, req: &Request) -> Result<Sites<'_>, DropReason> {
         let mut first_refusal = None;
-        let mut sites = Vec::new();
+        let mut sites = Sites::None;
         for domain in &req.beacon.domains {
             match self.site_refusal(domain, req) {
                 Ok(site) => sites.push(site),
                 Err(reason) => first_refusal = first_refusal.or(Some(reason)),
             }
         }
-        if sites.is_empty() {
-            Err(first_refusal.unwrap_or(DropReason::UnknownSite))
-        } else {
-            Ok(sites)
+        match sites {
+            Sites::None => Err(first_refusal.unwrap_or(DropReason::UnknownSite)),
+            sites => Ok(sites),
         }
     }
 
@@ -268,6 +274,50 @@ pub fn screen_size(width: Option<u16>) -> &'static str {
         Some(w) if w < 992 => "Tablet",
         Some(w) if w < 1440 => "Laptop",
         Some(_) => "Desktop",
+    }
+}
+
+/// A visitor's ids on one site: today's, and the previous day's just after
+/// midnight.
+fn site_ids<'s>(
+    site: &'s SiteConfig,
+    hasher: &DayHasher,
+    ip: IpAddr,
+    user_agent: &str,
+    now: u64,
+) -> SiteIds<'s> {
+    SiteIds {
+        site: &site.domain,
+        visitor_id: hasher.visitor_id(&site.domain, ip, user_agent),
+        prev_visitor_id: hasher.previous_day_id(&site.domain, ip, user_agent, now),
+    }
+}
+
+/// The accepting sites of a beacon, without a list for the usual one.
+enum Sites<'p> {
+    None,
+    One(&'p SiteConfig),
+    Many(Vec<&'p SiteConfig>),
+}
+
+impl<'p> Sites<'p> {
+    fn push(&mut self, site: &'p SiteConfig) {
+        *self = match std::mem::replace(self, Sites::None) {
+            Sites::None => Sites::One(site),
+            Sites::One(first) => Sites::Many(vec![first, site]),
+            Sites::Many(mut sites) => {
+                sites.push(site);
+                Sites::Many(sites)
+            }
+        };
+    }
+
+    fn as_slice(&self) -> &[&'p SiteConfig] {
+        match self {
+            Sites::None => &[],
+            Sites::One(site) => std::slice::from_ref(site),
+            Sites::Many(sites) => sites,
+        }
     }
 }
 
