@@ -26,16 +26,31 @@ pub fn resolve(
     if !is_trusted(peer, trusted) {
         return peer;
     }
-    let chain = match header {
-        ForwardedHeader::XForwardedFor => x_forwarded_for(headers),
-        ForwardedHeader::Forwarded => forwarded(headers),
-    };
+    match header {
+        // Walked from the right without collecting the hops: this runs on
+        // every beacon behind a proxy.
+        ForwardedHeader::XForwardedFor => {
+            rightmost_untrusted(peer, x_forwarded_for(headers), trusted)
+        }
+        ForwardedHeader::Forwarded => {
+            rightmost_untrusted(peer, forwarded(headers).into_iter().rev(), trusted)
+        }
+    }
+}
+
+/// The first hop, from the right, that is not a trusted proxy; `peer` if
+/// there are none.
+fn rightmost_untrusted(
+    peer: IpAddr,
+    hops_from_right: impl Iterator<Item = Option<IpAddr>>,
+    trusted: &[IpNet],
+) -> IpAddr {
     let mut client = peer;
-    for hop in chain.iter().rev() {
+    for hop in hops_from_right {
         match hop {
             Some(ip) => {
-                client = *ip;
-                if !is_trusted(*ip, trusted) {
+                client = ip;
+                if !is_trusted(ip, trusted) {
                     break;
                 }
             }
@@ -67,15 +82,15 @@ pub fn truncate(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// `X-Forwarded-For` hops in the order proxies appended them. `None` marks
-/// an unreadable hop.
-fn x_forwarded_for(headers: &HeaderMap) -> Vec<Option<IpAddr>> {
+/// `X-Forwarded-For` hops from the right (the last proxy's) to the left.
+/// `None` marks an unreadable hop.
+fn x_forwarded_for(headers: &HeaderMap) -> impl Iterator<Item = Option<IpAddr>> + '_ {
     headers
         .get_all(&X_FORWARDED_FOR)
         .iter()
-        .flat_map(|v| v.to_str().unwrap_or("?").split(','))
+        .rev()
+        .flat_map(|v| v.to_str().unwrap_or("?").rsplit(','))
         .map(parse_hop)
-        .collect()
 }
 
 /// RFC 7239 `Forwarded: for=` hops, in order.
