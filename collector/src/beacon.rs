@@ -212,19 +212,21 @@ struct Fields<'a> {
     r: Option<Text<'a>>,
     #[serde(borrow)]
     referrer: Option<Text<'a>>,
-    p: Option<Value>,
-    props: Option<Value>,
-    i: Option<Value>,
-    interactive: Option<Value>,
-    h: Option<Value>,
+    // The rarer fields are boxed: the struct is moved a few times per
+    // beacon, and most of it is usually absent.
+    p: Option<Box<Value>>,
+    props: Option<Box<Value>>,
+    i: Option<Box<Value>>,
+    interactive: Option<Box<Value>>,
+    h: Option<Box<Value>>,
     #[serde(rename = "hashMode")]
-    hash_mode: Option<Value>,
+    hash_mode: Option<Box<Value>>,
     #[serde(rename = "$")]
-    dollar: Option<Value>,
-    revenue: Option<Value>,
+    dollar: Option<Box<Value>>,
+    revenue: Option<Box<Value>>,
     w: Option<Value>,
-    sd: Option<Value>,
-    e: Option<Value>,
+    sd: Option<Box<Value>>,
+    e: Option<Box<Value>>,
 }
 
 /// A field that should be a string: borrowed from the body when it holds
@@ -330,12 +332,12 @@ impl Fields<'_> {
             "hashMode" => &self.hash_mode,
             "$" => &self.dollar,
             "revenue" => &self.revenue,
-            "w" => &self.w,
+            "w" => return self.w.as_ref(),
             "sd" => &self.sd,
             "e" => &self.e,
             _ => return None,
         };
-        field.as_ref()
+        field.as_deref()
     }
 }
 
@@ -753,7 +755,13 @@ fn truncate(text: &str, max: usize) -> &str {
 fn parse_domains(value: Option<&Text>) -> Result<Vec<String>, String> {
     let mut domains: Vec<String> = Vec::new();
     for item in required_string(value)?.split(',') {
-        let domain = item.trim().to_lowercase();
+        let item = item.trim();
+        // Unicode lowercasing only when needed: domains are nearly always ASCII.
+        let domain = if item.is_ascii() {
+            item.to_ascii_lowercase()
+        } else {
+            item.to_lowercase()
+        };
         if domain.is_empty() || domains.contains(&domain) {
             continue;
         }
