@@ -514,6 +514,14 @@ fn plain_host(authority: &str) -> Option<&str> {
     if host.is_empty() || !host.bytes().all(name_byte) {
         return None;
     }
+    // Punycode labels are checked (and may be refused) by the full parse.
+    if host
+        .as_bytes()
+        .windows(4)
+        .any(|w| w.eq_ignore_ascii_case(b"xn--"))
+    {
+        return None;
+    }
     if let Some(port) = port {
         let digits = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
         if !digits || port.parse::<u16>().is_err() {
@@ -1134,6 +1142,23 @@ mod tests {
             }
             assert!(plain_web_referrer("https://www.google.com/search?q=x").is_some());
         }
+    }
+
+    #[test]
+    fn punycode_hosts_read_as_the_full_parser_reads_them() {
+        let page = |url: &str| {
+            parse(format!(r#"{{"n":"pageview","u":"{url}","d":"example.com"}}"#).as_bytes())
+        };
+        // Valid punycode is kept as it is; invalid punycode is refused
+        // whichever way the rest of the URL is read.
+        assert_eq!(
+            ok(r#"{"n":"pageview","u":"https://xn--bcher-kva.example/a","d":"example.com"}"#)
+                .page
+                .hostname,
+            "xn--bcher-kva.example"
+        );
+        assert!(page("https://XN---aaa-aaAa0Aa0.example.com/").is_err());
+        assert!(page("https://XN---aaa-aaAa0Aa0.example.com/@").is_err());
     }
 
     #[test]

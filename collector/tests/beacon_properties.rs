@@ -28,6 +28,8 @@ proptest! {
         path in "(/[a-zA-Z0-9._~%!$&'()*+,;=:@-]{0,12}){0,5}",
         route in "[a-zA-Z0-9/?=&%.-]{0,20}",
     ) {
+        // `xn--` starts a punycode label, which random letters seldom make valid.
+        prop_assume!(!sub.to_ascii_lowercase().contains("xn--"));
         let url = format!("https://{sub}.Example.com{path}#{route}");
         let page = parse(beacon(&url).as_bytes()).expect("a valid beacon").page;
         prop_assert!(!page.hostname.starts_with("www."), "{}", page.hostname);
