@@ -29,6 +29,7 @@ enum Command {
     /// Serve `202 ok` to every request (after reading its body) until
     /// stopped: the machine's ceiling for the same load.
     Ceiling {
+        /// Where to listen; the chosen address is printed.
         #[arg(long, default_value = "127.0.0.1:0")]
         listen: std::net::SocketAddr,
         /// Stop by itself after this many seconds.
@@ -77,6 +78,7 @@ struct RunArgs {
         default_value = "example.com"
     )]
     sites: Vec<String>,
+    /// The same seed draws the same traffic.
     #[arg(long, env = "LOADTEST_SEED", default_value_t = 1)]
     seed: u64,
     /// Distinct visitors (client address and browser).
@@ -97,8 +99,10 @@ struct RunArgs {
     /// Afterwards, wait until ClickHouse stored exactly the accepted beacons.
     #[arg(long, requires = "clickhouse_url")]
     verify: bool,
+    /// ClickHouse's HTTP interface, for --verify.
     #[arg(long, env = "CLICKHOUSE_URL")]
     clickhouse_url: Option<String>,
+    /// The collector's database, for --verify.
     #[arg(long, env = "CLICKHOUSE_DATABASE", default_value = "analytics")]
     database: String,
     /// Seconds to wait for the rows when verifying.
