@@ -334,7 +334,9 @@ impl<'a> Report<'a> {
 
     /// Runs the report under `limits`.
     pub async fn run(&self, db: &Db, limits: Limits) -> Result<Outcome, ApiError> {
-        let json = fetch_json(db, &self.sql(), limits).await?;
+        let sql = self.sql();
+        tracing::debug!(%sql, "report");
+        let json = fetch_json(db, &sql, limits).await?;
         let total_rows = json
             .get("rows_before_limit_at_least")
             .and_then(number)

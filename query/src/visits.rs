@@ -197,9 +197,11 @@ fn per_key(w: &Window, fields: &[&str]) -> String {
 
 /// The events in the read window, each with its visitor key.
 fn keyed_events(w: &Window, fields: &[&str]) -> String {
+    // Each step maps an id to its previous-day id, or leaves it: the
+    // three-argument `transform` returns ids it does not list unchanged.
     let mut key = "visitor_id".to_string();
     for _ in 0..LINK_DEPTH {
-        key = format!("transform({key}, links.1, links.2, {key})");
+        key = format!("transform({key}, links.1, links.2)");
     }
     format!(
         "WITH ({links}) AS links \
