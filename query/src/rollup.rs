@@ -35,6 +35,10 @@ const DAY: i64 = 24 * HOUR;
 const SETTLE_SECS: i64 = HOUR;
 /// Largest span materialized by one statement, to bound its memory.
 const BATCH_SECS: i64 = 24 * HOUR;
+/// An event inserted up to this long before an hour was read may still
+/// have been in flight (visible only after the read): such an hour is
+/// redone.
+const READ_MARGIN_SECS: i64 = 2;
 /// Inserts are looked for from a little before the previous run started:
 /// a row's `inserted_at` is taken when its insert starts, and it becomes
 /// visible when the insert ends, which for the collector's batches is well
@@ -174,35 +178,59 @@ async fn first_event_hour(db: &Db, sites: &[String]) -> Result<Option<i64>, DbEr
     }
 }
 
-/// Materialized hours whose visits an event inserted since `since` can
-/// change: those whose read window (from [`visits::LOOKBACK_SECS`] before
-/// the hour to [`visits::LOOKAHEAD_SECS`] after it) holds the event.
+/// Materialized hours whose visits an event inserted since `since`, and
+/// after the hour was read, can change: those whose read window (from
+/// [`visits::LOOKBACK_SECS`] before the hour to [`visits::LOOKAHEAD_SECS`]
+/// after it) holds the event. Hours without events of their own were not
+/// read, and only need redoing when the event is in them.
 async fn stale_hours(db: &Db, since: i64, from: i64, to: i64) -> Result<BTreeSet<i64>, DbError> {
     if from >= to {
         return Ok(BTreeSet::new());
     }
-    let sql = format!(
-        "SELECT DISTINCT toUInt32(toStartOfHour(timestamp)) FROM events \
-         WHERE inserted_at >= toDateTime({since}) AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})",
+    let late = format!(
+        "SELECT toUInt32(toStartOfHour(timestamp)) AS h, toUInt32(max(inserted_at)) FROM events \
+         WHERE inserted_at >= toDateTime({since}) AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) \
+         GROUP BY h",
         (from - visits::LOOKAHEAD_SECS - HOUR).max(0),
         to + visits::LOOKBACK_SECS
     );
+    let late = pairs(db, &late).await?;
+    if late.is_empty() {
+        return Ok(BTreeSet::new());
+    }
+    let read = format!(
+        "SELECT toUInt32(chunk), toUInt32(max(read_at)) FROM visit_chunks \
+         WHERE chunk >= toDateTime({from}) AND chunk < toDateTime({to}) GROUP BY chunk"
+    );
+    let read_at: std::collections::BTreeMap<i64, i64> =
+        pairs(db, &read).await?.into_iter().collect();
     let mut stale = BTreeSet::new();
-    for line in db.fetch_tsv(&sql).await?.lines() {
-        let Ok(hour) = line.trim().parse::<i64>() else {
-            continue;
-        };
-        let first = hour - visits::LOOKAHEAD_SECS - HOUR;
+    for (hour, inserted) in late {
+        let first = (hour - visits::LOOKAHEAD_SECS - HOUR).div_euclid(HOUR) * HOUR;
         let last = hour + visits::LOOKBACK_SECS;
-        let mut h = first.div_euclid(HOUR) * HOUR;
-        while h <= last {
-            if h >= from && h < to {
+        for h in (first..=last).step_by(HOUR as usize) {
+            let redo = match read_at.get(&h) {
+                Some(read) => inserted + READ_MARGIN_SECS >= *read,
+                None => h == hour,
+            };
+            if redo && h >= from && h < to {
                 stale.insert(h);
             }
-            h += HOUR;
         }
     }
     Ok(stale)
+}
+
+async fn pairs(db: &Db, sql: &str) -> Result<Vec<(i64, i64)>, DbError> {
+    Ok(db
+        .fetch_tsv(sql)
+        .await?
+        .lines()
+        .filter_map(|line| {
+            let (a, b) = line.trim().split_once('\t')?;
+            Some((a.parse().ok()?, b.parse().ok()?))
+        })
+        .collect())
 }
 
 /// Contiguous `[from, to)` spans of the given hours.
@@ -234,10 +262,15 @@ async fn materialize(db: &Db, sites: &[String], from: i64, to: i64) -> Result<u6
     let busy = hours_with_events(db, sites, from, to).await?;
     let needs = Needs::all();
     let columns = needs.columns().join(", ");
+    let mut read_at: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
     for (run_from, run_to) in ranges(&busy) {
         let mut start = run_from;
         while start < run_to {
             let end = (start + BATCH_SECS).min(run_to);
+            let now = server_now(db).await?;
+            for hour in (start..end).step_by(HOUR as usize) {
+                read_at.insert(hour, now);
+            }
             for site in sites {
                 let window = Window {
                     site,
@@ -262,11 +295,16 @@ async fn materialize(db: &Db, sites: &[String], from: i64, to: i64) -> Result<u6
         .iter()
         .copied()
         .chain((!busy.contains(&from)).then_some(from))
-        .map(|hour| format!("(toDateTime({hour}), {generation}, toDateTime({to}), now())"))
+        .map(|hour| {
+            let read = read_at
+                .get(&hour)
+                .map_or("now()".to_string(), |t| format!("toDateTime({t})"));
+            format!("(toDateTime({hour}), {generation}, toDateTime({to}), {read}, now())")
+        })
         .collect();
     for chunk in rows.chunks(1000) {
         let sql = format!(
-            "INSERT INTO visit_chunks (chunk, generation, covered_to, materialized_at) VALUES {}",
+            "INSERT INTO visit_chunks (chunk, generation, covered_to, read_at, materialized_at) VALUES {}",
             chunk.join(", ")
         );
         db.execute(&sql).await?;

@@ -48,11 +48,13 @@ ORDER BY (site, toDate(timestamp), chunk, generation);
 -- One row per materialized hour that has events (and one for the first hour
 -- of every materialized span); the highest generation of an hour wins.
 -- Materialized spans run without gaps from the earliest `chunk` to the
--- latest `covered_to`.
+-- latest `covered_to`. `read_at` is when the hour's events were read: an
+-- event inserted after it may be missing from the hour.
 CREATE TABLE IF NOT EXISTS visit_chunks (
     chunk DateTime('UTC'),
     generation UInt64,
     covered_to DateTime('UTC'),
+    read_at DateTime('UTC'),
     materialized_at DateTime('UTC')
 ) ENGINE = MergeTree()
 ORDER BY (chunk, generation);
