@@ -197,34 +197,48 @@ fn per_key(w: &Window, fields: &[&str]) -> String {
 
 /// The events in the read window, each with its visitor key.
 fn keyed_events(w: &Window, fields: &[&str]) -> String {
-    // Each step maps an id to its previous-day id, or leaves it: the
-    // three-argument `transform` returns ids it does not list unchanged.
-    let mut key = "visitor_id".to_string();
-    for _ in 0..LINK_DEPTH {
-        key = format!("transform({key}, links.1, links.2)");
-    }
+    // A join, not a scalar subquery: ClickHouse 18.16 runs a scalar
+    // subquery again for every place it is used.
     format!(
-        "WITH ({links}) AS links \
-         SELECT {key} AS vkey, ({fields}) AS ev FROM events \
-         WHERE {window}",
-        links = links(w),
+        "SELECT if(root = 0, visitor_id, root) AS vkey, ev FROM ( \
+           SELECT visitor_id, ({fields}) AS ev FROM events WHERE {window}) \
+         ANY LEFT JOIN ({roots}) USING visitor_id",
         fields = fields.join(", "),
         window = read_window(w),
+        roots = roots(w),
     )
 }
 
-/// `(ids, previous-day ids)` of visitors whose previous-day id was active
-/// in the 30 minutes before a midnight. A `0 -> 0` pair keeps the arrays
-/// non-empty, which `transform` requires.
+/// `(visitor_id, root)`: for each visitor whose previous-day id was active
+/// in the 30 minutes before a midnight, that id followed back up to
+/// [`LINK_DEPTH`] days (each step a join with the links themselves).
+fn roots(w: &Window) -> String {
+    let links = links(w);
+    let mut sql = format!("SELECT visitor_id, prev AS p1 FROM ({links})");
+    let mut root = "p1".to_string();
+    for k in 2..=LINK_DEPTH {
+        let columns: Vec<String> = (1..=k).map(|i| format!("p{i}")).collect();
+        sql = format!(
+            "SELECT visitor_id, {} FROM ({sql}) \
+             ANY LEFT JOIN (SELECT visitor_id AS p{prev}, prev AS p{k} FROM ({links})) USING p{prev}",
+            columns.join(", "),
+            prev = k - 1,
+        );
+        root = format!("if(p{k} != 0, p{k}, {root})");
+    }
+    format!("SELECT visitor_id, {root} AS root FROM ({sql})")
+}
+
+/// `(visitor_id, prev)` of visitors whose previous-day id was active in the
+/// 30 minutes before a midnight.
 fn links(w: &Window) -> String {
     let window = read_window(w);
     format!(
-        "SELECT (arrayPushBack(groupArray(visitor_id), toUInt64(0)), arrayPushBack(groupArray(prev), toUInt64(0))) \
-         FROM (SELECT visitor_id, any(prev_visitor_id) AS prev FROM events \
-               WHERE {window} AND prev_visitor_id != 0 \
-                 AND prev_visitor_id IN (SELECT visitor_id FROM events \
-                     WHERE {window} AND toUInt32(timestamp) % 86400 >= {late}) \
-               GROUP BY visitor_id)",
+        "SELECT visitor_id, any(prev_visitor_id) AS prev FROM events \
+         WHERE {window} AND prev_visitor_id != 0 \
+           AND prev_visitor_id IN (SELECT visitor_id FROM events \
+               WHERE {window} AND toUInt32(timestamp) % 86400 >= {late}) \
+         GROUP BY visitor_id",
         late = 86_400 - VISIT_GAP_SECS,
     )
 }
