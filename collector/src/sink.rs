@@ -63,7 +63,9 @@ pub fn compression_for(url: &str) -> clickhouse::Compression {
     if loopback {
         clickhouse::Compression::None
     } else {
-        clickhouse::Compression::default()
+        // Named, not `default()`: the crate's default is `None` whenever its
+        // `test-util` feature is on, as it is in workspace test builds.
+        clickhouse::Compression::Lz4
     }
 }
 
