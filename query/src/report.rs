@@ -227,11 +227,16 @@ impl<'a> Report<'a> {
 
     /// True when no dimension or filter varies within a visit.
     fn per_visit_attributes_only(&self) -> bool {
+        self.used_dimensions().iter().all(|d| d.needs_visits())
+    }
+
+    /// The dimensions the query groups or filters by.
+    fn used_dimensions(&self) -> Vec<&Dimension> {
         let mut dims: Vec<&Dimension> = self.query.dimensions.iter().collect();
         if let Some(f) = &self.query.filter {
             filter_dimensions(f, &mut dims);
         }
-        dims.iter().all(|d| d.needs_visits())
+        dims
     }
 
     /// The relation's rows with a timestamp in range (the only rows a report
@@ -240,15 +245,15 @@ impl<'a> Report<'a> {
     fn rows_in_range(&self, needs: &Needs) -> String {
         let columns = needs.columns().join(", ");
         let (from, to) = (self.span.from.timestamp(), self.span.to.timestamp());
-        let site = lit(&self.query.site_id);
-        let in_range = format!("timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})");
         let Some(c) = self.coverage.filter(|c| c.to > from && c.from < to) else {
             return self.built_rows(needs, from);
         };
         let stored = format!(
-            "SELECT {columns} FROM visit_events WHERE site = {site} AND {in_range} \
+            "SELECT {columns} FROM visit_events WHERE site = {} \
              AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) AND {CURRENT}",
-            c.from, c.to
+            lit(&self.query.site_id),
+            from.max(c.from),
+            to.min(c.to)
         );
         if c.to >= to {
             return stored;
@@ -274,10 +279,7 @@ impl<'a> Report<'a> {
 
     /// The extra columns the visit relation must carry for this query.
     pub(crate) fn needs(&self) -> Needs {
-        let mut dims: Vec<&Dimension> = self.query.dimensions.iter().collect();
-        if let Some(f) = &self.query.filter {
-            filter_dimensions(f, &mut dims);
-        }
+        let dims = self.used_dimensions();
         let mut needs = Needs::default();
         let add = |list: &mut Vec<&'static str>, c: &'static str| {
             if !list.contains(&c) {
@@ -404,7 +406,7 @@ fn direction(d: Direction) -> &'static str {
 }
 
 /// ClickHouse's JSON quotes 64-bit integers; accept either form.
-fn number(v: &Value) -> Option<u64> {
+pub(crate) fn number(v: &Value) -> Option<u64> {
     match v {
         Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
         Value::String(s) => s.parse().ok(),

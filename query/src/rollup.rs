@@ -118,64 +118,67 @@ impl Rollup {
 
 /// The span of materialized hours, if any.
 pub async fn coverage(db: &Db) -> Result<Option<Coverage>, DbError> {
-    let row = db
-        .fetch_rows(
-            "SELECT count(), toUInt32(min(chunk)), toUInt32(max(covered_to)) FROM visit_chunks",
-        )
-        .await?;
-    let numbers: Vec<i64> = row
-        .first()
-        .map(|r| r.iter().filter_map(|c| c.parse().ok()).collect())
-        .unwrap_or_default();
-    match numbers.as_slice() {
-        [n, from, to] if *n > 0 => Ok(Some(Coverage {
+    let sql = "SELECT count(), toUInt32(min(chunk)), toUInt32(max(covered_to)) FROM visit_chunks";
+    Ok(match counted(db, sql).await?.as_deref() {
+        Some([from, to]) => Some(Coverage {
             from: *from,
             to: *to,
-        })),
-        _ => Ok(None),
-    }
+        }),
+        _ => None,
+    })
 }
 
-async fn scalar(db: &Db, sql: &str) -> Result<Option<i64>, DbError> {
+/// The numbers after the leading `count()` of a one-row query, or `None`
+/// when it counted nothing (the other aggregates are then meaningless).
+async fn counted(db: &Db, sql: &str) -> Result<Option<Vec<i64>>, DbError> {
     let text = db.fetch_tsv(sql).await?;
-    Ok(text.trim().parse().ok())
+    let numbers: Vec<i64> = text
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    Ok(match numbers.split_first() {
+        Some((n, rest)) if *n > 0 => Some(rest.to_vec()),
+        _ => None,
+    })
+}
+
+/// A one-column query's numbers.
+async fn column(db: &Db, sql: &str) -> Result<BTreeSet<i64>, DbError> {
+    Ok(db
+        .fetch_tsv(sql)
+        .await?
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect())
 }
 
 async fn server_now(db: &Db) -> Result<i64, DbError> {
-    scalar(db, "SELECT toUInt32(now())")
-        .await?
-        .ok_or_else(|| DbError::Unexpected("no server time".into()))
+    let text = db.fetch_tsv("SELECT toUInt32(now())").await?;
+    text.trim()
+        .parse()
+        .map_err(|_| DbError::Unexpected(format!("server time `{}`", text.trim())))
 }
 
 async fn last_materialized_at(db: &Db) -> Result<Option<i64>, DbError> {
     let sql = "SELECT count(), toUInt32(max(materialized_at)) FROM visit_chunks";
-    let text = db.fetch_tsv(sql).await?;
-    let mut parts = text
-        .split_whitespace()
-        .filter_map(|p| p.parse::<i64>().ok());
-    match (parts.next(), parts.next()) {
-        (Some(n), Some(at)) if n > 0 => Ok(Some(at)),
-        _ => Ok(None),
-    }
+    Ok(counted(db, sql).await?.and_then(|v| v.first().copied()))
+}
+
+/// `site IN (...)` for the configured sites.
+fn site_in(sites: &[String]) -> String {
+    let list: Vec<String> = sites.iter().map(|s| lit(s)).collect();
+    format!("site IN ({})", list.join(", "))
 }
 
 async fn first_event_hour(db: &Db, sites: &[String]) -> Result<Option<i64>, DbError> {
     if sites.is_empty() {
         return Ok(None);
     }
-    let list: Vec<String> = sites.iter().map(|s| lit(s)).collect();
     let sql = format!(
-        "SELECT count(), toUInt32(toStartOfHour(min(timestamp))) FROM events WHERE site IN ({})",
-        list.join(", ")
+        "SELECT count(), toUInt32(toStartOfHour(min(timestamp))) FROM events WHERE {}",
+        site_in(sites)
     );
-    let text = db.fetch_tsv(&sql).await?;
-    let mut parts = text
-        .split_whitespace()
-        .filter_map(|p| p.parse::<i64>().ok());
-    match (parts.next(), parts.next()) {
-        (Some(n), Some(hour)) if n > 0 => Ok(Some(hour)),
-        _ => Ok(None),
-    }
+    Ok(counted(db, &sql).await?.and_then(|v| v.first().copied()))
 }
 
 /// Materialized hours whose visits an event inserted since `since`, and
@@ -326,28 +329,20 @@ async fn hours_with_events(
     from: i64,
     to: i64,
 ) -> Result<BTreeSet<i64>, DbError> {
-    let list: Vec<String> = sites.iter().map(|s| lit(s)).collect();
     let sql = format!(
         "SELECT DISTINCT toUInt32(toStartOfHour(timestamp)) FROM events \
-         WHERE site IN ({}) AND timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})",
-        list.join(", ")
+         WHERE {} AND timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})",
+        site_in(sites)
     );
-    Ok(db
-        .fetch_tsv(&sql)
-        .await?
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect())
+    column(db, &sql).await
 }
 
 /// Merges the hourly totals of every complete UTC day in `[from, to)` that
 /// has no daily totals yet or overlaps a span materialized in this run.
 async fn make_days(db: &Db, from: i64, to: i64, touched: &[(i64, i64)]) -> Result<(), DbError> {
-    let made: BTreeSet<i64> = db
-        .fetch_tsv("SELECT DISTINCT toUInt32(day) FROM visit_days")
+    let made: BTreeSet<i64> = column(db, "SELECT DISTINCT toUInt32(day) FROM visit_days")
         .await?
-        .lines()
-        .filter_map(|l| l.trim().parse::<i64>().ok())
+        .into_iter()
         .map(|d| d * DAY)
         .collect();
     let first = (from + DAY - 1).div_euclid(DAY) * DAY;

@@ -197,12 +197,7 @@ async fn first_event_day(
     );
     let json = report::fetch_json(&state.db, &sql, state.limits).await?;
     let row = json.pointer("/data/0").cloned().unwrap_or_default();
-    let count = row.get(0).and_then(|v| {
-        v.as_str()
-            .and_then(|s| s.parse::<u64>().ok())
-            .or(v.as_u64())
-    });
-    if count.unwrap_or(0) == 0 {
+    if row.get(0).and_then(report::number).unwrap_or(0) == 0 {
         return Ok(None);
     }
     Ok(row
@@ -237,11 +232,7 @@ async fn realtime_visitors(
     let json = report::fetch_json(&state.db, &sql, state.limits).await?;
     let visitors = json
         .pointer("/data/0/0")
-        .and_then(|v| {
-            v.as_str()
-                .and_then(|s| s.parse::<u64>().ok())
-                .or(v.as_u64())
-        })
+        .and_then(report::number)
         .unwrap_or(0);
     Ok(Json(visitors).into_response())
 }
