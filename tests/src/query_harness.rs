@@ -15,16 +15,20 @@ pub const VIEWER_TOKEN: &str = "test-viewer-token";
 
 /// Adds an admin editor for every site and a viewer of `OTHER_SITE`.
 pub fn with_editors(config: &mut Config) {
-    let editor = |name: &str, token: &str, role, sites: &[&str]| EditorConfig {
-        name: name.into(),
-        token_sha256: schema::auth::token_sha256(token),
-        role,
-        sites: sites.iter().map(|s| s.to_string()).collect(),
-    };
     config.editor = vec![
         editor("admin", ADMIN_TOKEN, Role::Admin, &["*"]),
         editor("viewer", VIEWER_TOKEN, Role::Viewer, &[crate::OTHER_SITE]),
     ];
+}
+
+/// An editor of `sites` whose token is `token` (the config holds its hash).
+pub fn editor(name: &str, token: &str, role: Role, sites: &[&str]) -> EditorConfig {
+    EditorConfig {
+        name: name.into(),
+        token_sha256: schema::auth::token_sha256(token),
+        role,
+        sites: sites.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 /// Writes rows as they are, bypassing the collector.

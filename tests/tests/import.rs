@@ -5,11 +5,10 @@
 
 use chrono::{DateTime, SecondsFormat};
 use integration_tests::*;
-use schema::config::{Durability, EditorConfig, Role};
+use schema::config::{Durability, Role};
 use schema::local_server::{LocalServer, LocalServerOptions};
 use schema::Config;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::time::Duration;
 
 /// Admin of every site.
@@ -25,11 +24,8 @@ const TRUNCATED: [u8; 4] = [198, 51, 100, 0];
 const BOT_UA: &str = "Googlebot/2.1 (+http://www.google.com/bot.html)";
 
 fn import_config() -> Config {
-    let editor = |token: &str, role, sites: &[&str]| EditorConfig {
-        name: token.into(),
-        token_sha256: schema::auth::token_sha256(token),
-        role,
-        sites: sites.iter().map(|s| s.to_string()).collect(),
+    let editor = |token: &str, role, sites: &[&str]| {
+        integration_tests::query_harness::editor(token, token, role, sites)
     };
     let mut config = test_config();
     config.editor = vec![
@@ -458,32 +454,6 @@ async fn an_outage_stops_the_import_with_503_and_the_line_to_resume_from() {
     assert_stored_exactly(&db, 100).await;
 }
 
-#[derive(Clone, Default)]
-struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Every log line of this test binary, at trace level. Only one test may
-/// install it.
-fn capture_logs() -> Captured {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
-    captured
-}
-
 #[tokio::test]
 async fn imported_addresses_and_user_agents_are_kept_nowhere() {
     const RAW_IP: &str = "203.0.113.177";
@@ -557,7 +527,7 @@ async fn imported_addresses_and_user_agents_are_kept_nowhere() {
             assert!(files.is_empty(), "{secret:?} in files {files:?}");
         }
     }
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.contains("import finished"), "logs were captured");
     for secret in secrets {
         assert!(!logged.contains(secret), "{secret:?} in the logs");

@@ -4,38 +4,12 @@
 //! trace level).
 
 use integration_tests::*;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 const RAW_IP: &str = "198.51.100.77";
 const TRUNCATED_IP: &str = "198.51.100.0";
 const RAW_IP6: &str = "2001:db8:4242:17::beef";
 const TRUNCATED_IP6: &str = "2001:db8:4242::";
 const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) PrivacyProbe/9.1 Gecko/20100101 Firefox/131.0";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() -> Captured {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
-    captured
-}
 
 #[tokio::test]
 async fn no_address_or_user_agent_is_stored_or_logged() {
@@ -120,7 +94,7 @@ async fn no_address_or_user_agent_is_stored_or_logged() {
             assert!(files.is_empty(), "{secret:?} in files {files:?}");
         }
     }
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.contains("collector stopped"), "logs were captured");
     for secret in secrets {
         assert!(!logged.contains(secret), "{secret:?} in the logs");
