@@ -506,7 +506,7 @@ static URL_BYTES: [bool; 256] = {
 /// `2130706433`), with at most a port of digits that fits in 16 bits.
 /// Anything else (IPv6, escapes, user info) is left to the full parse.
 fn plain_host(authority: &str) -> Option<&str> {
-    let (host, port) = match authority.split_once(':') {
+    let (host, port) = match split_at_byte(authority, b':') {
         Some((host, port)) => (host, Some(port)),
         None => (authority, None),
     };
@@ -587,17 +587,17 @@ fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
     if needs_full_parse(text) {
         return None;
     }
-    let (before_fragment, fragment) = match text.split_once('#') {
+    let (before_fragment, fragment) = match split_at_byte(text, b'#') {
         Some((before, fragment)) => (before, Some(fragment)),
         None => (text, None),
     };
     // `scheme://host[:port][/path][?query]`, cut from `text` itself; user
     // info and anything unusual go to the full parse.
     let (_, rest) = split_web_scheme(before_fragment)?;
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
     let host = plain_host(authority)?;
-    let (path, query) = match path_and_query.split_once('?') {
+    let (path, query) = match split_at_byte(path_and_query, b'?') {
         Some((path, query)) => (path, Some(query)),
         None => (path_and_query, None),
     };
@@ -683,9 +683,7 @@ fn pathname(path: &str, fragment: Option<&str>, hash_mode: bool) -> String {
         .filter(|_| hash_mode)
         .map(decode)
         .unwrap_or_default();
-    let route = fragment
-        .split_once('?')
-        .map_or(fragment.as_str(), |(route, _)| route);
+    let route = split_at_byte(&fragment, b'?').map_or(fragment.as_str(), |(route, _)| route);
     if !route.is_empty() && !route.contains('=') {
         path.push('#');
         path.push_str(route);
@@ -707,8 +705,8 @@ fn decode(text: &str) -> String {
 /// query is dropped unread.
 fn query_tags(query: Option<&str>) -> (Utm, Tags) {
     let (mut utm, mut tags) = (Utm::default(), Tags::default());
-    for pair in query.unwrap_or("").split('&') {
-        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+    for pair in pieces(query.unwrap_or(""), b'&') {
+        let key = split_at_byte(pair, b'=').map_or(pair, |(key, _)| key);
         let slot = match key {
             "utm_source" => &mut utm.source,
             "utm_medium" => &mut utm.medium,
@@ -736,8 +734,8 @@ fn query_tags(query: Option<&str>) -> (Utm, Tags) {
 /// A `key=value` pair's value, form-decoded (`+` is a space) and truncated.
 fn decoded_value(pair: &str) -> String {
     // Nothing escaped (no `%`, no `+` for a space): the value as it is.
-    if !pair.contains(['%', '+']) {
-        let value = pair.split_once('=').map_or("", |(_, value)| value);
+    if memchr::memchr2(b'%', b'+', pair.as_bytes()).is_none() {
+        let value = split_at_byte(pair, b'=').map_or("", |(_, value)| value);
         return truncate(value, MAX_UTM_BYTES).to_owned();
     }
     let value = form_urlencoded::parse(pair.as_bytes())
@@ -745,6 +743,33 @@ fn decoded_value(pair: &str) -> String {
         .map(|(_, value)| value)
         .unwrap_or_default();
     truncate(&value, MAX_UTM_BYTES).to_owned()
+}
+
+/// `text` cut at the first `byte` (ASCII, so both sides stay valid UTF-8),
+/// like `split_once` with a char but through memchr: these searches run
+/// several times on every beacon, over short strings where the generic
+/// char searcher's set-up dominates.
+fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = memchr::memchr(byte, text.as_bytes())?;
+    Some((&text[..at], &text[at + 1..]))
+}
+
+/// The pieces of `text` between `byte`s, as `str::split` gives them.
+fn pieces(text: &str, byte: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match split_at_byte(current, byte) {
+            Some((piece, after)) => {
+                rest = Some(after);
+                Some(piece)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
 }
 
 /// The longest prefix of `text` that fits in `max` bytes without splitting a character.
@@ -762,7 +787,7 @@ fn truncate(text: &str, max: usize) -> &str {
 /// Stops at the first domain past the limit so a huge list costs little.
 fn parse_domains(value: Option<&Text>) -> Result<Vec<String>, String> {
     let mut domains: Vec<String> = Vec::new();
-    for item in required_string(value)?.split(',') {
+    for item in pieces(required_string(value)?, b',') {
         let item = item.trim();
         // Unicode lowercasing only when needed: domains are nearly always ASCII.
         let domain = if item.is_ascii() {
@@ -801,17 +826,15 @@ fn parse_referrer(value: Option<&Text>) -> Result<Option<Referrer>, String> {
 /// host and path as the full URL parser at a fraction of the cost. Anything
 /// that could differ (escapes, dot segments, non-ASCII) takes the full parse.
 fn plain_web_referrer(text: &str) -> Option<Referrer> {
-    if needs_full_parse(text) || text.contains('%') {
+    if needs_full_parse(text) || memchr::memchr(b'%', text.as_bytes()).is_some() {
         return None;
     }
-    let before_fragment = text.split_once('#').map_or(text, |(before, _)| before);
+    let before_fragment = split_at_byte(text, b'#').map_or(text, |(before, _)| before);
     let (_, rest) = split_web_scheme(before_fragment)?;
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
     let host = plain_host(authority)?;
-    let path = path_and_query
-        .split_once('?')
-        .map_or(path_and_query, |(path, _)| path);
+    let path = split_at_byte(path_and_query, b'?').map_or(path_and_query, |(path, _)| path);
     let path = if path.is_empty() { "/" } else { path };
     if path.contains("/.") {
         return None;
@@ -1113,6 +1136,14 @@ mod tests {
         }
 
         proptest! {
+            #[test]
+            fn byte_splits_cut_as_str_splits_do(text in "[a-z&=?#,é]{0,20}", pick in 0usize..5) {
+                let sep = ['&', '=', '?', '#', ','][pick];
+                let byte = u8::try_from(sep).unwrap();
+                prop_assert_eq!(split_at_byte(&text, byte), text.split_once(sep));
+                prop_assert_eq!(pieces(&text, byte).collect::<Vec<_>>(), text.split(sep).collect::<Vec<_>>());
+            }
+
             #[test]
             fn unescaped_values_read_as_form_decoding_reads_them(pair in "[a-z_=:/.;!~*'()$,-]{0,30}") {
                 let slow = form_urlencoded::parse(pair.as_bytes())
