@@ -46,9 +46,33 @@ fn page(visitor: usize, seq: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_collectors_store_every_event_once_under_one_visitor_id() {
     let cluster = TestCluster::start();
+    // A member without an HTTP URL stops the migration before any DDL:
+    // listing one host, or none (both servers share 127.0.0.1, so the
+    // `url`-port convention finds only the first).
+    for hosts in [vec![cluster.urls()[0].clone()], vec![]] {
+        let mut config = cluster.config(0);
+        config.clickhouse.hosts = hosts;
+        let partial = schema::connect(&config.clickhouse).await.unwrap();
+        let err = schema::migrate::migrate(&partial)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(shard 2, replica 1 of cluster"), "{err}");
+    }
     let db = schema::connect(&cluster.config(0).clickhouse)
         .await
         .unwrap();
+    for host in cluster.host_dbs().await {
+        let sql = format!(
+            "SELECT count() FROM system.databases WHERE name = '{}'",
+            db.database()
+        );
+        assert_eq!(
+            scalar(&host.in_system(), &sql).await,
+            0,
+            "a refused migration created nothing"
+        );
+    }
     let all: Vec<u32> = schema::migrate::MIGRATIONS
         .iter()
         .map(|m| m.version)
