@@ -60,10 +60,17 @@ impl QueryService {
     }
 
     pub async fn run(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        if self.config.clickhouse.cluster.is_some() && self.config.query.rollups {
+            // The materializer's bookkeeping (hours read at a moment, mutations
+            // on its tables) assumes one server; reports built from events
+            // give the same answers on a cluster.
+            tracing::info!("cluster mode: rollups are off, reports are built from events");
+            self.config.query.rollups = false;
+        }
         let db = schema::connect(&self.config.clickhouse).await?;
         // The query service reads what the collector writes: refuse to start
         // against a schema it does not understand.

@@ -231,12 +231,18 @@ fn roots(w: &Window) -> String {
 
 /// `(visitor_id, prev)` of visitors whose previous-day id was active in the
 /// 30 minutes before a midnight.
+///
+/// `GLOBAL IN`: in cluster mode `events` is a `Distributed` table, and the
+/// previous-day id may live on another shard than the new one, so the set
+/// is read from all shards once and sent to each (on one server it is a
+/// plain `IN`). Everything else here reads `events` in subqueries whose
+/// rows are gathered on the host that runs the report.
 fn links(w: &Window) -> String {
     let window = read_window(w);
     format!(
         "SELECT visitor_id, any(prev_visitor_id) AS prev FROM events \
          WHERE {window} AND prev_visitor_id != 0 \
-           AND prev_visitor_id IN (SELECT visitor_id FROM events \
+           AND prev_visitor_id GLOBAL IN (SELECT visitor_id FROM events \
                WHERE {window} AND toUInt32(timestamp) % 86400 >= {late}) \
          GROUP BY visitor_id",
         late = 86_400 - VISIT_GAP_SECS,

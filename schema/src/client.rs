@@ -4,6 +4,7 @@
 use crate::config::ClickHouseConfig;
 use clickhouse::Client;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long any one query may take before it counts as failed. The crate
@@ -62,6 +63,9 @@ pub struct Db {
     client: Client,
     database: String,
     version: ServerVersion,
+    /// What it was connected with, so that cluster mode can reach the
+    /// other hosts with the same credentials (see [`crate::cluster`]).
+    config: Arc<ClickHouseConfig>,
 }
 
 impl std::fmt::Debug for Db {
@@ -69,6 +73,7 @@ impl std::fmt::Debug for Db {
         f.debug_struct("Db")
             .field("database", &self.database)
             .field("version", &self.version)
+            .field("cluster", &self.config.cluster)
             .finish()
     }
 }
@@ -90,13 +95,21 @@ pub async fn connect(config: &ClickHouseConfig) -> Result<Db, DbError> {
     })
     .await?;
     let version = ServerVersion::parse(&version).unwrap_or(ServerVersion(0, 0));
-    let client = base
+    let mut client = base
         .with_validation(version.supports_crate_validation())
         .with_database(&config.database);
+    if config.cluster.is_some() {
+        // An insert into a `Distributed` table returns once every shard has
+        // stored its rows, not when they are queued on this host's disk:
+        // what was just written (a salt offer, a batch) reads back at once,
+        // and a failed insert is one the writer knows to retry.
+        client = client.with_setting("insert_distributed_sync", "1");
+    }
     Ok(Db {
         client,
         database: config.database.clone(),
         version,
+        config: Arc::new(config.clone()),
     })
 }
 
@@ -123,6 +136,26 @@ impl Db {
 
     pub fn version(&self) -> ServerVersion {
         self.version
+    }
+
+    /// The settings this handle was connected with.
+    pub fn config(&self) -> &ClickHouseConfig {
+        &self.config
+    }
+
+    /// The same server with `system` as the default database, for reads of
+    /// server metadata before the configured database exists.
+    pub fn in_system(&self) -> Db {
+        Db {
+            client: self.client.clone().with_database("system"),
+            database: "system".into(),
+            ..self.clone()
+        }
+    }
+
+    /// The cluster of cluster mode (`[clickhouse] cluster`), if any.
+    pub fn cluster(&self) -> Option<&str> {
+        self.config.cluster.as_deref()
     }
 
     /// Runs one statement that returns nothing.

@@ -49,6 +49,16 @@ pub struct ClickHouseConfig {
     pub database: String,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// Cluster mode: a cluster of the servers' `remote_servers`. Tables are
+    /// then created on every host, as local tables behind `Distributed`
+    /// ones of the public names (see [`crate::cluster`]).
+    pub cluster: Option<String>,
+    /// HTTP URLs of every host of the cluster. Empty: each `host_name` of
+    /// `system.clusters` on the port of `url`.
+    pub hosts: Vec<String>,
+    /// Local tables use `Replicated*MergeTree` (a keeper and the `{shard}`
+    /// and `{replica}` macros must be configured on the servers).
+    pub replicated: bool,
 }
 
 /// The password is never printed.
@@ -59,6 +69,9 @@ impl std::fmt::Debug for ClickHouseConfig {
             .field("database", &self.database)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("cluster", &self.cluster)
+            .field("hosts", &self.hosts)
+            .field("replicated", &self.replicated)
             .finish()
     }
 }
@@ -70,6 +83,9 @@ impl Default for ClickHouseConfig {
             database: "analytics".into(),
             user: None,
             password: None,
+            cluster: None,
+            hosts: Vec::new(),
+            replicated: false,
         }
     }
 }
@@ -335,6 +351,33 @@ impl Config {
                 "must be letters, digits and underscores, not starting with a digit",
             );
         }
+        self.validate_cluster()
+    }
+
+    fn validate_cluster(&self) -> Result<(), ConfigError> {
+        let c = &self.clickhouse;
+        match &c.cluster {
+            Some(name) if !is_identifier(name) => {
+                return invalid(
+                    "clickhouse.cluster",
+                    "must be letters, digits and underscores, not starting with a digit",
+                )
+            }
+            None if !c.hosts.is_empty() || c.replicated => {
+                let key = if c.replicated {
+                    "clickhouse.replicated"
+                } else {
+                    "clickhouse.hosts"
+                };
+                return invalid(key, "needs clickhouse.cluster");
+            }
+            _ => {}
+        }
+        for (i, host) in c.hosts.iter().enumerate() {
+            if !host.starts_with("http://") || host.contains(char::is_whitespace) {
+                return invalid(&format!("clickhouse.hosts[{i}]"), "must be an http:// URL");
+            }
+        }
         Ok(())
     }
 
@@ -555,6 +598,13 @@ sites = ["example.com"]
             ("[clickhouse]\ndatabase = \"a-b\"\n", "clickhouse.database"),
             ("[clickhouse]\nurl = \"localhost:8123\"\n", "clickhouse.url"),
             ("[clickhouse]\nurl = \"https://ch:8443\"\n", "clickhouse.url"),
+            ("[clickhouse]\ncluster = \"a-b\"\n", "clickhouse.cluster"),
+            ("[clickhouse]\nreplicated = true\n", "clickhouse.replicated"),
+            ("[clickhouse]\nhosts = [\"http://a:8123\"]\n", "clickhouse.hosts"),
+            (
+                "[clickhouse]\ncluster = \"c\"\nhosts = [\"a:8123\"]\n",
+                "clickhouse.hosts[0]",
+            ),
             ("[collector]\nbatch_max_rows = 2000000\n", "collector.batch_max_rows"),
             (
                 "[[site]]\ndomain = \"a.example\"\ntimezone = \"Mars/Base\"\n",

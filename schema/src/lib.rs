@@ -4,8 +4,11 @@
 
 pub mod auth;
 pub mod client;
+pub mod cluster;
+pub mod cluster_ddl;
 pub mod config;
 pub mod event;
+pub mod local_cluster;
 pub mod local_server;
 pub mod migrate;
 pub mod runtime;

@@ -67,6 +67,11 @@ pub struct LocalServerOptions {
     pub data_dir: Option<PathBuf>,
     /// `None`: pick free loopback ports. `Some(p)`: serve HTTP on `p`.
     pub http_port: Option<u16>,
+    /// `Some(p)`: serve the native protocol on `p` (with `http_port` set
+    /// too; see [`crate::local_cluster`]).
+    pub tcp_port: Option<u16>,
+    /// A cluster to declare in `remote_servers`.
+    pub cluster: Option<ClusterLayout>,
     /// Per-query memory cap written to the `default` profile (bytes).
     pub max_memory_usage: u64,
     /// How long to wait for `GET /ping` to answer `Ok.`.
@@ -78,10 +83,20 @@ impl Default for LocalServerOptions {
         Self {
             data_dir: None,
             http_port: None,
+            tcp_port: None,
+            cluster: None,
             max_memory_usage: 2 << 30,
             startup_timeout: Duration::from_secs(30),
         }
     }
+}
+
+/// A cluster for `remote_servers`: one shard per native port, each a single
+/// replica on 127.0.0.1. No replication, so no keeper is needed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterLayout {
+    pub name: String,
+    pub shard_tcp_ports: Vec<u16>,
 }
 
 /// Why a [`LocalServer`] could not be started.
@@ -128,7 +143,7 @@ impl LocalServerError {
     /// Whether new ports might help: the server exited (typically "Address
     /// already in use") or another server answered on our port. A plain
     /// timeout is not retried, since it would multiply the wait.
-    fn port_may_be_taken(&self) -> bool {
+    pub(crate) fn port_may_be_taken(&self) -> bool {
         matches!(self, Self::NotReady { reason, .. } if !reason.starts_with(NO_PING))
     }
 }
@@ -147,6 +162,7 @@ pub struct LocalServer {
     tcp_port: u16,
     max_memory_usage: u64,
     startup_timeout: Duration,
+    cluster: Option<ClusterLayout>,
     child: Option<Child>,
     pid: u32,
 }
@@ -168,11 +184,12 @@ impl LocalServer {
             tcp_port: 0,
             max_memory_usage: opts.max_memory_usage,
             startup_timeout: opts.startup_timeout,
+            cluster: opts.cluster.clone(),
             child: None,
             pid: 0,
         };
         // On failure `server` is dropped, which removes a temporary directory.
-        server.start_with_port_retries(opts.http_port)?;
+        server.start_with_port_retries(opts.http_port, opts.tcp_port)?;
         Ok(server)
     }
 
@@ -222,17 +239,21 @@ impl LocalServer {
 
     /// Starts the server, re-picking ports when they were auto-picked and
     /// someone else took them between picking and the server binding them.
-    fn start_with_port_retries(&mut self, http_port: Option<u16>) -> Result<(), LocalServerError> {
-        let attempts = if http_port.is_some() {
+    fn start_with_port_retries(
+        &mut self,
+        http_port: Option<u16>,
+        tcp_port: Option<u16>,
+    ) -> Result<(), LocalServerError> {
+        let attempts = if http_port.is_some() || tcp_port.is_some() {
             1
         } else {
             AUTO_PORT_ATTEMPTS
         };
         let mut attempt = 1;
         loop {
-            let (auto_http, tcp) = pick_free_ports()?;
+            let (auto_http, auto_tcp) = pick_free_ports()?;
             self.http_port = http_port.unwrap_or(auto_http);
-            self.tcp_port = tcp;
+            self.tcp_port = tcp_port.unwrap_or(auto_tcp);
             match self.start_once() {
                 Err(e) if attempt < attempts && e.port_may_be_taken() => {
                     tracing::debug!(error = %e, "clickhouse-server did not come up; retrying with new ports");
@@ -261,7 +282,11 @@ impl LocalServer {
         let log_dir = self.dir.join("log");
         fs::create_dir_all(&log_dir)
             .map_err(|e| LocalServerError::io(format!("creating {}", log_dir.display()), e))?;
-        let config = config_xml(&self.dir, self.http_port, self.tcp_port, identity);
+        let mut config = config_xml(&self.dir, self.http_port, self.tcp_port, identity);
+        if let Some(cluster) = &self.cluster {
+            let at = config.rfind("</yandex>").unwrap_or(config.len());
+            config.insert_str(at, &remote_servers_xml(cluster));
+        }
         write_file(&self.dir.join("config.xml"), &config)?;
         write_file(
             &self.dir.join("users.xml"),
@@ -533,14 +558,26 @@ fn terminate(mut child: Child) {
 /// releases them for the server. Another process may grab one in between;
 /// [`LocalServer::start`] retries for that.
 fn pick_free_ports() -> Result<(u16, u16), LocalServerError> {
-    let bind = || {
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|l| Ok((l.local_addr()?.port(), l)))
-            .map_err(|e| LocalServerError::io("picking a free loopback port", e))
-    };
-    let (http, _http_listener) = bind()?;
-    let (tcp, _tcp_listener) = bind()?;
-    Ok((http, tcp))
+    let ports = pick_free_port_list(2)?;
+    Ok((ports[0], ports[1]))
+}
+
+/// `n` distinct free loopback ports (all bound at once, then released).
+pub(crate) fn pick_free_port_list(n: usize) -> Result<Vec<u16>, LocalServerError> {
+    let mut held = Vec::with_capacity(n);
+    let mut ports = Vec::with_capacity(n);
+    for _ in 0..n {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|e| LocalServerError::io("picking a free loopback port", e))?;
+        ports.push(
+            listener
+                .local_addr()
+                .map_err(|e| LocalServerError::io("picking a free loopback port", e))?
+                .port(),
+        );
+        held.push(listener);
+    }
+    Ok(ports)
 }
 
 /// Creates `analytics-clickhouse-<pid>-<n>`; `create_dir` (not `_all`)
@@ -676,6 +713,21 @@ fn users_xml(max_memory_usage: u64) -> String {
 </yandex>
 "#
     )
+}
+
+/// `<remote_servers>` with the one cluster of `layout`.
+fn remote_servers_xml(layout: &ClusterLayout) -> String {
+    let shards: String = layout
+        .shard_tcp_ports
+        .iter()
+        .map(|port| {
+            format!(
+                "      <shard><replica><host>127.0.0.1</host><port>{port}</port></replica></shard>\n"
+            )
+        })
+        .collect();
+    let name = xml_escape(&layout.name);
+    format!("  <remote_servers>\n    <{name}>\n{shards}    </{name}>\n  </remote_servers>\n")
 }
 
 fn xml_escape(s: &str) -> String {

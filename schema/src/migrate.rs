@@ -5,10 +5,20 @@
 //! addition is skipped when the column exists (18.16 has no `ADD COLUMN IF
 //! NOT EXISTS`). Two services migrating at the same moment, or a migration
 //! interrupted half way, converge on the same schema.
+//!
+//! In cluster mode (`[clickhouse] cluster`) each host is migrated in turn,
+//! with the statements rewritten by [`crate::cluster_ddl`]: `ON CLUSTER`
+//! DDL needs a keeper ("DDL background thread is not initialized" on 18.16
+//! without one), while this works with or without. Each host keeps its own
+//! `schema_migrations`, so an interrupted cluster migration resumes on the
+//! hosts that missed a version.
 
 use crate::client::{Db, DbError};
+use crate::cluster;
+use crate::cluster_ddl::{self, Layout};
 use crate::event::{EventRow, SaltRow};
 use crate::table_check;
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
@@ -55,9 +65,19 @@ const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrati
      (version UInt32, name String, applied_at DateTime DEFAULT now()) \
      ENGINE = MergeTree() ORDER BY version";
 
-/// Creates the database if needed, applies what is missing, then checks every
-/// row struct against its table. Returns the versions it applied.
+/// Creates the database if needed, applies what is missing (on every host
+/// in cluster mode), then checks every row struct against its table.
+/// Returns the versions it applied (on any host).
 pub async fn migrate(db: &Db) -> Result<Vec<u32>, DbError> {
+    let mut newly = BTreeSet::new();
+    for host in cluster::hosts(db).await? {
+        newly.extend(migrate_host(&host.db).await?);
+    }
+    verify(db).await?;
+    Ok(newly.into_iter().collect())
+}
+
+async fn migrate_host(db: &Db) -> Result<Vec<u32>, DbError> {
     create_database(db).await?;
     db.execute(CREATE_MIGRATIONS_TABLE).await?;
     let done = applied(db).await?;
@@ -66,7 +86,6 @@ pub async fn migrate(db: &Db) -> Result<Vec<u32>, DbError> {
         apply(db, m).await?;
         newly.push(m.version);
     }
-    verify(db).await?;
     Ok(newly)
 }
 
@@ -98,32 +117,53 @@ async fn create_database(db: &Db) -> Result<(), DbError> {
 
 async fn apply(db: &Db, m: &Migration) -> Result<(), DbError> {
     for (i, statement) in statements(m.sql).enumerate() {
-        if already_added(db, statement).await? {
-            continue;
+        for statement in for_host(db, statement, m)? {
+            apply_statement(db, &statement).await.map_err(|e| match e {
+                DbError::Query(source) => DbError::Migration {
+                    version: m.version,
+                    name: m.name.into(),
+                    statement: i + 1,
+                    source,
+                },
+                other => other,
+            })?;
         }
-        let result = db.execute(statement).await;
-        // Another service may have added the column between the check and
-        // the statement: that is success too.
-        if result.is_err() && already_added(db, statement).await? {
-            continue;
-        }
-        result.map_err(|e| match e {
-            DbError::Query(source) => DbError::Migration {
-                version: m.version,
-                name: m.name.into(),
-                statement: i + 1,
-                source,
-            },
-            other => other,
-        })?;
     }
     let record = format!(
         "INSERT INTO schema_migrations (version, name) VALUES ({}, '{}')",
         m.version, m.name
     );
     db.execute(&record).await?;
-    tracing::info!(version = m.version, name = m.name, "migration applied");
+    tracing::info!(version = m.version, name = m.name, url = %db.config().url, "migration applied");
     Ok(())
+}
+
+/// The statement as written, or its cluster-mode rewrite.
+fn for_host(db: &Db, statement: &str, m: &Migration) -> Result<Vec<String>, DbError> {
+    let Some(cluster) = db.cluster() else {
+        return Ok(vec![statement.to_owned()]);
+    };
+    let layout = Layout {
+        cluster,
+        database: db.database(),
+        replicated: db.config().replicated,
+    };
+    cluster_ddl::rewrite(statement, &layout)
+        .map_err(|e| DbError::Unexpected(format!("migration {} ({}): {e}", m.version, m.name)))
+}
+
+async fn apply_statement(db: &Db, statement: &str) -> Result<(), DbError> {
+    if already_added(db, statement).await? {
+        return Ok(());
+    }
+    let result = db.execute(statement).await;
+    // Another service may have added the column between the check and
+    // the statement (or, on a replicated table, a replica did): that is
+    // success too.
+    if result.is_err() && already_added(db, statement).await? {
+        return Ok(());
+    }
+    result
 }
 
 /// True for `ALTER TABLE t ADD COLUMN c ...` when `t.c` exists: 18.16 has no

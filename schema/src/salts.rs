@@ -4,6 +4,7 @@
 //! enforce it too, even when no collector is running.
 
 use crate::client::{within, Db, DbError, QUERY_TIMEOUT};
+use crate::cluster;
 use crate::event::SaltRow;
 use zeroize::Zeroizing;
 
@@ -29,8 +30,8 @@ pub async fn offer(db: &Db, row: &SaltRow) -> Result<(), DbError> {
     .await
 }
 
-/// Drops the partition of every day before `keep_from`, and returns the
-/// days it erased (as `YYYY-MM-DD`).
+/// Drops the partition of every day before `keep_from`, on every host in
+/// cluster mode, and returns the days it erased (as `YYYY-MM-DD`).
 pub async fn erase_before(db: &Db, keep_from: u16) -> Result<Vec<String>, DbError> {
     let sql = format!("SELECT DISTINCT toString(day) FROM salts WHERE toUInt16(day) < {keep_from}");
     let days: Vec<String> = db
@@ -40,9 +41,11 @@ pub async fn erase_before(db: &Db, keep_from: u16) -> Result<Vec<String>, DbErro
         .filter(|d| is_iso_date(d))
         .map(str::to_owned)
         .collect();
+    let table = cluster::local_table(db, "salts");
     for day in &days {
-        db.execute(&format!("ALTER TABLE salts DROP PARTITION '{day}'"))
-            .await?;
+        // Every host, not only the day's shard: a shard added or a sharding
+        // mistake must not leave a candidate behind anywhere.
+        cluster::on_every_host(db, &format!("ALTER TABLE {table} DROP PARTITION '{day}'")).await?;
         tracing::info!(day = %day, "expired salt erased");
     }
     Ok(days)
