@@ -194,6 +194,7 @@ mod tests {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
         encoder.write_all(script.plain()).unwrap();
         let size = encoder.finish().unwrap().len();
+        eprintln!("script.js: {} bytes, {size} gzipped", script.plain().len());
         assert!(size <= 1536, "{size} bytes gzipped");
         assert!(served.len() <= 1536, "{} bytes served", served.len());
     }

@@ -80,11 +80,16 @@ window.analytics = window.analytics || function () {{ (window.analytics.q = wind
 window.stub = window.analytics;
 analytics('Queued', {{ props: {{ early: 'yes' }} }});
 </script>
-<script defer data-domain="{SITE}" data-outbound data-local src="http://{collector}/js/script.js"></script>
+<script defer data-domain="{SITE}" data-outbound data-downloads data-local src="http://{collector}/js/script.js"></script>
 </head><body>
 <h1>Test site</h1>
 <a id="out" href="http://localhost:{port}/landing">elsewhere</a>
 <a id="same" href="/landing">same site</a>
+<a id="download" href="/files/report.PDF?from=page">report</a>
+<script>
+// The test stays on the page after this click; the tracker sees it anyway.
+document.getElementById('download').addEventListener('click', function (e) {{ e.preventDefault() }});
+</script>
 </body></html>"#
     ))
 }
@@ -163,6 +168,7 @@ async fn pageviews_navigation_custom_events_and_outbound_links_land() {
     browser
         .eval("analytics('Signup', { props: { plan: 'pro', seats: 3 } }); return true")
         .await;
+    browser.click("#download").await;
     browser.click("#out").await;
     let landed = wait_until(Duration::from_secs(20), || async {
         browser
@@ -174,8 +180,12 @@ async fn pageviews_navigation_custom_events_and_outbound_links_land() {
     .await;
     assert!(landed, "the outbound link did not navigate");
 
-    expect_event_count(&collector.db, 5).await;
+    expect_event_count(&collector.db, 6).await;
     let mut expected = vec![
+        format!(
+            "File Download /pricing url={}",
+            site.url("/files/report.PDF")
+        ),
         "Outbound Link: Click /pricing url=".to_owned() + &site.outbound_url(),
         "Queued / early=yes".to_owned(),
         "Signup /pricing plan=pro,seats=3".to_owned(),
