@@ -6,6 +6,7 @@
 //! [`client_ip`] truncation, location and source, [`visitor`] hashing under
 //! the [`salt`] of the day) → [`batcher`] → [`sink`] (ClickHouse).
 //! Admin imports ([`import`]) take the same pipeline and the same durable path.
+//! [`tracker`] serves the script that sends the beacons.
 
 pub mod batcher;
 pub mod beacon;
@@ -32,6 +33,7 @@ pub mod sink;
 pub mod site_rules;
 pub mod spool;
 pub mod spool_writer;
+pub mod tracker;
 pub mod visitor;
 
 pub use server::{run, Collector};

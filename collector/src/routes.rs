@@ -8,7 +8,8 @@ use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::salt::SaltStore;
 use crate::spool::Spool;
-use crate::{cors, import, ingest, optout};
+use crate::tracker::TrackerScript;
+use crate::{cors, import, ingest, optout, tracker};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub stopping: CancellationToken,
     /// How long an import waits for room in the queue or spool before 503.
     pub import_wait: Duration,
+    /// `GET /js/script.js`, prepared at start-up.
+    pub tracker: TrackerScript,
 }
 
 /// More spooled bytes than this means ClickHouse is not keeping up.
@@ -51,6 +54,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/event", post(ingest::event).options(cors::preflight))
         // No CORS: an admin's tool, not a page, posts imports.
         .route("/api/import", post(import::import))
+        .route("/js/script.js", get(tracker::serve))
         .route("/optout", get(optout::page).post(optout::opt_out))
         .route("/optin", post(optout::opt_in))
         .route("/healthz", get(|| async { "ok" }))

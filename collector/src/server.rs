@@ -15,6 +15,7 @@ use crate::salt::SaltStore;
 use crate::sink::ClickHouseSink;
 use crate::spool::Spool;
 use crate::spool_writer::SpoolWriter;
+use crate::tracker::TrackerScript;
 use anyhow::Context;
 use schema::config::Durability;
 use schema::Config;
@@ -128,6 +129,7 @@ impl Collector {
             Durability::Memory => None,
         };
         let (spool, spool_tasks) = spooling.unzip();
+        let tracker = TrackerScript::new(&config.collector.optout_cookie);
         let state = Arc::new(AppState {
             spool,
             pipeline,
@@ -139,6 +141,7 @@ impl Collector {
             clock: self.clock,
             stopping: CancellationToken::new(),
             import_wait: self.import_wait,
+            tracker,
         });
         serve(listener, state, shutdown).await?;
         stop.cancel();

@@ -1,0 +1,105 @@
+// The tracker: pageviews (load and single-page-app navigation), custom
+// events, outbound links and file downloads, sent as Plausible-compatible
+// beacons to /api/event. It sets no cookie and uses no storage, and stays
+// silent under DNT/GPC (unless the tag says the site ignores them), with the
+// opt-out cookie, and on localhost or file: pages (unless data-local is set).
+// Written small by hand and served as is: the README has the attributes.
+(function (w, d) {
+  'use strict';
+  var nav = w.navigator, loc = w.location, script = d.currentScript;
+  // Attributes of our own <script> tag.
+  function attr(name) {
+    return script && script.getAttribute('data-' + name);
+  }
+  function on(name) {
+    var value = attr(name);
+    return value != null && value != 'false';
+  }
+  // The collector replaces this name with its configured optout_cookie.
+  var optout = "analytics_optout";
+  // Beside the script: /js/script.js -> /api/event, under any path prefix.
+  var api = attr('api') || new URL('../api/event', script.src).href;
+  var domain = attr('domain') || loc.hostname;
+  var hash = on('hash');
+  // DNT and GPC count unless the tag says the site ignores them.
+  var dnt = attr('respect-dnt') != 'false', gpc = attr('respect-gpc') != 'false';
+  var downloads = attr('downloads');
+  downloads = downloads ? downloads.split(',') :
+    'pdf,xlsx,docx,txt,rtf,csv,exe,key,pps,ppt,pptx,7z,pkg,rar,gz,zip,avi,mov,mp4,mpeg,wmv,midi,mp3,wav,wma,dmg'.split(',');
+
+  // Whether this visit must not be counted at all.
+  function silent() {
+    return dnt && (nav.doNotTrack == '1' || w.doNotTrack == '1') ||
+      gpc && nav.globalPrivacyControl === true ||
+      ('; ' + d.cookie).indexOf('; ' + optout + '=') >= 0 ||
+      !on('local') && (/^localhost$|^127(\.\d+){0,2}\.\d+$|^\[::1?\]$/.test(loc.hostname) ||
+        loc.protocol == 'file:');
+  }
+
+  // window.analytics(name, {props, revenue, interactive, callback, u}).
+  function track(name, options) {
+    options = options || {};
+    var callback = options.callback;
+    if (silent()) return callback && callback();
+    var body = { n: name, u: options.u || loc.href, d: domain, r: d.referrer || null, w: w.innerWidth };
+    if (options.props) body.p = options.props;
+    if (options.revenue) body.$ = options.revenue;
+    if (options.interactive === false) body.i = false;
+    if (hash) body.h = 1;
+    body = JSON.stringify(body);
+    // sendBeacon outlives the page (a click that navigates away); a callback
+    // wants the status, which only fetch gives.
+    if (!callback && nav.sendBeacon && nav.sendBeacon(api, body)) return;
+    w.fetch && fetch(api, { method: 'POST', body: body, keepalive: true }).then(
+      function (response) { callback && callback({ status: response.status }); },
+      function (error) { callback && callback({ error: error }); });
+  }
+
+  // One pageview per path (per URL in hash mode), counted once it is seen.
+  var last;
+  function page() {
+    if (!hash && last == loc.pathname) return;
+    last = loc.pathname;
+    track('pageview');
+  }
+
+  // Links: outbound (another host) and downloads (by extension). A beacon
+  // survives the navigation, so the click is never delayed.
+  function click(event) {
+    if (event.type == 'auxclick' && event.button != 1) return;
+    var link = event.target.closest && event.target.closest('a[href]');
+    if (!link || !/^https?:$/.test(link.protocol)) return;
+    var url = link.href.split(/[?#]/)[0];
+    if (on('downloads') && downloads.indexOf(url.split('.').pop().toLowerCase()) >= 0) {
+      track('File Download', { props: { url: url } });
+    } else if (on('outbound') && link.host != loc.host) {
+      track('Outbound Link: Click', { props: { url: link.href } });
+    }
+  }
+
+  // Calls queued by the snippet before this script ran, then the real thing.
+  var queued = [].concat((w.analytics && w.analytics.q) || [], (w.plausible && w.plausible.q) || []);
+  w.analytics = w.plausible = track;
+  for (var i = 0; i < queued.length; i++) track.apply(w, queued[i]);
+
+  var history = w.history, push = history.pushState;
+  if (push) {
+    history.pushState = function () {
+      push.apply(this, arguments);
+      page();
+    };
+    w.addEventListener('popstate', page);
+  }
+  if (hash) w.addEventListener('hashchange', page);
+  d.addEventListener('click', click);
+  d.addEventListener('auxclick', click);
+
+  // A prerendered page counts when it is shown, not when it is fetched.
+  if (d.visibilityState == 'prerender') {
+    d.addEventListener('visibilitychange', function () {
+      if (!last && d.visibilityState == 'visible') page();
+    });
+  } else {
+    page();
+  }
+})(window, document);
