@@ -441,7 +441,7 @@ async fn the_dashboard_is_served_from_the_binary_under_a_strict_policy() {
     let html = page.text().await.unwrap();
     // Every file the page and its modules name is served here, and none of
     // them points anywhere else.
-    let reference = regex::Regex::new(r#"(?:src|href)="([^"#]+)"|from '\./([^']+)'"#).unwrap();
+    let reference = regex::Regex::new(r##"(?:src|href)="([^"#]+)"|from '\./([^']+)'"##).unwrap();
     let mut pending: Vec<String> = vec![html];
     let mut seen = std::collections::BTreeSet::new();
     while let Some(text) = pending.pop() {
