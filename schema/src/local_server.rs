@@ -485,7 +485,8 @@ impl Identity {
 }
 
 /// Makes the server die with the thread that spawns it (see module docs).
-fn die_with_spawning_thread(cmd: &mut Command) {
+/// Public for the other processes tests spawn (chromedriver).
+pub fn die_with_spawning_thread(cmd: &mut Command) {
     let parent = std::process::id();
     #[allow(unsafe_code)]
     // SAFETY: the closure runs in the forked child before exec, where only

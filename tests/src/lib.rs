@@ -2,6 +2,7 @@
 //! tests of one binary (each test gets its own database), collectors run
 //! in-process on port 0, and polling with a deadline instead of sleeps.
 
+pub mod browser;
 pub mod geoip_fixture;
 pub mod query_harness;
 
