@@ -55,10 +55,22 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 fn serve(asset: &'static Asset) -> Response {
     let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         // Small files: revalidating each time keeps upgrades visible at once.
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
@@ -86,7 +98,13 @@ mod tests {
         // The SVG namespace is a name, not a place anything is loaded from.
         for asset in ASSETS {
             let body = asset.body.replace("http://www.w3.org/2000/svg", "");
-            for needle in ["http://", "https://", "<script>", " style=\"", "javascript:"] {
+            for needle in [
+                "http://",
+                "https://",
+                "<script>",
+                " style=\"",
+                "javascript:",
+            ] {
                 assert!(!body.contains(needle), "{} contains {needle}", asset.path);
             }
         }

@@ -82,7 +82,9 @@ impl QueryService {
         let job = (self.config.query.rollups && self.rollup_job)
             .then(|| tokio::spawn(rollup_loop(self.config.clone(), db.clone(), stop.clone())));
         if self.config.query.session_secret.is_none() {
-            tracing::info!("no [query] session_secret: dashboard sessions end when this process does");
+            tracing::info!(
+                "no [query] session_secret: dashboard sessions end when this process does"
+            );
         }
         let state = Arc::new(AppState {
             sessions: session::Sessions::new(&self.config.query),

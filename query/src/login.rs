@@ -40,9 +40,8 @@ pub async fn login(
     if state.login_limit.check().is_err() {
         return Err(ApiError::TooManyLogins);
     }
-    let body: LoginBody = serde_json::from_slice(&body).map_err(|_| {
-        ApiError::BadQuery("send a JSON body such as {\"token\": \"...\"}".into())
-    })?;
+    let body: LoginBody = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::BadQuery("send a JSON body such as {\"token\": \"...\"}".into()))?;
     let editor = schema::auth::find_editor(&state.config.editor, body.token.trim())
         .ok_or(ApiError::LoginRefused)?;
     let value = state.sessions.issue(editor, (state.now)());

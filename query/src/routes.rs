@@ -3,11 +3,11 @@
 //! the config lists.
 
 use crate::error::ApiError;
-use crate::session::Sessions;
-use crate::{auth, dashboard, dates, login};
 use crate::report::{self, Limits, Report};
 use crate::request::{self, DateRange, Query};
 use crate::response::{self, Answer};
+use crate::session::Sessions;
+use crate::{auth, dashboard, dates, login};
 use axum::body::Bytes;
 use axum::extract::{Query as UrlQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};

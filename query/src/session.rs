@@ -189,7 +189,12 @@ mod tests {
         let parts: Vec<&str> = value.split('.').collect();
         let as_bob = format!("v1.{}.{}.{}", parts[1], hex::encode("bob"), parts[3]);
         let later = format!("v1.{}.{}.{}", 9_999_999_999i64, parts[2], parts[3]);
-        for forged in [as_bob, later, format!("{value}.x"), value.replace("v1", "v2")] {
+        for forged in [
+            as_bob,
+            later,
+            format!("{value}.x"),
+            value.replace("v1", "v2"),
+        ] {
             assert!(s.verify(&editors, &forged, at(0)).is_none(), "{forged}");
         }
         let rotated = [editor("ann", "t1-new"), editor("bob", "t2")];

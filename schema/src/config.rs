@@ -490,7 +490,10 @@ impl Config {
             );
         }
         if !(1..=24 * 90).contains(&q.session_hours) {
-            return invalid("query.session_hours", "must be between 1 and 2160 (90 days)");
+            return invalid(
+                "query.session_hours",
+                "must be between 1 and 2160 (90 days)",
+            );
         }
         Ok(())
     }

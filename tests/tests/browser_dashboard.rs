@@ -36,13 +36,48 @@ fn visits() -> Vec<Visit> {
         pages,
     };
     vec![
-        v(1, "Google", "google.com", "Chrome", 30_000, &["/", "/pricing"]),
+        v(
+            1,
+            "Google",
+            "google.com",
+            "Chrome",
+            30_000,
+            &["/", "/pricing"],
+        ),
         v(2, "Google", "google.com", "Firefox", 20_000, &["/"]),
-        v(3, "Google", "google.com", "Chrome", 15_000, &["/pricing", "/docs/start"]),
+        v(
+            3,
+            "Google",
+            "google.com",
+            "Chrome",
+            15_000,
+            &["/pricing", "/docs/start"],
+        ),
         v(4, "Google", "google.com", "Safari", 9_000, &["/"]),
-        v(5, "Hacker News", "news.ycombinator.com", "Firefox", 8_000, &["/blog/launch"]),
-        v(6, "Hacker News", "news.ycombinator.com", "Chrome", 7_000, &["/blog/launch", "/"]),
-        v(7, "Hacker News", "news.ycombinator.com", "Chrome", 5_000, &["/blog"]),
+        v(
+            5,
+            "Hacker News",
+            "news.ycombinator.com",
+            "Firefox",
+            8_000,
+            &["/blog/launch"],
+        ),
+        v(
+            6,
+            "Hacker News",
+            "news.ycombinator.com",
+            "Chrome",
+            7_000,
+            &["/blog/launch", "/"],
+        ),
+        v(
+            7,
+            "Hacker News",
+            "news.ycombinator.com",
+            "Chrome",
+            5_000,
+            &["/blog"],
+        ),
         v(8, "Direct / None", "", "Safari", 4_000, &["/about"]),
         // Within the last five minutes: the one current visitor.
         v(9, "Direct / None", "", "Chrome", 120, &["/", "/about"]),
@@ -79,7 +114,9 @@ fn visitors_per_page(visits: &[Visit], keep: impl Fn(&Visit) -> bool) -> BTreeMa
     let mut seen: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     for visit in visits.iter().filter(|v| keep(v)) {
         for page in visit.pages {
-            seen.entry((*page).into()).or_default().insert(visit.visitor);
+            seen.entry((*page).into())
+                .or_default()
+                .insert(visit.visitor);
         }
     }
     seen.into_iter()
@@ -221,7 +258,11 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
              return [visible('login'), visible('dashboard')];",
         )
         .await;
-    assert_eq!(shown, json!([false, true]), "the form should give way to the reports");
+    assert_eq!(
+        shown,
+        json!([false, true]),
+        "the form should give way to the reports"
+    );
     // The session cookie is HttpOnly: the page's scripts cannot read it.
     let cookies = browser.eval("return document.cookie").await;
     assert!(!cookies.as_str().unwrap().contains("analytics_session"));
@@ -234,7 +275,10 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
         .eval("return document.getElementById('realtime').textContent")
         .await;
     assert_eq!(realtime, "1");
-    assert_eq!(dom_pages(&browser).await, visitors_per_page(&visits, |_| true));
+    assert_eq!(
+        dom_pages(&browser).await,
+        visitors_per_page(&visits, |_| true)
+    );
     // A tall laptop viewport, so the screenshot holds the whole page.
     viewport(&browser, 1280, 1700, false).await;
     browser.screenshot("dashboard-laptop").await;
@@ -259,7 +303,10 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
     let chip = browser
         .eval("return document.querySelector('#filters .chip').textContent")
         .await;
-    assert!(chip.as_str().unwrap().contains("Source is Google"), "{chip}");
+    assert!(
+        chip.as_str().unwrap().contains("Source is Google"),
+        "{chip}"
+    );
     browser.screenshot("dashboard-laptop-filtered").await;
 
     // The view is in the URL: reloading it keeps the filter.
@@ -268,6 +315,20 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
     wait_ready(&browser).await;
     assert_eq!(dom_pages(&browser).await, google);
 
+    // Comparing with the 30 days before, which hold no events: every
+    // count is new, and the URL says so.
+    browser.click("#compare").await;
+    assert!(
+        browser
+            .wait_for_js("return location.search.includes('compare=1')")
+            .await
+    );
+    wait_ready(&browser).await;
+    let badges = browser
+        .eval("return [...document.querySelectorAll('#headline .change')].map(b => b.textContent)")
+        .await;
+    assert_eq!(badges.as_array().unwrap().len(), HEADLINE.len(), "{badges}");
+    assert_eq!(badges[0], "new", "{badges}");
     viewport(&browser, 390, 2600, false).await;
     assert!(
         browser
@@ -288,7 +349,10 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
             .await
     );
     wait_ready(&browser).await;
-    assert_eq!(dom_pages(&browser).await, visitors_per_page(&visits, |_| true));
+    assert_eq!(
+        dom_pages(&browser).await,
+        visitors_per_page(&visits, |_| true)
+    );
 
     browser.close().await;
     service.stop().await;

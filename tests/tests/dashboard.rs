@@ -68,7 +68,10 @@ async fn login(service: &TestQuery, token: &str) -> reqwest::Response {
 
 /// The `Set-Cookie` header of a response.
 fn set_cookie(response: &reqwest::Response) -> String {
-    response.headers()["set-cookie"].to_str().unwrap().to_owned()
+    response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Signs in and returns the `name=value` pair to send back.
@@ -101,7 +104,10 @@ async fn post_with_cookie(
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn get_with_cookie(service: &TestQuery, cookie: &str, path: &str) -> reqwest::Response {
@@ -123,9 +129,15 @@ async fn signing_in_sets_a_strict_http_only_cookie_the_api_accepts() {
     let cookie = set_cookie(&response);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let attributes: Vec<&str> = cookie.split(';').map(str::trim).collect();
-    assert!(attributes[0].starts_with("analytics_session=v1."), "{cookie}");
+    assert!(
+        attributes[0].starts_with("analytics_session=v1."),
+        "{cookie}"
+    );
     for expected in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
-        assert!(attributes.contains(&expected), "{expected} missing: {cookie}");
+        assert!(
+            attributes.contains(&expected),
+            "{expected} missing: {cookie}"
+        );
     }
     // Plain http and no public URL: not Secure, or the browser would drop it.
     assert!(!attributes.contains(&"Secure"), "{cookie}");
@@ -214,7 +226,10 @@ async fn cookie_requests_from_other_sites_are_refused() {
     let cookie = session(&service, ADMIN_TOKEN).await;
     let (status, answer) = post_with_cookie(&service, &cookie, false, &visitors_today(SITE)).await;
     assert_eq!(status, 403, "{answer}");
-    assert!(answer["error"].as_str().unwrap().contains("X-Requested-With"));
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("X-Requested-With"));
     let forged_site = service
         .http()
         .post(service.url("/api/v2/query"))
@@ -231,7 +246,10 @@ async fn cookie_requests_from_other_sites_are_refused() {
     assert_eq!(status, 200);
     // A bearer token needs no such header: browsers never add one by themselves.
     assert_eq!(
-        service.post(Some(ADMIN_TOKEN), &visitors_today(SITE)).await.0,
+        service
+            .post(Some(ADMIN_TOKEN), &visitors_today(SITE))
+            .await
+            .0,
         200
     );
     service.stop().await;
@@ -332,13 +350,8 @@ async fn logout_clears_the_cookie() {
         assert!(attributes.contains(&expected), "{expected}: {cleared}");
     }
     // What a browser sends after applying that header: no session cookie.
-    let (status, _) = post_with_cookie(
-        &service,
-        "analytics_session=",
-        true,
-        &visitors_today(SITE),
-    )
-    .await;
+    let (status, _) =
+        post_with_cookie(&service, "analytics_session=", true, &visitors_today(SITE)).await;
     assert_eq!(status, 401);
     service.stop().await;
 }
@@ -437,7 +450,10 @@ async fn the_dashboard_is_served_from_the_binary_under_a_strict_policy() {
     ] {
         assert!(csp.contains(directive), "{directive} missing: {csp}");
     }
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("http"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("http"),
+        "{csp}"
+    );
     let html = page.text().await.unwrap();
     // Every file the page and its modules name is served here, and none of
     // them points anywhere else.
@@ -469,7 +485,10 @@ async fn the_dashboard_is_served_from_the_binary_under_a_strict_policy() {
         }
     }
     for expected in ["app.js", "style.css", "api.js", "chart.js", "view.js"] {
-        assert!(seen.contains(expected), "{expected} not referenced: {seen:?}");
+        assert!(
+            seen.contains(expected),
+            "{expected} not referenced: {seen:?}"
+        );
     }
     service.stop().await;
 }
