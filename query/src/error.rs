@@ -1,14 +1,21 @@
 //! The one error type of the query service, and the one place it becomes
 //! an HTTP status and a `{"error": "..."}` body.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("missing or unknown token; send `Authorization: Bearer <token>`")]
+    #[error("missing or unknown token; send `Authorization: Bearer <token>` or sign in to the dashboard")]
     Unauthorized,
+    /// Deliberately the same whether or not such an editor exists.
+    #[error("that token was not accepted")]
+    LoginRefused,
+    #[error("too many sign-in attempts; try again in a minute")]
+    TooManyLogins,
+    #[error("a cookie-authenticated request must come from the dashboard's own pages (send `X-Requested-With`)")]
+    CrossSite,
     #[error("this token may not read site `{0}`")]
     Forbidden(String),
     #[error("{0}")]
@@ -24,7 +31,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::LoginRefused => StatusCode::UNAUTHORIZED,
+            Self::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
+            Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadQuery(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -60,7 +69,13 @@ impl IntoResponse for ApiError {
             tracing::warn!(error = %self, "report failed");
         }
         let body = Json(serde_json::json!({ "error": self.to_string() }));
-        (status, body).into_response()
+        let mut response = (status, body).into_response();
+        if matches!(self, Self::TooManyLogins) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
+        response
     }
 }
 

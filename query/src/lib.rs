@@ -1,15 +1,19 @@
 //! The reporting service: a Plausible-compatible Stats API (v2) over the
 //! events the collector stores, with visits built at query time (see
-//! [`visits`]).
+//! [`visits`]), and the editors' dashboard on top of it ([`dashboard`]).
 
+pub mod auth;
+pub mod dashboard;
 pub mod dates;
 pub mod error;
+pub mod login;
 pub mod report;
 pub mod request;
 pub mod response;
 pub mod rollup;
 pub mod rollup_sql;
 pub mod routes;
+pub mod session;
 pub mod sql;
 pub mod visits;
 
@@ -84,7 +88,14 @@ impl QueryService {
         let stop = tokio_util::sync::CancellationToken::new();
         let job = (self.config.query.rollups && self.rollup_job)
             .then(|| tokio::spawn(rollup_loop(self.config.clone(), db.clone(), stop.clone())));
+        if self.config.query.session_secret.is_none() {
+            tracing::info!(
+                "no [query] session_secret: dashboard sessions end when this process does"
+            );
+        }
         let state = Arc::new(AppState {
+            sessions: session::Sessions::new(&self.config.query),
+            login_limit: login::login_limiter(),
             config: self.config,
             db,
             limits,

@@ -1,11 +1,13 @@
 //! The query service's HTTP surface: the Stats API, realtime visitors,
-//! health checks, and CORS for the origins the config lists.
+//! the dashboard and its sign-in, health checks, and CORS for the origins
+//! the config lists.
 
-use crate::dates;
 use crate::error::ApiError;
 use crate::report::{self, Limits, Report};
 use crate::request::{self, DateRange, Query};
 use crate::response::{self, Answer};
+use crate::session::Sessions;
+use crate::{auth, dashboard, dates, login};
 use axum::body::Bytes;
 use axum::extract::{Query as UrlQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -28,6 +30,8 @@ pub struct AppState {
     pub limits: Limits,
     /// The current time; tests pin it.
     pub now: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    pub sessions: Sessions,
+    pub login_limit: governor::DefaultDirectRateLimiter,
 }
 
 pub fn app(state: Arc<AppState>) -> Router {
@@ -36,6 +40,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/v2/query", post(stats_query))
         .route("/api/v1/stats/realtime/visitors", get(realtime_visitors))
         .layer(cors)
+        // Same-origin only: no CORS layer, so no other site may call these.
+        .route("/api/dashboard/login", post(login::login))
+        .route("/api/dashboard/logout", post(login::logout))
+        .route("/api/dashboard/sites", get(login::sites))
+        .merge(dashboard::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .with_state(state)
@@ -54,16 +63,6 @@ async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, &'static str
         Ok(()) => (StatusCode::OK, "ready"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "clickhouse unreachable"),
     }
-}
-
-/// The editor behind the request's bearer token.
-fn editor<'a>(state: &'a AppState, headers: &HeaderMap) -> Result<&'a EditorConfig, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(schema::auth::bearer)
-        .ok_or(ApiError::Unauthorized)?;
-    schema::auth::find_editor(&state.config.editor, token).ok_or(ApiError::Unauthorized)
 }
 
 /// The site, if this editor may read it. Unknown sites are refused like
@@ -89,10 +88,11 @@ fn site_zone(site: &SiteConfig) -> Tz {
 
 async fn stats_query(
     State(state): State<Arc<AppState>>,
+    method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let editor = editor(&state, &headers)?;
+    let editor = auth::caller(&state, &method, &headers)?;
     let body: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadQuery(format!("the body is not valid JSON: {e}")))?;
     let query = request::parse(&body)?;
@@ -214,10 +214,11 @@ struct RealtimeParams {
 /// `GET /api/v1/stats/realtime/visitors?site_id=`: a bare number.
 async fn realtime_visitors(
     State(state): State<Arc<AppState>>,
+    method: Method,
     headers: HeaderMap,
     params: Result<UrlQuery<RealtimeParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let editor = editor(&state, &headers)?;
+    let editor = auth::caller(&state, &method, &headers)?;
     let domain = params
         .ok()
         .and_then(|UrlQuery(p)| p.site_id)

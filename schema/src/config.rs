@@ -195,7 +195,7 @@ pub enum ForwardedHeader {
 pub const MAX_BATCH_ROWS: usize = 1_000_000;
 pub const MAX_QUEUE_ROWS: usize = 10_000_000;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QueryConfig {
     pub listen: SocketAddr,
@@ -209,7 +209,40 @@ pub struct QueryConfig {
     pub rollups: bool,
     /// How often the materializer runs, in seconds.
     pub rollup_every_seconds: u32,
+    /// The URL editors open the dashboard under: https there marks the
+    /// session cookie Secure, and its path scopes the cookie.
+    pub public_url: Option<String>,
+    /// Keys the dashboard's session cookies. Without it a random key is made
+    /// at start-up, so a restart signs everyone out and several instances
+    /// do not accept each other's sessions.
+    pub session_secret: Option<String>,
+    /// How long a dashboard session lasts, in hours.
+    pub session_hours: u32,
 }
+
+/// The session secret is never printed.
+impl std::fmt::Debug for QueryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryConfig")
+            .field("listen", &self.listen)
+            .field("cors_origins", &self.cors_origins)
+            .field("max_query_seconds", &self.max_query_seconds)
+            .field("max_query_memory_mib", &self.max_query_memory_mib)
+            .field("rollups", &self.rollups)
+            .field("rollup_every_seconds", &self.rollup_every_seconds)
+            .field("public_url", &self.public_url)
+            .field(
+                "session_secret",
+                &self.session_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("session_hours", &self.session_hours)
+            .finish()
+    }
+}
+
+/// The shortest `[query] session_secret` accepted: guessing it must be as
+/// hard as guessing a random 128-bit key.
+pub const MIN_SESSION_SECRET_LEN: usize = 32;
 
 impl Default for QueryConfig {
     fn default() -> Self {
@@ -220,6 +253,9 @@ impl Default for QueryConfig {
             max_query_memory_mib: 2048,
             rollups: true,
             rollup_every_seconds: 30,
+            public_url: None,
+            session_secret: None,
+            session_hours: 12,
         }
     }
 }
@@ -481,6 +517,27 @@ impl Config {
                 );
             }
         }
+        if let Some(url) = &q.public_url {
+            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+            if !scheme_ok || url.contains(|c: char| c.is_whitespace() || c == ';' || c == ',') {
+                return invalid("query.public_url", "must be an http:// or https:// URL");
+            }
+        }
+        if q.session_secret
+            .as_ref()
+            .is_some_and(|s| s.chars().count() < MIN_SESSION_SECRET_LEN)
+        {
+            return invalid(
+                "query.session_secret",
+                &format!("must be at least {MIN_SESSION_SECRET_LEN} characters (say, `openssl rand -hex 32`)"),
+            );
+        }
+        if !(1..=24 * 90).contains(&q.session_hours) {
+            return invalid(
+                "query.session_hours",
+                "must be between 1 and 2160 (90 days)",
+            );
+        }
         Ok(())
     }
 
@@ -624,6 +681,9 @@ sites = ["example.com"]
                 "collector.optout_cookie_domain",
             ),
             ("[collector]\npublic_url = \"stats\"\n", "collector.public_url"),
+            ("[query]\npublic_url = \"stats\"\n", "query.public_url"),
+            ("[query]\nsession_secret = \"short\"\n", "query.session_secret"),
+            ("[query]\nsession_hours = 0\n", "query.session_hours"),
             (
                 "[[site]]\ndomain = \"a.com\"\nhostnames = [\"a.com\", \"*.A.com\"]\n",
                 "site[0].hostnames[1]",
@@ -667,6 +727,10 @@ sites = ["example.com"]
     fn password_is_not_printed() {
         let c = Config::parse("[clickhouse]\npassword = \"hunter2\"\n").unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+        let secret = "s".repeat(40);
+        let c = Config::parse(&format!("[query]\nsession_secret = \"{secret}\"\n")).unwrap();
+        assert!(c.validate().is_ok());
+        assert!(!format!("{c:?}").contains(&secret));
     }
 
     #[test]

@@ -1,0 +1,61 @@
+// The service's own API as the dashboard calls it: same origin, the session
+// cookie, and the header that marks a request as coming from these scripts.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function call(path, { method = 'GET', body, accept = 'application/json' } = {}) {
+  const headers = { 'X-Requested-With': 'dashboard', Accept: accept };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'The analytics service cannot be reached.');
+  }
+  if (!response.ok) {
+    let message = `The service answered ${response.status}.`;
+    try {
+      message = (await response.json()).error || message;
+    } catch {
+      // Not JSON: keep the status line.
+    }
+    throw new ApiError(response.status, message);
+  }
+  return response;
+}
+
+export async function login(token) {
+  return (await call('api/dashboard/login', { method: 'POST', body: { token } })).json();
+}
+
+export async function logout() {
+  await call('api/dashboard/logout', { method: 'POST' });
+}
+
+export async function sites() {
+  return (await call('api/dashboard/sites')).json();
+}
+
+export async function query(body) {
+  return (await call('api/v2/query', { method: 'POST', body })).json();
+}
+
+export async function queryCsv(body) {
+  return (await call('api/v2/query', { method: 'POST', body, accept: 'text/csv' })).blob();
+}
+
+export async function realtime(site) {
+  const url = `api/v1/stats/realtime/visitors?site_id=${encodeURIComponent(site)}`;
+  return (await call(url)).json();
+}

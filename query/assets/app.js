@@ -1,0 +1,401 @@
+// The dashboard's entry point: signs in (or finds the session), then keeps
+// every report in step with the view in the URL. Each change of the view
+// reloads the reports; answers to an older view are dropped.
+
+import * as api from './api.js';
+import * as chart from './chart.js';
+import * as breakdowns from './breakdowns.js';
+import * as format from './format.js';
+import * as view from './view.js';
+
+const $ = (id) => document.getElementById(id);
+const REALTIME_MS = 30000;
+
+const HEADLINE = [
+  ['visitors', 'Unique visitors', format.count],
+  ['visits', 'Visits', format.count],
+  ['pageviews', 'Pageviews', format.count],
+  ['views_per_visit', 'Views per visit', format.decimal],
+  ['bounce_rate', 'Bounce rate', format.percent],
+  ['visit_duration', 'Visit duration', format.duration],
+];
+/** Metrics where going down is the good direction. */
+const LOWER_IS_BETTER = new Set(['bounce_rate']);
+const EXPORT_METRICS = ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit_duration'];
+
+const app = {
+  sites: [],
+  view: view.read(location.search),
+  generation: 0,
+  panels: [],
+  realtimeTimer: 0,
+};
+
+function setState(state) {
+  document.body.dataset.state = state;
+}
+
+function status(text) {
+  $('status').textContent = text;
+}
+
+// ---- signing in and out ----
+
+function showLogin(message = '') {
+  clearInterval(app.realtimeTimer);
+  $('dashboard').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = message;
+  $('token').value = '';
+  $('token').focus();
+  setState('login');
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  const token = $('token').value.trim();
+  if (!token) {
+    $('login-error').textContent = 'Enter your editor token.';
+    return;
+  }
+  $('login-error').textContent = '';
+  try {
+    await api.login(token);
+    await start();
+  } catch (e) {
+    showLogin(e.status === 401 ? 'That token was not accepted.' : e.message);
+  }
+}
+
+async function onLogout() {
+  try {
+    await api.logout();
+  } finally {
+    showLogin('You are signed out.');
+  }
+}
+
+/** When any call finds the session gone, back to the form. */
+function failed(e) {
+  if (e.status === 401) {
+    showLogin('Your session has ended; sign in again.');
+  } else {
+    status(e.message);
+    setState('error');
+  }
+}
+
+// ---- the view ----
+
+function commit(changes, { replace = false } = {}) {
+  app.view = { ...app.view, ...changes };
+  const url = view.write(app.view);
+  if (replace) history.replaceState(null, '', url);
+  else history.pushState(null, '', url);
+  syncControls();
+  load();
+}
+
+function syncControls() {
+  const v = app.view;
+  $('site').value = v.site;
+  $('period').value = v.period;
+  $('custom-range').hidden = v.period !== 'custom';
+  $('from').value = v.from;
+  $('to').value = v.to;
+  $('compare').checked = v.compare;
+  $('legend-previous').hidden = !v.compare;
+  renderChips();
+}
+
+function renderChips() {
+  const list = $('filters');
+  const chips = Object.entries(app.view.filters).map(([key, value]) => {
+    const d = view.dimension(key);
+    const text = breakdowns.display(key, value);
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'chip';
+    button.setAttribute('aria-label', `Remove filter: ${d.label} is ${text}`);
+    button.append(`${d.label} is `);
+    const b = document.createElement('strong');
+    b.textContent = text;
+    button.append(b, ' ');
+    const x = document.createElement('span');
+    x.setAttribute('aria-hidden', 'true');
+    x.className = 'remove';
+    x.textContent = '×';
+    button.append(x);
+    button.addEventListener('click', () => {
+      const filters = { ...app.view.filters };
+      delete filters[key];
+      commit({ filters });
+      $('main').focus();
+    });
+    const li = document.createElement('li');
+    li.append(button);
+    return li;
+  });
+  list.replaceChildren(...chips);
+  list.hidden = chips.length === 0;
+}
+
+function base() {
+  return {
+    site_id: app.view.site,
+    date_range: view.dateRange(app.view),
+    filters: view.apiFilters(app.view),
+  };
+}
+
+// ---- loading the reports ----
+
+async function load() {
+  const generation = ++app.generation;
+  const current = () => generation === app.generation;
+  setState('loading');
+  status('Loading…');
+  try {
+    const headline = await api.query({ ...base(), metrics: HEADLINE.map(([m]) => m) });
+    if (!current()) return;
+    const range = headline.query.date_range;
+    app.lastRange = [range[0].slice(0, 10), range[1].slice(0, 10)];
+    const previous = app.view.compare ? view.previousRange(range) : null;
+    await Promise.all([
+      loadHeadline(headline, previous, current),
+      loadChart(range, previous, current),
+      ...app.panels.map((p) => loadPanel(p, current)),
+    ]);
+    if (!current()) return;
+    status(describe(range, previous));
+    setState('ready');
+  } catch (e) {
+    if (current()) failed(e);
+  }
+}
+
+function describe(range, previous) {
+  const span = `${range[0].slice(0, 10)} to ${range[1].slice(0, 10)}`;
+  return previous ? `${span}, compared with ${previous[0]} to ${previous[1]}` : span;
+}
+
+async function loadHeadline(answer, previous, current) {
+  const now = answer.results[0]?.metrics ?? HEADLINE.map(() => 0);
+  let before = null;
+  if (previous) {
+    const old = await api.query({ ...base(), date_range: previous, metrics: HEADLINE.map(([m]) => m) });
+    before = old.results[0]?.metrics ?? HEADLINE.map(() => 0);
+  }
+  if (!current()) return;
+  const items = HEADLINE.map(([metric, label, show], i) => {
+    const wrap = document.createElement('div');
+    wrap.className = 'stat';
+    wrap.dataset.metric = metric;
+    const dt = document.createElement('dt');
+    dt.textContent = label;
+    const dd = document.createElement('dd');
+    const value = document.createElement('span');
+    value.className = 'value';
+    value.textContent = show(now[i]);
+    dd.append(value);
+    if (before) dd.append(' ', changeBadge(metric, now[i], before[i], show));
+    wrap.append(dt, dd);
+    return wrap;
+  });
+  $('headline').replaceChildren(...items);
+}
+
+function changeBadge(metric, now, before, show) {
+  const badge = document.createElement('span');
+  badge.className = 'change';
+  const delta = format.change(now, before, metric === 'bounce_rate');
+  if (!delta || delta.value === 0) {
+    badge.textContent = delta ? '±0' : 'new';
+    badge.classList.add('flat');
+  } else {
+    const better = (delta.value > 0) !== LOWER_IS_BETTER.has(metric);
+    badge.classList.add(better ? 'good' : 'bad');
+    badge.textContent = `${delta.value > 0 ? '↑' : '↓'} ${delta.text}`;
+  }
+  badge.title = `Previous period: ${show(before)}`;
+  return badge;
+}
+
+function grain(range) {
+  return range[0].slice(0, 10) === range[1].slice(0, 10) ? 'time:hour' : 'time:day';
+}
+
+async function series(dateRange, dimensionName, metrics) {
+  const answer = await api.query({
+    ...base(),
+    date_range: dateRange,
+    metrics,
+    dimensions: [dimensionName],
+    include: { time_labels: true },
+    pagination: { limit: 10000 },
+  });
+  const byLabel = new Map(answer.results.map((r) => [r.dimensions[0], r.metrics]));
+  const labels = answer.meta.time_labels;
+  return { labels, values: metrics.map((_, i) => labels.map((l) => byLabel.get(l)?.[i] ?? 0)) };
+}
+
+async function loadChart(range, previous, current) {
+  const dim = grain(range);
+  const [now, before] = await Promise.all([
+    series(base().date_range, dim, ['visitors', 'pageviews']),
+    previous ? series(previous, dim, ['visitors']) : null,
+  ]);
+  if (!current()) return;
+  const lines = [
+    { name: 'Visitors', className: 'visitors', values: now.values[0] },
+    { name: 'Pageviews', className: 'pageviews', values: now.values[1] },
+  ];
+  if (before) {
+    const values = now.labels.map((_, i) => before.values[0][i] ?? 0);
+    lines.push({ name: 'Visitors, previous period', className: 'previous', values });
+  }
+  app.chart = { labels: now.labels, lines };
+  chart.draw($('chart'), now.labels, lines);
+  chart.table($('chart-table'), now.labels, lines);
+}
+
+function panelQuery(panel, limit) {
+  return {
+    ...base(),
+    metrics: ['visitors'],
+    dimensions: [panel.dimension.api],
+    order_by: [['visitors', 'desc']],
+    pagination: { limit },
+  };
+}
+
+async function loadPanel(panel, current) {
+  const answer = await api.query(panelQuery(panel, breakdowns.ROWS));
+  if (current()) panel.render(answer.results);
+}
+
+async function reloadPanel(panel) {
+  const generation = app.generation;
+  try {
+    await loadPanel(panel, () => generation === app.generation);
+  } catch (e) {
+    failed(e);
+  }
+}
+
+async function exportCsv(panel) {
+  try {
+    const body = { ...panelQuery(panel, 10000), metrics: EXPORT_METRICS };
+    const blob = await api.queryCsv(body);
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(blob);
+    link.download = `${app.view.site}-${panel.dimension.key}-${new Date().toISOString().slice(0, 10)}.csv`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  } catch (e) {
+    failed(e);
+  }
+}
+
+// ---- realtime ----
+
+async function refreshRealtime() {
+  const site = app.view.site;
+  try {
+    const n = await api.realtime(site);
+    if (site === app.view.site) $('realtime').textContent = format.count(n);
+  } catch (e) {
+    if (e.status === 401) failed(e);
+  }
+}
+
+function startRealtime() {
+  clearInterval(app.realtimeTimer);
+  $('realtime').textContent = '–';
+  refreshRealtime();
+  app.realtimeTimer = setInterval(refreshRealtime, REALTIME_MS);
+}
+
+// ---- start-up ----
+
+function buildPanels() {
+  if (app.panels.length) return;
+  app.panels = breakdowns.PANELS.map((p) => breakdowns.create(p, {
+    tab: reloadPanel,
+    filter: (key, value) => commit({ filters: { ...app.view.filters, [key]: value } }),
+    exportCsv: () => exportCsv(app.panels.find((x) => x.element.dataset.panel === p.id)),
+  }));
+  $('panels').replaceChildren(...app.panels.map((p) => p.element));
+}
+
+async function start() {
+  let me;
+  try {
+    me = await api.sites();
+  } catch (e) {
+    if (e.status === 401) {
+      showLogin();
+    } else {
+      showLogin(e.message);
+    }
+    return;
+  }
+  app.sites = me.sites.map((s) => s.domain);
+  $('editor-name').textContent = me.editor;
+  $('site').replaceChildren(...app.sites.map((d) => new Option(d, d)));
+  $('login').hidden = true;
+  $('dashboard').hidden = false;
+  if (!app.sites.length) {
+    status('Your token may not read any site.');
+    setState('ready');
+    return;
+  }
+  buildPanels();
+  const site = app.sites.includes(app.view.site) ? app.view.site : app.sites[0];
+  commit({ site }, { replace: true });
+  startRealtime();
+}
+
+function wire() {
+  $('login-form').addEventListener('submit', onLogin);
+  $('logout').addEventListener('click', onLogout);
+  $('controls').addEventListener('submit', (e) => e.preventDefault());
+  $('site').addEventListener('change', (e) => {
+    commit({ site: e.target.value, filters: {} });
+    startRealtime();
+  });
+  $('period').addEventListener('change', (e) => {
+    const changes = { period: e.target.value };
+    if (e.target.value === 'custom' && !(app.view.from && app.view.to)) {
+      const range = app.lastRange;
+      changes.from = range?.[0] ?? '';
+      changes.to = range?.[1] ?? '';
+    }
+    commit(changes);
+  });
+  for (const id of ['from', 'to']) {
+    $(id).addEventListener('change', () => {
+      const from = $('from').value;
+      const to = $('to').value;
+      if (from && to && from <= to) commit({ from, to });
+    });
+  }
+  $('compare').addEventListener('change', (e) => commit({ compare: e.target.checked }));
+  window.addEventListener('popstate', () => {
+    app.view = view.read(location.search);
+    syncControls();
+    load();
+  });
+  let resizeTimer = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      if (app.chart) chart.draw($('chart'), app.chart.labels, app.chart.lines);
+    }, 150);
+  });
+}
+
+wire();
+start();

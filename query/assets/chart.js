@@ -1,0 +1,104 @@
+// The time series chart: lines for visitors and pageviews (and, when
+// comparing, the previous period's visitors) drawn as SVG by hand, sized to
+// its container, with a plain table of the same numbers beside it.
+
+import { count } from './format.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const PAD = { top: 12, right: 12, bottom: 28, left: 44 };
+
+function el(name, attrs = {}, text) {
+  const node = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** `2024-03-09 14:00:00` as `14:00`, `2024-03-09` as `9 Mar`. */
+export function bucketLabel(label) {
+  if (label.length > 10) return label.slice(11, 16);
+  return `${Number(label.slice(8, 10))} ${MONTHS[Number(label.slice(5, 7)) - 1]}`;
+}
+
+/** A round step so that about four grid lines cover `max`. */
+function niceStep(max) {
+  const rough = Math.max(max, 1) / 4;
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rough);
+  return Math.max(1, step);
+}
+
+/**
+ * Draws into `container`. `labels` are the API's time buckets; each series
+ * is `{name, className, values}` with one value per label.
+ */
+export function draw(container, labels, series) {
+  const width = Math.max(container.clientWidth, 280);
+  const height = width < 500 ? 180 : 240;
+  const inner = { w: width - PAD.left - PAD.right, h: height - PAD.top - PAD.bottom };
+  const max = Math.max(1, ...series.flatMap((s) => s.values));
+  const step = niceStep(max);
+  const top = Math.ceil(max / step) * step;
+  const x = (i) => PAD.left + (labels.length < 2 ? inner.w / 2 : (i * inner.w) / (labels.length - 1));
+  const y = (v) => PAD.top + inner.h - (v / top) * inner.h;
+
+  const svg = el('svg', {
+    width,
+    height,
+    viewBox: `0 0 ${width} ${height}`,
+    role: 'img',
+    'aria-label': summary(labels, series),
+  });
+  for (let v = 0; v <= top; v += step) {
+    svg.append(el('line', { class: 'grid', x1: PAD.left, x2: width - PAD.right, y1: y(v), y2: y(v) }));
+    svg.append(el('text', { class: 'axis', x: PAD.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, count(v)));
+  }
+  const every = Math.ceil(labels.length / Math.max(2, Math.floor(inner.w / 64)));
+  labels.forEach((label, i) => {
+    if (i % every === 0) {
+      svg.append(el('text', { class: 'axis', x: x(i), y: height - 8, 'text-anchor': 'middle' }, bucketLabel(label)));
+    }
+  });
+  for (const s of series) {
+    const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+    svg.append(el('polyline', { class: `line ${s.className}`, points }));
+    if (labels.length <= 62) {
+      s.values.forEach((v, i) => {
+        const dot = el('circle', { class: `dot ${s.className}`, cx: x(i), cy: y(v), r: 3 });
+        dot.append(el('title', {}, `${bucketLabel(labels[i])}: ${count(v)} ${s.name.toLowerCase()}`));
+        svg.append(dot);
+      });
+    }
+  }
+  container.replaceChildren(svg);
+}
+
+function summary(labels, series) {
+  if (!labels.length) return 'No data';
+  const totals = series.map((s) => `${s.name}: peak ${count(Math.max(0, ...s.values))}`).join('; ');
+  return `From ${bucketLabel(labels[0])} to ${bucketLabel(labels[labels.length - 1])}. ${totals}.`;
+}
+
+/** The chart's numbers as a table, for screen readers and copying. */
+export function table(container, labels, series) {
+  const t = document.createElement('table');
+  const head = t.createTHead().insertRow();
+  for (const name of ['Time', ...series.map((s) => s.name)]) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = name;
+    head.append(th);
+  }
+  const body = t.createTBody();
+  labels.forEach((label, i) => {
+    const row = body.insertRow();
+    row.insertCell().textContent = label;
+    for (const s of series) {
+      const cell = row.insertCell();
+      cell.className = 'num';
+      cell.textContent = count(s.values[i] ?? 0);
+    }
+  });
+  container.replaceChildren(t);
+}

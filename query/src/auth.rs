@@ -1,0 +1,95 @@
+//! Who is asking: an editor by bearer token (API clients) or by dashboard
+//! session cookie (the browser), with the cross-site request checks that
+//! cookie authentication needs.
+
+use crate::error::ApiError;
+use crate::routes::AppState;
+use crate::session;
+use axum::http::{header, HeaderMap, HeaderName, Method};
+use schema::config::EditorConfig;
+
+/// The header the dashboard's scripts send. A cross-site page cannot add a
+/// custom header without a CORS preflight, which this service never grants
+/// for it, so its presence shows the request came from our own scripts.
+pub static CSRF_HEADER: HeaderName = HeaderName::from_static("x-requested-with");
+static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+
+/// The editor behind a request: its bearer token if it sends one, else its
+/// session cookie. Cookie-authenticated requests that change or read data
+/// by POST must also pass [`same_origin`].
+pub fn caller<'a>(
+    state: &'a AppState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<&'a EditorConfig, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(schema::auth::bearer)
+            .ok_or(ApiError::Unauthorized)?;
+        return schema::auth::find_editor(&state.config.editor, token)
+            .ok_or(ApiError::Unauthorized);
+    }
+    let cookie = session::from_headers(headers).ok_or(ApiError::Unauthorized)?;
+    let editor = state
+        .sessions
+        .verify(&state.config.editor, cookie, (state.now)())
+        .ok_or(ApiError::Unauthorized)?;
+    if method != Method::GET && method != Method::HEAD {
+        same_origin(headers)?;
+    }
+    Ok(editor)
+}
+
+/// Refuses a browser request that another site could have made: it must
+/// carry [`CSRF_HEADER`], and a browser's `Sec-Fetch-Site` (when sent) must
+/// say same-origin.
+pub fn same_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let custom = headers
+        .get(&CSRF_HEADER)
+        .is_some_and(|v| !v.as_bytes().is_empty());
+    let fetch_site_ok = headers
+        .get(&SEC_FETCH_SITE)
+        .is_none_or(|v| v == "same-origin");
+    if custom && fetch_site_ok {
+        Ok(())
+    } else {
+        Err(ApiError::CrossSite)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn same_origin_needs_the_custom_header_and_no_cross_site_fetch() {
+        assert!(same_origin(&headers(&[("x-requested-with", "dashboard")])).is_ok());
+        assert!(same_origin(&headers(&[
+            ("x-requested-with", "dashboard"),
+            ("sec-fetch-site", "same-origin")
+        ]))
+        .is_ok());
+        assert!(same_origin(&headers(&[])).is_err());
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])).is_err());
+        assert!(same_origin(&headers(&[
+            ("x-requested-with", "dashboard"),
+            ("sec-fetch-site", "cross-site")
+        ]))
+        .is_err());
+        assert!(same_origin(&headers(&[
+            ("x-requested-with", "dashboard"),
+            ("sec-fetch-site", "same-site")
+        ]))
+        .is_err());
+    }
+}

@@ -1,0 +1,96 @@
+//! The dashboard's own small API: sign in with an editor token (which sets
+//! the session cookie), sign out, and the sites the signed-in editor may read.
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::routes::AppState;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use governor::{DefaultDirectRateLimiter, Quota};
+use serde_json::json;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+/// Sign-in attempts a minute, for the whole service. Tokens are long random
+/// strings, so this is not what keeps them from being guessed; it keeps a
+/// script from turning the endpoint into a hashing service.
+const LOGINS_PER_MINUTE: u32 = 20;
+
+pub fn login_limiter() -> DefaultDirectRateLimiter {
+    let n = NonZeroU32::new(LOGINS_PER_MINUTE).expect("non-zero literal");
+    DefaultDirectRateLimiter::direct(Quota::per_minute(n))
+}
+
+#[derive(serde::Deserialize)]
+struct LoginBody {
+    token: String,
+}
+
+/// `POST /api/dashboard/login` with `{"token": "..."}`.
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // Also here: another site must not sign a browser in as someone else.
+    auth::same_origin(&headers)?;
+    if state.login_limit.check().is_err() {
+        return Err(ApiError::TooManyLogins);
+    }
+    let body: LoginBody = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::BadQuery("send a JSON body such as {\"token\": \"...\"}".into()))?;
+    let editor = schema::auth::find_editor(&state.config.editor, body.token.trim())
+        .ok_or(ApiError::LoginRefused)?;
+    let value = state.sessions.issue(editor, (state.now)());
+    let cookie = state.sessions.set_cookie(&value);
+    tracing::info!(editor = %editor.name, "dashboard sign-in");
+    Ok(with_cookie(json!({"editor": editor.name}), &cookie))
+}
+
+/// `POST /api/dashboard/logout`: clears the cookie, signed in or not.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    auth::same_origin(&headers)?;
+    Ok(with_cookie(json!({}), &state.sessions.clear_cookie()))
+}
+
+/// `GET /api/dashboard/sites`: the caller's name and the sites they may read,
+/// in config order, with each site's time zone.
+pub async fn sites(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let editor = auth::caller(&state, &method, &headers)?;
+    let sites: Vec<_> = state
+        .config
+        .site
+        .iter()
+        .filter(|s| editor.may_read(&s.domain))
+        .map(|s| json!({"domain": s.domain, "timezone": s.timezone}))
+        .collect();
+    let body = json!({"editor": editor.name, "sites": sites});
+    let mut response = Json(body).into_response();
+    no_store(&mut response);
+    Ok(response)
+}
+
+fn with_cookie(body: serde_json::Value, cookie: &str) -> Response {
+    let mut response = Json(body).into_response();
+    no_store(&mut response);
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+fn no_store(response: &mut Response) {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
