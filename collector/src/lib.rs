@@ -6,6 +6,7 @@
 //! [`client_ip`] truncation, location and source, [`visitor`] hashing under
 //! the [`salt`] of the day) → [`batcher`] → [`sink`] (ClickHouse).
 //! Admin imports ([`import`]) take the same pipeline and the same durable path.
+//! In the background, [`retention_job`] erases what is past each site's retention.
 
 pub mod batcher;
 pub mod beacon;
@@ -25,6 +26,7 @@ pub mod outcome;
 pub mod periodic;
 pub mod pipeline;
 pub mod rate_limit;
+pub mod retention_job;
 pub mod routes;
 pub mod salt;
 pub mod server;
