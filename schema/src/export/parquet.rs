@@ -454,7 +454,7 @@ mod tests {
         assert_eq!(row_len(&row, &kinds), Some(row.len()));
         let mut rows = Rows::new(&kinds);
         rows.receive(&row);
-        rows.receive(&[9, 0, 0, 0]);
+        rows.receive(&[9, 0, 5, b'a']);
         assert!(rows.take_row().unwrap());
         assert!(!rows.take_row().unwrap());
         assert_eq!(rows.undecoded(), 4);
