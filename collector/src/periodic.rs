@@ -6,7 +6,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Runs `chore` every `every` (the first time at once) until `stop`. A slow
 /// run delays the next one rather than causing a burst of catch-up runs.
-pub fn every<F, Fut>(every: Duration, stop: CancellationToken, chore: F) -> tokio::task::JoinHandle<()>
+pub fn every<F, Fut>(
+    every: Duration,
+    stop: CancellationToken,
+    chore: F,
+) -> tokio::task::JoinHandle<()>
 where
     F: FnMut() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send,

@@ -70,7 +70,12 @@ async fn mutation_ids(db: &Db, table: &str) -> Result<BTreeSet<String>, DbError>
         "SELECT mutation_id FROM system.mutations WHERE database = '{}' AND table = '{table}'",
         db.database()
     );
-    Ok(db.fetch_tsv(&sql).await?.lines().map(str::to_owned).collect())
+    Ok(db
+        .fetch_tsv(&sql)
+        .await?
+        .lines()
+        .map(str::to_owned)
+        .collect())
 }
 
 /// Waits until every mutation of `table` that is not in `before` is done.

@@ -84,11 +84,12 @@ async fn main() -> anyhow::Result<()> {
             action: SiteCommand::Delete { domain, config },
         } => delete_site(config, &domain).await,
         Command::Site {
-            action: SiteCommand::Export {
-                domain,
-                out,
-                config,
-            },
+            action:
+                SiteCommand::Export {
+                    domain,
+                    out,
+                    config,
+                },
         } => export_site(config, &domain, &out).await,
         Command::LocalServer { dir, http_port } => local_server(dir, http_port).await,
     }
@@ -115,12 +116,9 @@ async fn delete_site(path: PathBuf, domain: &str) -> anyhow::Result<()> {
         );
     }
     let hosts = schema::erase::hosts(&config).await?;
-    let report = schema::site_delete::delete_site(
-        &hosts,
-        domain,
-        schema::erase::DEFAULT_MUTATION_DEADLINE,
-    )
-    .await?;
+    let report =
+        schema::site_delete::delete_site(&hosts, domain, schema::erase::DEFAULT_MUTATION_DEADLINE)
+            .await?;
     print!("{report}");
     println!("site `{domain}`: {} row(s) removed in all", report.rows());
     Ok(())
@@ -130,7 +128,10 @@ async fn export_site(path: PathBuf, domain: &str, out: &std::path::Path) -> anyh
     let config = schema::Config::load(&path)?;
     let db = schema::connect(&config.clickhouse).await?;
     let rows = schema::export::export_site(&db, domain, out).await?;
-    println!("site `{domain}`: {rows} event(s) written to {}", out.display());
+    println!(
+        "site `{domain}`: {rows} event(s) written to {}",
+        out.display()
+    );
     Ok(())
 }
 

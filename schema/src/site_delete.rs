@@ -20,7 +20,9 @@ const ROUNDS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeleteError {
-    #[error("`{0}` is not a site domain (lowercase letters, digits, dots and dashes; no wildcards)")]
+    #[error(
+        "`{0}` is not a site domain (lowercase letters, digits, dots and dashes; no wildcards)"
+    )]
     BadDomain(String),
     #[error("rows of the site remain after {ROUNDS} rounds: {0:?}")]
     Remaining(Vec<(String, u64)>),

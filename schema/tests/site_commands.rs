@@ -94,7 +94,13 @@ async fn the_commands_run_as_processes() {
 
     let csv = s.dir.path().join("a.csv");
     let out = stdout(&schema(
-        &["site", "export", "a.example", "--out", csv.to_str().unwrap()],
+        &[
+            "site",
+            "export",
+            "a.example",
+            "--out",
+            csv.to_str().unwrap(),
+        ],
         &s.config_path,
     ));
     assert!(out.contains("2 event(s) written"), "{out}");
@@ -104,7 +110,13 @@ async fn the_commands_run_as_processes() {
 
     let parquet = s.dir.path().join("a.parquet");
     let out = stdout(&schema(
-        &["site", "export", "a.example", "--out", parquet.to_str().unwrap()],
+        &[
+            "site",
+            "export",
+            "a.example",
+            "--out",
+            parquet.to_str().unwrap(),
+        ],
         &s.config_path,
     ));
     assert!(out.contains("2 event(s) written"), "{out}");

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("`{0}` is not a site domain (lowercase letters, digits, dots and dashes; no wildcards)")]
+    #[error(
+        "`{0}` is not a site domain (lowercase letters, digits, dots and dashes; no wildcards)"
+    )]
     BadDomain(String),
     #[error("writing {path}: {source}")]
     Io {

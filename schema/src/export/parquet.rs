@@ -56,9 +56,10 @@ impl Kind {
             "String" | "LowCardinality(String)" => plain(Kind::Text),
             "Array(String)" => plain(Kind::TextList),
             ty if ty == "DateTime" || ty.starts_with("DateTime(") => plain(Kind::DateTime),
-            ty if ty.starts_with("Array(") => {
-                (Kind::TextList, format!("arrayMap(x -> toString(x), {name})"))
-            }
+            ty if ty.starts_with("Array(") => (
+                Kind::TextList,
+                format!("arrayMap(x -> toString(x), {name})"),
+            ),
             _ => (Kind::Text, format!("ifNull(toString({name}), '')")),
         }
     }
@@ -273,9 +274,11 @@ impl Rows {
                 Buffer::Float(v) => column.typed::<FloatType>().write_batch(v, None, None)?,
                 Buffer::Double(v) => column.typed::<DoubleType>().write_batch(v, None, None)?,
                 Buffer::Bytes(v) => column.typed::<ByteArrayType>().write_batch(v, None, None)?,
-                Buffer::List { values, def, rep } => column
-                    .typed::<ByteArrayType>()
-                    .write_batch(values, Some(def), Some(rep))?,
+                Buffer::List { values, def, rep } => {
+                    column
+                        .typed::<ByteArrayType>()
+                        .write_batch(values, Some(def), Some(rep))?
+                }
             };
             column.close()?;
             buffer.clear();
@@ -378,7 +381,9 @@ fn decode(bytes: &[u8], kind: Kind, buffer: &mut Buffer) -> Result<usize, Export
             Ok(2)
         }
         (Kind::Float32, Buffer::Float(v)) => {
-            v.push(f32::from_le_bytes(fixed(4)[..4].try_into().expect("4 bytes")));
+            v.push(f32::from_le_bytes(
+                fixed(4)[..4].try_into().expect("4 bytes"),
+            ));
             Ok(4)
         }
         (Kind::Float64, Buffer::Double(v)) => {
