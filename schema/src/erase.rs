@@ -34,8 +34,7 @@ pub async fn hosts(config: &Config) -> Result<Vec<Db>, DbError> {
 /// at the same moment do no harm.
 pub async fn drop_month(hosts: &[Db], table: &str, month: u32) -> Result<(), DbError> {
     for db in hosts {
-        db.execute(&format!("ALTER TABLE {table} DROP PARTITION {month}"))
-            .await?;
+        db.execute(&drop_month_sql(table, month)).await?;
     }
     tracing::info!(table, month, "partition dropped");
     Ok(())
@@ -52,8 +51,7 @@ pub async fn delete_rows(
     let mut started = Vec::with_capacity(hosts.len());
     for db in hosts {
         let before = mutation_ids(db, table).await?;
-        db.execute(&format!("ALTER TABLE {table} DELETE WHERE {predicate}"))
-            .await?;
+        db.execute(&delete_sql(table, predicate)).await?;
         started.push((db, before));
     }
     let until = tokio::time::Instant::now() + deadline;
@@ -62,6 +60,17 @@ pub async fn delete_rows(
     }
     tracing::info!(table, "rows deleted");
     Ok(())
+}
+
+/// The statement that drops a month of a monthly-partitioned table. Public,
+/// like [`delete_sql`], so the statements can be checked on other servers.
+pub fn drop_month_sql(table: &str, month: u32) -> String {
+    format!("ALTER TABLE {table} DROP PARTITION {month}")
+}
+
+/// The delete mutation of the rows matching `predicate`.
+pub fn delete_sql(table: &str, predicate: &str) -> String {
+    format!("ALTER TABLE {table} DELETE WHERE {predicate}")
 }
 
 /// The ids of the table's mutations so far, to tell ours from older ones.

@@ -463,3 +463,41 @@ fn read_parquet(path: &std::path::Path) -> Vec<EventRow> {
         .map(|row| to_row(row.unwrap()))
         .collect()
 }
+
+#[tokio::test]
+async fn the_collector_enforces_retention_by_itself() {
+    let mut config = test_config();
+    config.site[0].retention_days = 10;
+    let today = day_number(2024, 6, 15);
+    let schedule = collector::retention_job::RetentionSchedule {
+        first: Duration::from_millis(200),
+        every: Duration::from_secs(3600),
+    };
+    // Past SITE's 10 days, kept, and another site's (default 790 days),
+    // stored before the collector starts so that its first run finds them.
+    let db = TestDb::connect(&config).await;
+    schema::migrate::migrate(&db).await.unwrap();
+    let rows = [
+        event(SITE, today - 11, 9, "/old", 1),
+        event(SITE, today - 10, 9, "/kept", 1),
+        event(OTHER_SITE, today - 11, 9, "/other", 1),
+    ];
+    insert(&db, &rows).await;
+    let running = integration_tests::TestCollector::start_at_with(
+        config.clone(),
+        u64::from(today) * 86_400 + 3600,
+        |c| c.with_retention(schedule),
+    )
+    .await;
+    let erased = integration_tests::wait_until(Duration::from_secs(20), || async {
+        scalar(&running.db, "SELECT count() FROM events WHERE pathname = '/old'").await == 0
+    })
+    .await;
+    assert!(erased, "the job did not erase the expired day");
+    assert_eq!(
+        scalar(&running.db, "SELECT count() FROM events").await,
+        2,
+        "only the expired row goes"
+    );
+    running.stop().await;
+}
