@@ -156,7 +156,7 @@ async fn retention_removes_exactly_the_expired_days() {
     }
 
     let cutoffs = Cutoffs::for_config(&config, today);
-    let report = retention::enforce(&[db.clone()], &cutoffs, DEADLINE)
+    let report = retention::enforce(std::slice::from_ref(&*db), &cutoffs, DEADLINE)
         .await
         .unwrap();
 
@@ -186,7 +186,7 @@ async fn retention_removes_exactly_the_expired_days() {
 
     // A second run removes nothing, and the materializer does not bring
     // expired rows back.
-    let again = retention::enforce(&[db.clone()], &cutoffs, DEADLINE)
+    let again = retention::enforce(std::slice::from_ref(&*db), &cutoffs, DEADLINE)
         .await
         .unwrap();
     assert_eq!(again.rows(), 0, "{again}");
@@ -233,13 +233,13 @@ async fn deleting_a_site_leaves_none_of_its_rows() {
 
     for bad in ["", "*", "%", "example.%"] {
         assert!(
-            schema::site_delete::delete_site(&[db.clone()], bad, DEADLINE)
+            schema::site_delete::delete_site(std::slice::from_ref(&*db), bad, DEADLINE)
                 .await
                 .is_err(),
             "`{bad}` was accepted"
         );
     }
-    let report = schema::site_delete::delete_site(&[db.clone()], SITE, DEADLINE)
+    let report = schema::site_delete::delete_site(std::slice::from_ref(&*db), SITE, DEADLINE)
         .await
         .unwrap();
 
@@ -490,7 +490,12 @@ async fn the_collector_enforces_retention_by_itself() {
     )
     .await;
     let erased = integration_tests::wait_until(Duration::from_secs(20), || async {
-        scalar(&running.db, "SELECT count() FROM events WHERE pathname = '/old'").await == 0
+        scalar(
+            &running.db,
+            "SELECT count() FROM events WHERE pathname = '/old'",
+        )
+        .await
+            == 0
     })
     .await;
     assert!(erased, "the job did not erase the expired day");
