@@ -7,6 +7,7 @@
 //! the [`salt`] of the day) → [`batcher`] → [`sink`] (ClickHouse).
 //! Admin imports ([`import`]) take the same pipeline and the same durable path.
 //! [`tracker`] serves the script that sends the beacons.
+//! In the background, [`retention_job`] erases what is past each site's retention.
 
 pub mod batcher;
 pub mod beacon;
@@ -26,6 +27,7 @@ pub mod outcome;
 pub mod periodic;
 pub mod pipeline;
 pub mod rate_limit;
+pub mod retention_job;
 pub mod routes;
 pub mod salt;
 pub mod server;

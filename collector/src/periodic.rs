@@ -9,6 +9,20 @@ use tokio_util::sync::CancellationToken;
 pub fn every<F, Fut>(
     every: Duration,
     stop: CancellationToken,
+    chore: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    every_after(Duration::ZERO, every, stop, chore)
+}
+
+/// Like [`every`], with the first run `first` after the start.
+pub fn every_after<F, Fut>(
+    first: Duration,
+    every: Duration,
+    stop: CancellationToken,
     mut chore: F,
 ) -> tokio::task::JoinHandle<()>
 where
@@ -16,7 +30,7 @@ where
     Fut: Future<Output = ()> + Send,
 {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

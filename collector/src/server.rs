@@ -10,6 +10,7 @@ use crate::import;
 use crate::listener::{self, Limits};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
+use crate::retention_job::{self, RetentionSchedule};
 use crate::routes::{self, AppState};
 use crate::salt::SaltStore;
 use crate::sink::ClickHouseSink;
@@ -51,6 +52,7 @@ pub struct Collector {
     salt_refresh: Duration,
     geoip_check: Duration,
     import_wait: Duration,
+    retention: RetentionSchedule,
 }
 
 impl Collector {
@@ -61,7 +63,14 @@ impl Collector {
             salt_refresh: Duration::from_secs(30),
             geoip_check: GEOIP_CHECK_EVERY,
             import_wait: import::DEFAULT_IMPORT_WAIT,
+            retention: RetentionSchedule::default(),
         }
+    }
+
+    /// When the retention job runs.
+    pub fn with_retention(mut self, schedule: RetentionSchedule) -> Self {
+        self.retention = schedule;
+        self
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -124,6 +133,12 @@ impl Collector {
             .geo()
             .clone()
             .spawn_watcher(self.geoip_check, stop.clone());
+        let retention = retention_job::spawn(
+            config.clone(),
+            self.clock.clone(),
+            self.retention,
+            stop.clone(),
+        );
         let spooling = match config.collector.durability {
             Durability::Spool => Some(start_spool(&config, &db, &metrics, &stop)?),
             Durability::Memory => None,
@@ -153,6 +168,7 @@ impl Collector {
             spool_writer.await.context("spool writer")?;
         }
         limits_clean_up.await.context("rate-limit clean-up")?;
+        retention.await.context("retention job")?;
         tracing::info!("collector stopped");
         Ok(())
     }

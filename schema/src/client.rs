@@ -25,6 +25,8 @@ pub enum DbError {
     Timeout(Duration),
     #[error("clickhouse returned something unexpected: {0}")]
     Unexpected(String),
+    #[error("a deletion in `{table}` was not finished after {waited:?}; it goes on in the server (see system.mutations)")]
+    MutationUnfinished { table: String, waited: Duration },
     #[error("table `{table}` does not match the code: {detail}")]
     SchemaMismatch { table: String, detail: String },
     #[error("migration {version} ({name}) failed in statement {statement}: {source}")]

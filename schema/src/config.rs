@@ -278,6 +278,20 @@ pub struct SiteConfig {
     /// IANA time zone that reports of this site use for days and hours.
     #[serde(default = "utc")]
     pub timezone: String,
+    /// Whole UTC days a stored event is kept after its own day; older ones
+    /// are erased by the retention job (see [`crate::retention`]).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+/// About 26 months: a year-on-year comparison of the previous year still works.
+pub const DEFAULT_RETENTION_DAYS: u32 = 790;
+
+/// Longer than any Unix day number a `Date` can hold, so a typo is caught.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+fn default_retention_days() -> u32 {
+    DEFAULT_RETENTION_DAYS
 }
 
 impl SiteConfig {
@@ -290,6 +304,7 @@ impl SiteConfig {
             hostnames: Vec::new(),
             exclude_paths: Vec::new(),
             timezone: utc(),
+            retention_days: DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -486,6 +501,12 @@ impl Config {
                     return invalid(&format!("site[{i}].exclude_paths[{j}]"), &e.to_string());
                 }
             }
+            if !(1..=MAX_RETENTION_DAYS).contains(&site.retention_days) {
+                return invalid(
+                    &format!("site[{i}].retention_days"),
+                    &format!("must be between 1 and {MAX_RETENTION_DAYS}"),
+                );
+            }
             if site.timezone.parse::<chrono_tz::Tz>().is_err() {
                 return invalid(
                     &format!("site[{i}].timezone"),
@@ -583,7 +604,8 @@ fn is_cookie_name(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.!#$%&'*+^`|~".contains(&b))
 }
 
-fn is_domain(s: &str) -> bool {
+/// A lowercase host name such as `example.com`: what a `[[site]] domain` may be.
+pub fn is_domain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && !s.starts_with('.')
@@ -617,6 +639,7 @@ respect_gpc = true
 [[site]]
 domain = "blog.example.org"
 respect_dnt = false
+retention_days = 30
 
 [[editor]]
 name = "alice"
@@ -633,6 +656,8 @@ sites = ["example.com"]
         assert!(c.site("example.com").unwrap().respect_gpc);
         assert!(!c.site("blog.example.org").unwrap().respect_dnt);
         assert!(c.site("blog.example.org").unwrap().respect_gpc);
+        assert_eq!(c.site("example.com").unwrap().retention_days, 790);
+        assert_eq!(c.site("blog.example.org").unwrap().retention_days, 30);
         assert_eq!(c.editor[0].role, Role::Viewer);
         assert_eq!(c.collector.batch_max_rows, 10_000);
     }
@@ -668,6 +693,10 @@ sites = ["example.com"]
                 "site[0].timezone",
             ),
             ("[query]\nmax_query_seconds = 0\n", "query.max_query_seconds"),
+            (
+                "[[site]]\ndomain = \"a.com\"\nretention_days = 0\n",
+                "site[0].retention_days",
+            ),
             (
                 "[query]\ncors_origins = [\"https://a.example/\"]\n",
                 "query.cors_origins[0]",

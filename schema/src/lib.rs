@@ -1,18 +1,24 @@
 //! Everything the services share: the config file, the event model, the
-//! ClickHouse client setup, the DDL with its migrations, and a launcher for a
-//! private ClickHouse server used by tests and the local quickstart.
+//! ClickHouse client setup, the DDL with its migrations, the data lifecycle
+//! (retention, site deletion and export), and a launcher for a private
+//! ClickHouse server used by tests and the local quickstart.
 
 pub mod auth;
 pub mod client;
 pub mod cluster;
 pub mod cluster_ddl;
 pub mod config;
+pub mod erase;
 pub mod event;
+pub mod export;
 pub mod local_cluster;
 pub mod local_server;
 pub mod migrate;
+pub mod retention;
 pub mod runtime;
 pub mod salts;
+pub mod site_delete;
+pub mod site_tables;
 pub mod table_check;
 
 pub use client::{connect, Db, DbError};

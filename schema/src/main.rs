@@ -22,6 +22,16 @@ enum Command {
         #[arg(long, env = "ANALYTICS_CONFIG")]
         config: PathBuf,
     },
+    /// Erase what is older than each site's `retention_days`.
+    Retention {
+        #[command(subcommand)]
+        action: RetentionCommand,
+    },
+    /// Delete or export one site's stored data.
+    Site {
+        #[command(subcommand)]
+        action: SiteCommand,
+    },
     /// Run a private clickhouse-server on loopback until interrupted.
     LocalServer {
         /// Data directory; kept across runs.
@@ -33,13 +43,96 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Run retention once now and report what it removed.
+    Run {
+        #[arg(long, env = "ANALYTICS_CONFIG")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum SiteCommand {
+    /// Erase every stored row of a site, in every table, and report the rows removed.
+    Delete {
+        /// The site's domain, exactly as stored (no wildcards).
+        domain: String,
+        #[arg(long, env = "ANALYTICS_CONFIG")]
+        config: PathBuf,
+    },
+    /// Write every stored event of a site to FILE: CSV with a header row,
+    /// or Parquet if FILE ends in `.parquet`.
+    Export {
+        domain: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, env = "ANALYTICS_CONFIG")]
+        config: PathBuf,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     schema::runtime::init_logging();
     match Cli::parse().command {
         Command::Migrate { config } => migrate(config).await,
+        Command::Retention {
+            action: RetentionCommand::Run { config },
+        } => retention(config).await,
+        Command::Site {
+            action: SiteCommand::Delete { domain, config },
+        } => delete_site(config, &domain).await,
+        Command::Site {
+            action:
+                SiteCommand::Export {
+                    domain,
+                    out,
+                    config,
+                },
+        } => export_site(config, &domain, &out).await,
         Command::LocalServer { dir, http_port } => local_server(dir, http_port).await,
     }
+}
+
+async fn retention(path: PathBuf) -> anyhow::Result<()> {
+    let config = schema::Config::load(&path)?;
+    let hosts = schema::erase::hosts(&config).await?;
+    let cutoffs = schema::retention::Cutoffs::for_config(&config, u32::from(today()));
+    let report =
+        schema::retention::enforce(&hosts, &cutoffs, schema::erase::DEFAULT_MUTATION_DEADLINE)
+            .await?;
+    print!("{report}");
+    println!("retention: {} row(s) removed in all", report.rows());
+    Ok(())
+}
+
+async fn delete_site(path: PathBuf, domain: &str) -> anyhow::Result<()> {
+    let config = schema::Config::load(&path)?;
+    if config.site(domain).is_some() {
+        eprintln!(
+            "note: `{domain}` is still a [[site]] of {}: new events of it will be stored again",
+            path.display()
+        );
+    }
+    let hosts = schema::erase::hosts(&config).await?;
+    let report =
+        schema::site_delete::delete_site(&hosts, domain, schema::erase::DEFAULT_MUTATION_DEADLINE)
+            .await?;
+    print!("{report}");
+    println!("site `{domain}`: {} row(s) removed in all", report.rows());
+    Ok(())
+}
+
+async fn export_site(path: PathBuf, domain: &str, out: &std::path::Path) -> anyhow::Result<()> {
+    let config = schema::Config::load(&path)?;
+    let db = schema::connect(&config.clickhouse).await?;
+    let rows = schema::export::export_site(&db, domain, out).await?;
+    println!(
+        "site `{domain}`: {rows} event(s) written to {}",
+        out.display()
+    );
+    Ok(())
 }
 
 async fn migrate(path: PathBuf) -> anyhow::Result<()> {
