@@ -22,11 +22,20 @@ pub const DEFAULT_MUTATION_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// How often `system.mutations` is read while waiting.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
-/// The hosts that hold the tables' rows: the one configured server.
-/// (Cluster mode lists every host of the cluster here, so that both
-/// functions below reach each shard's local tables.)
+/// The hosts that hold the tables' rows: the one configured server, or in
+/// cluster mode one host per shard, so that both functions below reach each
+/// shard's local tables once. (A replicated table's mutation and dropped
+/// partition reach the shard's other replicas through the keeper, and
+/// counting every replica would count rows twice.)
 pub async fn hosts(config: &Config) -> Result<Vec<Db>, DbError> {
-    Ok(vec![connect(&config.clickhouse).await?])
+    let db = connect(&config.clickhouse).await?;
+    let mut shards = BTreeSet::new();
+    Ok(crate::cluster::hosts(&db)
+        .await?
+        .into_iter()
+        .filter(|host| shards.insert(host.shard))
+        .map(|host| host.db)
+        .collect())
 }
 
 /// Drops partition `month` (`YYYYMM`) of `table` on every host. Dropping a

@@ -81,7 +81,13 @@ pub async fn site_tables(db: &Db) -> Result<Vec<SiteTable>, DbError> {
             _ => None,
         })
         .collect();
-    found.sort_by_key(|t| (t.name != "events", t.name.clone()));
+    // `events_local` on a cluster's hosts.
+    let is_events = |name: &str| {
+        name.strip_suffix(crate::cluster::LOCAL_SUFFIX)
+            .unwrap_or(name)
+            == "events"
+    };
+    found.sort_by_key(|t| (!is_events(&t.name), t.name.clone()));
     Ok(found)
 }
 
