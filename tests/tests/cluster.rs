@@ -380,4 +380,24 @@ async fn reports_equal_a_single_node_run_over_the_same_rows() {
     );
     clustered.stop().await;
     single.stop().await;
+
+    // Site deletion reaches every shard's local table, not only the host
+    // it was started from.
+    let erase_hosts = schema::erase::hosts(&cluster.config(0)).await.unwrap();
+    assert_eq!(erase_hosts.len(), 2, "one host per shard");
+    let deadline = std::time::Duration::from_secs(60);
+    let report = schema::site_delete::delete_site(&erase_hosts, SITE, deadline)
+        .await
+        .unwrap();
+    let removed: u64 = report
+        .tables
+        .iter()
+        .filter(|(table, _)| table == "events_local")
+        .map(|(_, rows)| rows)
+        .sum();
+    assert_eq!(removed, rows.len() as u64, "{report:?}");
+    for host in &hosts {
+        let sql = format!("SELECT count() FROM events_local WHERE site = '{SITE}'");
+        assert_eq!(scalar(host, &sql).await, 0, "rows left on a shard");
+    }
 }
