@@ -2,8 +2,10 @@
 //! tests of one binary (each test gets its own database), collectors run
 //! in-process on port 0, and polling with a deadline instead of sleeps.
 
+pub mod chdb;
 pub mod geoip_fixture;
 pub mod query_harness;
+pub mod report_catalogue;
 
 pub use collector::clock::{Clock, ManualClock, SystemClock};
 use schema::config::{SiteConfig, ENV_CLICKHOUSE_URL};
