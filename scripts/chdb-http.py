@@ -27,6 +27,7 @@ import re
 import sys
 import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -56,6 +57,7 @@ class Engine:
         fmt = params.get("default_format", "TabSeparated")
         settings = [(k, v) for k, v in params.items() if k not in NOT_SETTINGS]
         with self.lock:
+            started = time.monotonic()
             try:
                 statement = self.statement(sql, data)
                 if database:
@@ -68,6 +70,7 @@ class Engine:
                     for name, _ in settings:
                         self.session.query(f"SET {quote_name(name)} = DEFAULT")
                 self.log.append({"sql": sql, "error": None})
+                slow(sql, started)
                 return out
             except Exception as e:  # chdb raises one error type for everything
                 self.log.append({"sql": sql, "error": str(e)})
@@ -87,6 +90,13 @@ class Engine:
         with self.lock:
             log, self.log = self.log, []
         return log
+
+
+def slow(sql, started):
+    """Names slow statements on stderr (the test shows it when it fails)."""
+    seconds = time.monotonic() - started
+    if seconds > float(os.environ.get("CHDB_HTTP_SLOW_SECONDS", "1")):
+        print(f"chdb-http: {seconds:.1f} s: {sql[:200]}", file=sys.stderr, flush=True)
 
 
 def quote_name(name):

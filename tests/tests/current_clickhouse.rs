@@ -305,10 +305,9 @@ async fn reports(check: &mut Check, rollups: bool) {
     let old = start(&check.old).await;
     let new = start(&check.new).await;
     check.drain(&format!("start the query service ({mode})")).await;
-    for entry in catalogue(SITE, &[BERLIN, KOLKATA]) {
+    for entry in catalogue(SITE, &[BERLIN, KOLKATA], rollups) {
         let name = format!("report `{}` ({mode})", entry.name);
-        let a = ask(&old, &entry).await;
-        let b = ask(&new, &entry).await;
+        let (a, b) = tokio::join!(ask(&old, &entry), ask(&new, &entry));
         check.drain(&name).await;
         if b.0 != 200 {
             check.fail(format!("{name}: 26 answered {} {}", b.0, b.1));
