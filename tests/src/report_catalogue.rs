@@ -155,7 +155,11 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
         add(
             "by time:day, event metrics, past days".into(),
             with(
-                with(base(&EVENT_METRICS), "dimensions", json!(["time:day", "visit:source"])),
+                with(
+                    base(&EVENT_METRICS),
+                    "dimensions",
+                    json!(["time:day", "visit:source"]),
+                ),
                 "date_range",
                 json!(["2026-11-23", "2026-11-24"]),
             ),
@@ -189,18 +193,42 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
     let nested = [
         (
             "and of two",
-            json!([["is", "visit:country", ["DE", "FR"]], ["contains", "event:page", ["/"]]]),
+            json!([
+                ["is", "visit:country", ["DE", "FR"]],
+                ["contains", "event:page", ["/"]]
+            ]),
         ),
         (
             "and inside not inside or",
-            json!([["or", [
-                ["not", ["and", [["is", "visit:device", ["Mobile"]], ["is_not", "event:props:plan", ["pro"]]]]],
-                ["contains_not", "visit:browser", ["Fire"]]
-            ]]]),
+            json!([[
+                "or",
+                [
+                    [
+                        "not",
+                        [
+                            "and",
+                            [
+                                ["is", "visit:device", ["Mobile"]],
+                                ["is_not", "event:props:plan", ["pro"]]
+                            ]
+                        ]
+                    ],
+                    ["contains_not", "visit:browser", ["Fire"]]
+                ]
+            ]]),
         ),
         (
             "deep nesting of event filters",
-            json!([["not", ["not", ["not", ["not", ["or", [["and", [["is", "event:page", ["/"]]]]]]]]]]]),
+            json!([[
+                "not",
+                [
+                    "not",
+                    [
+                        "not",
+                        ["not", ["or", [["and", [["is", "event:page", ["/"]]]]]]]
+                    ]
+                ]
+            ]]),
         ),
     ];
     for (name, filters) in nested {
