@@ -444,11 +444,16 @@ fn parse_row(row: &Value, dims: usize) -> Result<Row, ApiError> {
 
 /// Runs one report query with ClickHouse's time and memory limits.
 pub async fn fetch_json(db: &Db, sql: &str, limits: Limits) -> Result<Value, ApiError> {
-    let client = db
+    let mut client = db
         .client()
         .clone()
         .with_setting("max_execution_time", limits.seconds.to_string())
         .with_setting("max_memory_usage", limits.memory_bytes.to_string());
+    // `total_rows` comes from `rows_before_limit_at_least`, which current
+    // releases only count in full when asked to.
+    if db.version().needs_exact_rows_before_limit() {
+        client = client.with_setting("exact_rows_before_limit", "1");
+    }
     // A little longer than ClickHouse's own limit, so its clearer error wins.
     let wait = Duration::from_secs(u64::from(limits.seconds) + 5);
     let bytes = schema::client::within(wait, async {

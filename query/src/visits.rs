@@ -198,11 +198,12 @@ fn per_key(w: &Window, fields: &[&str]) -> String {
 /// The events in the read window, each with its visitor key.
 fn keyed_events(w: &Window, fields: &[&str]) -> String {
     // A join, not a scalar subquery: ClickHouse 18.16 runs a scalar
-    // subquery again for every place it is used.
+    // subquery again for every place it is used. Joined subqueries carry
+    // aliases: current releases refuse them without (ALIAS_REQUIRED).
     format!(
         "SELECT if(root = 0, visitor_id, root) AS vkey, ev FROM ( \
-           SELECT visitor_id, ({fields}) AS ev FROM events WHERE {window}) \
-         ANY LEFT JOIN ({roots}) USING visitor_id",
+           SELECT visitor_id, ({fields}) AS ev FROM events WHERE {window}) AS keyed \
+         ANY LEFT JOIN ({roots}) AS roots USING visitor_id",
         fields = fields.join(", "),
         window = read_window(w),
         roots = roots(w),
@@ -219,8 +220,8 @@ fn roots(w: &Window) -> String {
     for k in 2..=LINK_DEPTH {
         let columns: Vec<String> = (1..=k).map(|i| format!("p{i}")).collect();
         sql = format!(
-            "SELECT visitor_id, {} FROM ({sql}) \
-             ANY LEFT JOIN (SELECT visitor_id AS p{prev}, prev AS p{k} FROM ({links})) USING p{prev}",
+            "SELECT visitor_id, {} FROM ({sql}) AS back{prev} \
+             ANY LEFT JOIN (SELECT visitor_id AS p{prev}, prev AS p{k} FROM ({links})) AS link{k} USING p{prev}",
             columns.join(", "),
             prev = k - 1,
         );

@@ -57,6 +57,14 @@ impl ServerVersion {
     pub fn supports_crate_validation(self) -> bool {
         self >= Self(22, 0)
     }
+
+    /// Whether the server knows `exact_rows_before_limit` (22.8 and later).
+    /// Those releases stop counting `rows_before_limit_at_least` once a
+    /// `LIMIT` is filled unless it is set; 18.16 always counts every row, and
+    /// refuses the unknown setting.
+    pub fn needs_exact_rows_before_limit(self) -> bool {
+        self >= Self(22, 8)
+    }
 }
 
 /// A connection to one database, with the server version it was set up for.
@@ -246,5 +254,9 @@ mod tests {
         assert_eq!(ServerVersion::parse("garbage"), None);
         assert!(!ServerVersion(18, 16).supports_crate_validation());
         assert!(ServerVersion(24, 3).supports_crate_validation());
+        assert!(!ServerVersion(18, 16).needs_exact_rows_before_limit());
+        assert!(!ServerVersion(22, 3).needs_exact_rows_before_limit());
+        assert!(ServerVersion(22, 8).needs_exact_rows_before_limit());
+        assert!(ServerVersion(26, 9).needs_exact_rows_before_limit());
     }
 }

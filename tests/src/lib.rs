@@ -3,9 +3,11 @@
 //! in-process on port 0, and polling with a deadline instead of sleeps.
 
 pub mod browser;
+pub mod chdb;
 pub mod cluster_harness;
 pub mod geoip_fixture;
 pub mod query_harness;
+pub mod report_catalogue;
 
 pub use collector::clock::{Clock, ManualClock, SystemClock};
 use schema::config::{SiteConfig, ENV_CLICKHOUSE_URL};

@@ -1,0 +1,330 @@
+//! A catalogue of Stats API requests that together make the query service
+//! build every kind of SQL it can: every metric, every dimension, every
+//! filter operator and their nesting, every kind of date range, ordering,
+//! pagination, `include`, CSV, and sites in zones that the rollup path
+//! does or does not serve. Each entry has a name, so a failure names it.
+//!
+//! Building visits is the costly part of a report (about a second a query
+//! on ClickHouse 26 even over a few rows), so expressions are combined where
+//! the SQL allows: one query groups by every visit dimension, one filter
+//! tree holds an operator over three dimensions, one `order_by` names every
+//! metric. Each dimension alone, which is what the rollup path serves, is
+//! asked for on the rollup path, where it reads totals instead of visits.
+
+use serde_json::{json, Value};
+
+/// One request of the catalogue.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub body: Value,
+    /// Asks for `text/csv` instead of JSON.
+    pub csv: bool,
+}
+
+pub const METRICS: [&str; 8] = [
+    "visitors",
+    "visits",
+    "pageviews",
+    "views_per_visit",
+    "bounce_rate",
+    "visit_duration",
+    "events",
+    "percentage",
+];
+
+/// Metrics that need no visits: the events-table path.
+const EVENT_METRICS: [&str; 3] = ["visitors", "pageviews", "events"];
+
+pub const DIMENSIONS: [&str; 28] = [
+    "event:page",
+    "event:name",
+    "event:hostname",
+    "event:props:plan",
+    "visit:entry_page",
+    "visit:exit_page",
+    "visit:source",
+    "visit:referrer",
+    "visit:utm_medium",
+    "visit:utm_source",
+    "visit:utm_campaign",
+    "visit:utm_content",
+    "visit:utm_term",
+    "visit:device",
+    "visit:browser",
+    "visit:browser_version",
+    "visit:os",
+    "visit:os_version",
+    "visit:country",
+    "visit:region",
+    "visit:city",
+    "time",
+    "time:hour",
+    "time:day",
+    "time:week",
+    "time:month",
+    "event:props:author",
+    "event:props:url",
+];
+
+const OPS: [&str; 6] = [
+    "is",
+    "is_not",
+    "contains",
+    "contains_not",
+    "matches",
+    "matches_not",
+];
+
+/// Dimensions filtered by: event ones, a property, visit ones.
+const FILTERED: [(&str, &str); 5] = [
+    ("event:page", "/blog"),
+    ("event:name", "Signup"),
+    ("event:props:plan", "pro"),
+    ("visit:source", "Google"),
+    ("visit:country", "DE"),
+];
+
+const NAMED_RANGES: [&str; 9] = [
+    "day", "7d", "28d", "30d", "month", "6mo", "12mo", "year", "all",
+];
+
+/// Every entry, for `site`; `zoned_sites` get the time-zone entries.
+/// `rollups` adds what only the rollup path answers differently.
+pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut add = |name: String, body: Value| {
+        out.push(Entry {
+            name,
+            body,
+            csv: false,
+        })
+    };
+    let base = |metrics: &[&str]| json!({"site_id": site, "metrics": metrics, "date_range": "7d"});
+    let with = |mut body: Value, key: &str, value: Value| {
+        body[key] = value;
+        body
+    };
+    add("all metrics".into(), base(&METRICS));
+    add("event metrics".into(), base(&EVENT_METRICS));
+    let (time, other): (Vec<&str>, Vec<&str>) =
+        DIMENSIONS.iter().partition(|d| d.starts_with("time"));
+    let (visit, event): (Vec<&str>, Vec<&str>) =
+        other.iter().partition(|d| d.starts_with("visit:"));
+    add(
+        "by every visit dimension".into(),
+        with(base(&METRICS), "dimensions", json!(visit)),
+    );
+    add(
+        "by every event dimension and time:day".into(),
+        with(
+            base(&METRICS),
+            "dimensions",
+            json!([event.clone(), vec!["time:day"]].concat()),
+        ),
+    );
+    for d in &event {
+        add(
+            format!("by {d}, all metrics"),
+            with(base(&METRICS), "dimensions", json!([d])),
+        );
+        add(
+            format!("by {d}, event metrics"),
+            with(base(&EVENT_METRICS), "dimensions", json!([d])),
+        );
+    }
+    for d in &time {
+        add(
+            format!("by {d}, visitors and visits"),
+            with(base(&["visitors", "visits"]), "dimensions", json!([d])),
+        );
+        add(
+            format!("by {d}, event metrics"),
+            with(base(&EVENT_METRICS), "dimensions", json!([d])),
+        );
+    }
+    if rollups {
+        // Over past days only: the rollup reads hourly and daily totals.
+        for d in &visit {
+            let body = with(base(&METRICS), "dimensions", json!([d]));
+            add(
+                format!("by {d}, past days"),
+                with(body, "date_range", json!(["2026-11-23", "2026-11-24"])),
+            );
+        }
+        add(
+            "by time:day, event metrics, past days".into(),
+            with(
+                with(
+                    base(&EVENT_METRICS),
+                    "dimensions",
+                    json!(["time:day", "visit:source"]),
+                ),
+                "date_range",
+                json!(["2026-11-23", "2026-11-24"]),
+            ),
+        );
+    }
+    for op in OPS {
+        let parts: Vec<Value> = FILTERED
+            .iter()
+            .map(|(dim, value)| {
+                let value = if op.starts_with("matches") {
+                    format!("^{value}")
+                } else {
+                    value.to_string()
+                };
+                json!([op, dim, [value, "nothing-matches"]])
+            })
+            .collect();
+        add(
+            format!("filter {op} over event, property and visit dimensions"),
+            with(base(&METRICS), "filters", json!([["or", parts.clone()]])),
+        );
+        add(
+            format!("filter {op} event:page, by event:page, event metrics"),
+            with(
+                with(base(&EVENT_METRICS), "filters", json!([parts[0].clone()])),
+                "dimensions",
+                json!(["event:page"]),
+            ),
+        );
+    }
+    let nested = [
+        (
+            "and of two",
+            json!([
+                ["is", "visit:country", ["DE", "FR"]],
+                ["contains", "event:page", ["/"]]
+            ]),
+        ),
+        (
+            "and inside not inside or",
+            json!([[
+                "or",
+                [
+                    [
+                        "not",
+                        [
+                            "and",
+                            [
+                                ["is", "visit:device", ["Mobile"]],
+                                ["is_not", "event:props:plan", ["pro"]]
+                            ]
+                        ]
+                    ],
+                    ["contains_not", "visit:browser", ["Fire"]]
+                ]
+            ]]),
+        ),
+        (
+            "deep nesting of event filters",
+            json!([[
+                "not",
+                [
+                    "not",
+                    [
+                        "not",
+                        ["not", ["or", [["and", [["is", "event:page", ["/"]]]]]]]
+                    ]
+                ]
+            ]]),
+        ),
+    ];
+    for (name, filters) in nested {
+        add(
+            format!("filters {name}, by visit:source"),
+            with(
+                with(base(&METRICS), "filters", filters),
+                "dimensions",
+                json!(["visit:source"]),
+            ),
+        );
+    }
+    for range in NAMED_RANGES {
+        add(
+            format!("range {range}, by time"),
+            with(
+                with(base(&EVENT_METRICS), "date_range", json!(range)),
+                "dimensions",
+                json!(["time"]),
+            ),
+        );
+    }
+    let ranges = [
+        ("dates", json!(["2026-11-23", "2026-11-24"])),
+        (
+            "whole hours",
+            json!(["2026-11-23T22:00:00Z", "2026-11-24T00:59:59Z"]),
+        ),
+        (
+            "not whole hours",
+            json!(["2026-11-23T23:30:00+00:00", "2026-11-24T00:20:00+00:00"]),
+        ),
+    ];
+    for (name, range) in ranges {
+        add(
+            format!("range {name}, by visit:entry_page"),
+            with(
+                with(base(&METRICS), "date_range", range.clone()),
+                "dimensions",
+                json!(["visit:entry_page"]),
+            ),
+        );
+    }
+    let by_page = with(base(&METRICS), "dimensions", json!(["event:page"]));
+    let every_metric: Vec<Value> = METRICS
+        .iter()
+        .enumerate()
+        .map(|(i, m)| json!([m, if i % 2 == 0 { "asc" } else { "desc" }]))
+        .collect();
+    add(
+        "order by every metric".into(),
+        with(by_page.clone(), "order_by", json!(every_metric)),
+    );
+    add(
+        "order by a dimension, paginated, with total rows".into(),
+        with(
+            with(
+                with(
+                    with(base(&EVENT_METRICS), "dimensions", json!(["event:page"])),
+                    "order_by",
+                    json!([["event:page", "desc"]]),
+                ),
+                "pagination",
+                json!({"limit": 2, "offset": 1}),
+            ),
+            "include",
+            json!({"total_rows": true}),
+        ),
+    );
+    add(
+        "time labels".into(),
+        with(
+            with(base(&["visitors"]), "dimensions", json!(["time:day"])),
+            "include",
+            json!({"time_labels": true, "total_rows": true, "imports": false}),
+        ),
+    );
+    for zoned in zoned_sites {
+        let mut body = base(&METRICS);
+        body["site_id"] = json!(zoned);
+        add(format!("site {zoned}, all metrics"), body.clone());
+        for d in ["time:hour", "time:day"] {
+            let mut body = with(base(&EVENT_METRICS), "dimensions", json!([d]));
+            body["site_id"] = json!(zoned);
+            add(format!("site {zoned}, by {d}"), body);
+        }
+    }
+    let csv: Vec<Entry> = ["by event:page, all metrics", "by time:day, event metrics"]
+        .iter()
+        .filter_map(|name| out.iter().find(|e| e.name == *name))
+        .map(|e| Entry {
+            name: format!("{} (CSV)", e.name),
+            body: e.body.clone(),
+            csv: true,
+        })
+        .collect();
+    out.extend(csv);
+    out
+}
