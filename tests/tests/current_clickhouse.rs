@@ -151,6 +151,7 @@ async fn our_sql_runs_on_current_clickhouse_as_on_18_16() {
     for rollups in [false, true] {
         reports(&mut check, rollups).await;
     }
+    lifecycle(&mut check).await;
     assert!(
         check.failures.is_empty(),
         "{} failures on current ClickHouse:\n{}",
@@ -499,4 +500,49 @@ fn late_rows() -> Vec<EventRow> {
     .into_iter()
     .map(|r| EventRow { batch_id: 0, ..r })
     .collect()
+}
+
+/// The operator commands' SQL: a site's export, retention that deletes
+/// part of a month (a mutation, waited for in `system.mutations`), and a
+/// site's deletion from every table, each compared between the servers.
+async fn lifecycle(check: &mut Check) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_owned();
+    let name = "schema site export (CSV)";
+    let exported = check
+        .step(name, |db, _| {
+            let file = out.join(format!("{}.csv", db.version().0));
+            async move { schema::export::export_site(&db, SITE, &file).await }
+        })
+        .await;
+    check.expect(name, exported.map(|rows| rows > 0), true);
+
+    let name = "schema retention run (all but the newest day expire)";
+    let removed = check
+        .step(name, |db, mut config| async move {
+            let newest = db
+                .fetch_tsv("SELECT toUInt32(toDate(max(timestamp))) FROM events")
+                .await
+                .map_err(|e| e.to_string())?;
+            let today: u32 = newest.trim().parse().map_err(|_| newest.clone())?;
+            for site in &mut config.site {
+                site.retention_days = 0;
+            }
+            let cutoffs = schema::retention::Cutoffs::for_config(&config, today);
+            let deadline = std::time::Duration::from_secs(60);
+            schema::retention::enforce(&[db], &cutoffs, deadline)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await;
+    check.expect(name, removed.map(|report| report.rows() > 0), true);
+
+    let name = "schema site delete";
+    let deleted = check
+        .step(name, |db, _| async move {
+            let deadline = std::time::Duration::from_secs(60);
+            schema::site_delete::delete_site(&[db], KOLKATA, deadline).await
+        })
+        .await;
+    check.expect(name, deleted.is_some(), true);
 }
