@@ -65,6 +65,12 @@ impl ServerVersion {
     pub fn needs_exact_rows_before_limit(self) -> bool {
         self >= Self(22, 8)
     }
+
+    /// Table TTLs that can be changed without rewriting the table
+    /// (`materialize_ttl_after_modify = 0`, 21.1 and later). 18.16 has no TTL.
+    pub fn supports_table_ttl(self) -> bool {
+        self >= Self(21, 1)
+    }
 }
 
 /// A connection to one database, with the server version it was set up for.
@@ -176,6 +182,18 @@ impl Db {
         .await
     }
 
+    /// Runs one statement that returns nothing, with query-level settings.
+    pub async fn execute_with(&self, sql: &str, settings: &[(&str, &str)]) -> Result<(), DbError> {
+        within(QUERY_TIMEOUT, async {
+            let mut query = self.client.query(sql);
+            for (name, value) in settings {
+                query = query.with_setting(*name, *value);
+            }
+            Ok(query.execute().await?)
+        })
+        .await
+    }
+
     /// Fetches a query's result as TabSeparated text, for small metadata reads.
     pub async fn fetch_tsv(&self, sql: &str) -> Result<String, DbError> {
         within(QUERY_TIMEOUT, async {
@@ -258,5 +276,9 @@ mod tests {
         assert!(!ServerVersion(22, 3).needs_exact_rows_before_limit());
         assert!(ServerVersion(22, 8).needs_exact_rows_before_limit());
         assert!(ServerVersion(26, 9).needs_exact_rows_before_limit());
+        assert!(!ServerVersion(18, 16).supports_table_ttl());
+        assert!(!ServerVersion(20, 8).supports_table_ttl());
+        assert!(ServerVersion(21, 1).supports_table_ttl());
+        assert!(ServerVersion(24, 8).supports_table_ttl());
     }
 }

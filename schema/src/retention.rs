@@ -14,9 +14,13 @@
 //!
 //! Running it twice, or on several collectors at once, is harmless: a
 //! dropped partition or a deleted row is not there the second time.
-//! ClickHouse TTL is not used: retention is per site and lives in the
-//! config, which a table TTL would have to copy (a `MODIFY TTL` rewrites
-//! the table on every change), and 18.16 has none.
+//!
+//! On servers with table TTL (21.1 and later; 18.16 has none) each run also
+//! sets every site table's TTL to the same per-site rule, so the server
+//! itself expires rows in its merges even while no collector runs. The
+//! rule is set with `materialize_ttl_after_modify = 0`, a metadata change
+//! that rewrites no part. The run's own drops and deletes stay: they are
+//! exact on the day, while a TTL acts only when parts are merged.
 
 use crate::client::{Db, DbError};
 use crate::config::{Config, DEFAULT_RETENTION_DAYS};
@@ -32,6 +36,9 @@ pub struct Cutoffs {
     pub sites: Vec<(String, u32)>,
     /// The first kept day of every other site.
     pub others: u32,
+    /// The day the cutoffs were taken on, so each site's retention in days
+    /// (for a table TTL) is `today - cutoff`.
+    pub today: u32,
 }
 
 impl Cutoffs {
@@ -44,7 +51,34 @@ impl Cutoffs {
                 .map(|s| (s.domain.clone(), today.saturating_sub(s.retention_days)))
                 .collect(),
             others: today.saturating_sub(DEFAULT_RETENTION_DAYS),
+            today,
         }
+    }
+
+    /// `ALTER TABLE ... MODIFY TTL` giving `table` the same rule: a row of
+    /// day `E` goes from day `E + retention_days + 1`, as in [`enforce`].
+    pub fn ttl_sql(&self, table: &str, time: &TimeColumn) -> String {
+        let keep = |cutoff: u32| self.today.saturating_sub(cutoff) + 1;
+        let names: Vec<String> = self.sites.iter().map(|(s, _)| format!("'{s}'")).collect();
+        let days: Vec<String> = self
+            .sites
+            .iter()
+            .map(|(_, d)| format!("toUInt32({})", keep(*d)))
+            .collect();
+        let days_kept = if self.sites.is_empty() {
+            format!("toUInt32({})", keep(self.others))
+        } else {
+            format!(
+                "transform(site, [{}], [{}], toUInt32({}))",
+                names.join(", "),
+                days.join(", "),
+                keep(self.others)
+            )
+        };
+        format!(
+            "ALTER TABLE {table} MODIFY TTL toDate({}) + toIntervalDay({days_kept})",
+            time.name
+        )
     }
 
     /// SQL that is true for an expired row; `day` is the SQL of the row's
@@ -136,11 +170,25 @@ pub async fn enforce(
     };
     let mut report = RetentionReport::default();
     for table in site_tables(first).await? {
+        set_ttl(hosts, &table, cutoffs).await?;
         report
             .tables
             .push(enforce_table(hosts, &table, cutoffs, deadline).await?);
     }
     Ok(report)
+}
+
+/// Sets the table TTL on every host whose server has one.
+async fn set_ttl(hosts: &[Db], table: &SiteTable, cutoffs: &Cutoffs) -> Result<(), DbError> {
+    let Some(time) = &table.time else {
+        return Ok(());
+    };
+    let sql = cutoffs.ttl_sql(&table.name, time);
+    for db in hosts.iter().filter(|db| db.version().supports_table_ttl()) {
+        db.execute_with(&sql, &[("materialize_ttl_after_modify", "0")])
+            .await?;
+    }
+    Ok(())
 }
 
 async fn enforce_table(
@@ -243,6 +291,16 @@ mod tests {
         assert_eq!(
             c.expired_sql("d"),
             "d < transform(site, ['a.com', 'b.com'], [toUInt32(19990), toUInt32(19210)], toUInt32(19210))"
+        );
+        let time = TimeColumn {
+            name: "timestamp".into(),
+            is_date: false,
+        };
+        // Kept for 10 and 790 days: gone on the 11th and 791st day after.
+        assert_eq!(
+            c.ttl_sql("events", &time),
+            "ALTER TABLE events MODIFY TTL toDate(timestamp) + toIntervalDay(transform(site, \
+             ['a.com', 'b.com'], [toUInt32(11), toUInt32(791)], toUInt32(791)))"
         );
     }
 
