@@ -169,11 +169,12 @@ impl<'a> Report<'a> {
     fn events_sql(&self, dims: &[String]) -> String {
         let select = aliased(dims);
         format!(
-            "SELECT {select}uniq(visitor_id) AS r_visitors, countIf(name = 'pageview') AS r_pageviews, \
+            "SELECT {select}{uniq}(visitor_id) AS r_visitors, countIf(name = 'pageview') AS r_pageviews, \
              count() AS r_events, toUInt64(0) AS r_visits, toUInt64(0) AS r_bounces, \
              toUInt64(0) AS r_duration, toUInt64(0) AS r_visit_pageviews \
              FROM events WHERE site = {site} AND timestamp >= toDateTime({from}) \
              AND timestamp < toDateTime({to}) AND name != 'engagement'{filter}{group}",
+            uniq = sql::visitors_fn(""),
             site = lit(&self.query.site_id),
             from = self.span.from.timestamp(),
             to = self.span.to.timestamp(),
@@ -191,20 +192,20 @@ impl<'a> Report<'a> {
         let rows = format!(
             "SELECT *, timestamp >= toDateTime({from}) AND timestamp < toDateTime({to}) \
              AND name != 'engagement' AS in_events, v_start >= {from} AND v_start < {to} AS in_visits \
-             FROM ({source}) WHERE (in_events OR in_visits){filter}",
+             FROM ({source}) WHERE in_events OR in_visits",
             from = self.span.from.timestamp(),
             to = self.span.to.timestamp(),
             source = self.rows_in_range(&self.needs()),
-            filter = self.filter_clause(),
         );
         if self.per_visit_attributes_only() {
             return format!(
-                "SELECT {select}uniqIf(visitor_id, in_events) AS r_visitors, \
+                "SELECT {select}{uniq_if}(visitor_id, in_events) AS r_visitors, \
                  countIf(in_events AND name = 'pageview') AS r_pageviews, countIf(in_events) AS r_events, \
                  countIf(is_first AND in_visits) AS r_visits, countIf(is_first AND in_visits AND v_bounce) AS r_bounces, \
                  sumIf(v_duration, is_first AND in_visits) AS r_duration, \
                  sumIf(v_pageviews, is_first AND in_visits) AS r_visit_pageviews FROM ({rows}){group}",
                 select = aliased(dims),
+                uniq_if = sql::visitors_fn("If"),
                 group = group_by(dims.len()),
             );
         }
@@ -218,9 +219,10 @@ impl<'a> Report<'a> {
         );
         let outer: String = dim_aliases(dims.len()).map(|a| a + ", ").collect();
         format!(
-            "SELECT {outer}uniqArray(vids) AS r_visitors, sum(pv) AS r_pageviews, sum(ev) AS r_events, \
+            "SELECT {outer}{uniq_array}(vids) AS r_visitors, sum(pv) AS r_pageviews, sum(ev) AS r_events, \
              countIf(vin) AS r_visits, countIf(vin AND b) AS r_bounces, sumIf(dur, vin) AS r_duration, \
              sumIf(vpv, vin) AS r_visit_pageviews FROM ({per_visit}){group}",
+            uniq_array = sql::visitors_fn("Array"),
             group = group_by(dims.len()),
         )
     }
@@ -240,17 +242,20 @@ impl<'a> Report<'a> {
     }
 
     /// The relation's rows with a timestamp in range (the only rows a report
-    /// counts): stored rows for events in the materialized hours, rows built
-    /// now for events after them.
+    /// counts) that pass the filter: stored rows for events in the
+    /// materialized hours, rows built now for events after them. The filter
+    /// goes into each branch, since 18.16 does not push it into a union
+    /// (and reading only matching rows of `visit_events` is most of the win).
     fn rows_in_range(&self, needs: &Needs) -> String {
         let columns = needs.columns().join(", ");
         let (from, to) = (self.span.from.timestamp(), self.span.to.timestamp());
+        let filter = self.filter_clause();
         let Some(c) = self.coverage.filter(|c| c.to > from && c.from < to) else {
-            return self.built_rows(needs, from);
+            return self.built_rows(needs, from, &filter);
         };
         let stored = format!(
             "SELECT {columns} FROM visit_events WHERE site = {} \
-             AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) AND {CURRENT}",
+             AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) AND {CURRENT}{filter}",
             lit(&self.query.site_id),
             from.max(c.from),
             to.min(c.to)
@@ -259,11 +264,15 @@ impl<'a> Report<'a> {
             return stored;
         }
         // Events after the materialized hours get their visits built now.
-        format!("{stored} UNION ALL {}", self.built_rows(needs, c.to))
+        format!(
+            "{stored} UNION ALL {}",
+            self.built_rows(needs, c.to, &filter)
+        )
     }
 
-    /// Relation rows built now for the events from `from` to the range's end.
-    pub(crate) fn built_rows(&self, needs: &Needs, from: i64) -> String {
+    /// Relation rows built now for the events from `from` to the range's
+    /// end that pass `filter` (a clause from [`Self::filter_clause`], or "").
+    pub(crate) fn built_rows(&self, needs: &Needs, from: i64, filter: &str) -> String {
         let to = self.span.to.timestamp();
         let window = Window {
             site: &self.query.site_id,
@@ -271,7 +280,7 @@ impl<'a> Report<'a> {
             to,
         };
         format!(
-            "SELECT {} FROM ({}) WHERE timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})",
+            "SELECT {} FROM ({}) WHERE timestamp >= toDateTime({from}) AND timestamp < toDateTime({to}){filter}",
             needs.columns().join(", "),
             visits::relation(&window, needs)
         )

@@ -366,11 +366,12 @@ async fn make_days_span(db: &Db, from: i64, to: i64) -> Result<(), DbError> {
     let sql = format!(
         "INSERT INTO visit_rollup_daily (site, day, generation, dim, value, visitors, pageviews, events, \
          visits, bounces, duration, visit_pageviews) \
-         SELECT site, toDate(chunk) AS day, {generation}, dim, value, uniqIfMergeState(visitors), \
+         SELECT site, toDate(chunk) AS day, {generation}, dim, value, {uniq}(visitors), \
          sumMergeState(pageviews), sumMergeState(events), sumMergeState(visits), sumMergeState(bounces), \
          sumMergeState(duration), sumMergeState(visit_pageviews) FROM visit_rollup \
          WHERE chunk >= toDateTime({from}) AND chunk < toDateTime({to}) AND {CURRENT} \
-         GROUP BY site, day, dim, value"
+         GROUP BY site, day, dim, value",
+        uniq = crate::sql::visitors_fn("IfMergeState")
     );
     db.execute(&sql).await?;
     let rows: Vec<String> = (from..to)

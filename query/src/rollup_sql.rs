@@ -1,8 +1,7 @@
 //! Reports answered from `visit_rollup`, the hourly totals per dimension
 //! value that a materialized view keeps from the materialized visits.
 //!
-//! Only reports that need visits, and whose answer those totals hold
-//! exactly, qualify: no filter;
+//! Reports whose answer those totals hold exactly qualify: no filter;
 //! at most one dimension besides time, among the rolled-up ones; an event
 //! dimension only with event metrics; time only with event metrics (visit
 //! metrics by time count a visit in every bucket it has events in); and a
@@ -17,7 +16,7 @@ const DAY: i64 = 86_400;
 use crate::sql::lit;
 use chrono::Offset;
 
-/// The dimensions the view rolls up ('' is the totals), as in migration 6.
+/// The dimensions the view rolls up ('' is the totals), as in migration 7.
 pub const ROLLED: [&str; 21] = [
     "",
     "event:page",
@@ -65,31 +64,7 @@ pub fn sql(report: &Report, dims: &[String]) -> Option<String> {
         })
         .collect();
     let end = to.min(coverage.to);
-    let (site, dim) = (lit(&q.site_id), lit(&dim));
-    let mut stored = format!(
-        "SELECT chunk, value, visitors, pageviews, events, visits, bounces, duration, visit_pageviews \
-         FROM visit_rollup WHERE site = {site} AND dim = {dim} AND chunk >= toDateTime({from}) \
-         AND chunk < toDateTime({end}) AND {CURRENT}"
-    );
-    // Whole UTC days inside the range are read from the daily totals where
-    // those exist, and their hours are left out.
-    let (first_day, end_day) = (
-        (from + DAY - 1).div_euclid(DAY) * DAY,
-        end.div_euclid(DAY) * DAY,
-    );
-    if end_day > first_day && days_suffice(report) {
-        let days = format!(
-            "SELECT day FROM visit_days WHERE day >= toDate(toDateTime({first_day}, 'UTC')) \
-             AND day < toDate(toDateTime({end_day}, 'UTC'))"
-        );
-        stored = format!(
-            "{stored} AND toDate(chunk) NOT IN ({days}) UNION ALL \
-             SELECT toDateTime(toUInt32(day) * 86400, 'UTC') AS chunk, value, visitors, pageviews, events, \
-             visits, bounces, duration, visit_pageviews FROM visit_rollup_daily \
-             WHERE site = {site} AND dim = {dim} AND day IN ({days}) \
-             AND (day, generation) IN (SELECT day, max(generation) FROM visit_days GROUP BY day)"
-        );
-    }
+    let stored = stored_rows(report, &lit(&dim), from, end);
     let rows = if coverage.to < to {
         format!("{stored} UNION ALL {}", tail(report, other, coverage.to))
     } else {
@@ -109,13 +84,45 @@ pub fn sql(report: &Report, dims: &[String]) -> Option<String> {
         format!(" GROUP BY {} HAVING {having}", keys.join(", "))
     };
     Some(format!(
-        "SELECT {}uniqIfMerge(visitors) AS r_visitors, sumMerge(pageviews) AS r_pageviews, \
+        "SELECT {}{}(visitors) AS r_visitors, sumMerge(pageviews) AS r_pageviews, \
          sumMerge(events) AS r_events, sumMerge(visits) AS r_visits, sumMerge(bounces) AS r_bounces, \
          sumMerge(duration) AS r_duration, sumMerge(visit_pageviews) AS r_visit_pageviews \
          FROM (SELECT chunk AS timestamp, value, visitors, pageviews, events, visits, bounces, duration, \
          visit_pageviews FROM ({rows})){group}",
-        selects.concat()
+        selects.concat(),
+        crate::sql::visitors_fn("IfMerge")
     ))
+}
+
+/// The stored totals of `dim` for `[from, end)`: whole UTC days from the
+/// daily totals where those exist, every other hour from the hourly ones.
+/// The hourly conditions go in `PREWHERE`, so that the states of hours a
+/// day already covers are never read.
+fn stored_rows(report: &Report, dim: &str, from: i64, end: i64) -> String {
+    let site = lit(&report.query.site_id);
+    let hours = format!(
+        "SELECT chunk, value, visitors, pageviews, events, visits, bounces, duration, visit_pageviews \
+         FROM visit_rollup PREWHERE site = {site} AND dim = {dim} AND chunk >= toDateTime({from}) \
+         AND chunk < toDateTime({end}) AND {CURRENT}"
+    );
+    let (first_day, end_day) = (
+        (from + DAY - 1).div_euclid(DAY) * DAY,
+        end.div_euclid(DAY) * DAY,
+    );
+    if end_day <= first_day || !days_suffice(report) {
+        return hours;
+    }
+    let days = format!(
+        "SELECT day FROM visit_days WHERE day >= toDate(toDateTime({first_day}, 'UTC')) \
+         AND day < toDate(toDateTime({end_day}, 'UTC'))"
+    );
+    format!(
+        "{hours} AND toDate(chunk) NOT IN ({days}) UNION ALL \
+         SELECT toDateTime(toUInt32(day) * 86400, 'UTC') AS chunk, value, visitors, pageviews, events, \
+         visits, bounces, duration, visit_pageviews FROM visit_rollup_daily \
+         PREWHERE site = {site} AND dim = {dim} AND day IN ({days}) \
+         AND (day, generation) IN (SELECT day, max(generation) FROM visit_days GROUP BY day)"
+    )
 }
 
 /// Daily totals serve unless the report buckets by time finer than UTC
@@ -143,21 +150,22 @@ fn tail(report: &Report, dim: Option<&Dimension>, from: i64) -> String {
     let value = dim.map_or("''".to_string(), |d| report.dimension(d));
     format!(
         "SELECT toStartOfHour(timestamp) AS chunk, {value} AS value, \
-         uniqIfState(visitor_id, name != 'engagement') AS visitors, \
+         {uniq}(visitor_id, name != 'engagement') AS visitors, \
          sumState(toUInt64(name = 'pageview')) AS pageviews, sumState(toUInt64(name != 'engagement')) AS events, \
          sumState(toUInt64(is_first)) AS visits, sumState(toUInt64(is_first AND v_bounce)) AS bounces, \
          sumState(toUInt64(if(is_first, v_duration, 0))) AS duration, \
          sumState(toUInt64(if(is_first, v_pageviews, 0))) AS visit_pageviews \
          FROM ({}) GROUP BY chunk, value",
-        report.built_rows(&report.needs(), from)
+        report.built_rows(&report.needs(), from, ""),
+        uniq = crate::sql::visitors_fn("IfState")
     )
 }
 
 fn qualifies(report: &Report) -> bool {
     let q = report.query;
-    // Event metrics by event dimensions come straight from the events
-    // table faster than merging hourly states (measured in BENCHMARKS.md).
-    if q.filter.is_some() || !q.needs_visits() {
+    // Event metrics too: with `uniqCombined` states, merging daily totals
+    // beats counting distinct visitors over raw events (BENCHMARKS.md).
+    if q.filter.is_some() {
         return false;
     }
     let visit_metrics = q.metrics.iter().any(|m| m.needs_visits());
@@ -191,7 +199,15 @@ mod tests {
 
     #[test]
     fn the_view_rolls_up_every_listed_dimension() {
-        let migration = include_str!("../../schema/migrations/0006_visit_rollup.sql");
+        let migration = include_str!("../../schema/migrations/0007_visitor_sketch.sql");
+        // The view's and the tables' visitor states are the ones reports merge.
+        let state = crate::sql::visitors_fn("IfState");
+        assert!(migration.contains(&format!("{state}(visitor_id, name != 'engagement')")));
+        let column = format!(
+            "AggregateFunction({}, UInt64, UInt8)",
+            crate::sql::visitors_fn("If")
+        );
+        assert_eq!(migration.matches(&column).count(), 2, "{column}");
         for name in ROLLED.iter().filter(|n| !n.is_empty()) {
             assert!(
                 migration.contains(&format!("'{name}'")),

@@ -227,7 +227,8 @@ async fn realtime_visitors(
     readable_site(&state, editor, &domain)?;
     let since = (state.now)().timestamp() - REALTIME_SECS;
     let sql = format!(
-        "SELECT uniq(visitor_id) FROM events WHERE site = {} AND timestamp >= toDateTime({since})",
+        "SELECT {}(visitor_id) FROM events WHERE site = {} AND timestamp >= toDateTime({since})",
+        crate::sql::visitors_fn(""),
         crate::sql::lit(&domain)
     );
     let json = report::fetch_json(&state.db, &sql, state.limits).await?;

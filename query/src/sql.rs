@@ -23,6 +23,20 @@ pub fn lit(s: &str) -> String {
     out
 }
 
+/// How visitors are counted, on every path: the HyperLogLog-based
+/// `uniqCombined` at precision 14, whose states stay a few kilobytes, so
+/// the rollups' daily states merge fast (migration 7). Exact up to about a
+/// thousand distinct ids, about 0.8% standard error beyond; rollups and raw
+/// events give the same number, since merging these states loses nothing.
+/// Combinators go between the name and the parameter: `uniqCombinedIf(14)`.
+pub const VISITORS: &str = "uniqCombined";
+pub const VISITORS_PRECISION: u8 = 14;
+
+/// `uniqCombined<combinator>(14)`, e.g. `visitors_fn("If")`.
+pub fn visitors_fn(combinator: &str) -> String {
+    format!("{VISITORS}{combinator}({VISITORS_PRECISION})")
+}
+
 /// The value shown for a custom property an event does not carry.
 pub const NO_PROP: &str = "(none)";
 

@@ -48,6 +48,7 @@ pub const LOOKAHEAD_SECS: i64 = 6 * 3600;
 pub const LOOKBACK_SECS: i64 = 6 * 3600;
 /// How many consecutive midnights a visit is followed across.
 pub const LINK_DEPTH: usize = 3;
+const DAY: i64 = 86_400;
 
 /// Event columns every visit needs, in tuple positions 1 to 5.
 const BASE_FIELDS: [&str; 5] = [
@@ -197,6 +198,14 @@ fn per_key(w: &Window, fields: &[&str]) -> String {
 
 /// The events in the read window, each with its visitor key.
 fn keyed_events(w: &Window, fields: &[&str]) -> String {
+    let depth = link_depth(w);
+    if depth == 0 {
+        return format!(
+            "SELECT visitor_id AS vkey, ({fields}) AS ev FROM events WHERE {window}",
+            fields = fields.join(", "),
+            window = read_window(w),
+        );
+    }
     // A join, not a scalar subquery: ClickHouse 18.16 runs a scalar
     // subquery again for every place it is used. Joined subqueries carry
     // aliases: current releases refuse them without (ALIAS_REQUIRED).
@@ -206,18 +215,32 @@ fn keyed_events(w: &Window, fields: &[&str]) -> String {
          ANY LEFT JOIN ({roots}) AS roots USING visitor_id",
         fields = fields.join(", "),
         window = read_window(w),
-        roots = roots(w),
+        roots = roots(w, depth),
     )
+}
+
+/// How many links back a visitor can be followed inside the read window:
+/// each link crosses one midnight, and a midnight links ids only when the
+/// window holds time on both sides of it. At most [`LINK_DEPTH`]. Fewer
+/// joins matter for short windows (the hours after the materialized ones),
+/// where each join's scans cost more than the rows themselves.
+fn link_depth(w: &Window) -> usize {
+    let (from, to) = read_bounds(w);
+    let first = from.div_euclid(DAY) + 1;
+    let last = (to - 1).div_euclid(DAY);
+    usize::try_from(last - first + 1)
+        .unwrap_or(0)
+        .min(LINK_DEPTH)
 }
 
 /// `(visitor_id, root)`: for each visitor whose previous-day id was active
 /// in the 30 minutes before a midnight, that id followed back up to
-/// [`LINK_DEPTH`] days (each step a join with the links themselves).
-fn roots(w: &Window) -> String {
+/// `depth` days (each step a join with the links themselves).
+fn roots(w: &Window, depth: usize) -> String {
     let links = links(w);
     let mut sql = format!("SELECT visitor_id, prev AS p1 FROM ({links})");
     let mut root = "p1".to_string();
-    for k in 2..=LINK_DEPTH {
+    for k in 2..=depth {
         let columns: Vec<String> = (1..=k).map(|i| format!("p{i}")).collect();
         sql = format!(
             "SELECT visitor_id, {} FROM ({sql}) AS back{prev} \
@@ -251,10 +274,51 @@ fn links(w: &Window) -> String {
 }
 
 fn read_window(w: &Window) -> String {
+    let (from, to) = read_bounds(w);
     format!(
-        "site = {} AND timestamp >= toDateTime({}) AND timestamp < toDateTime({})",
+        "site = {} AND timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})",
         lit(w.site),
-        (w.from - LOOKBACK_SECS).max(0),
-        w.to + LOOKAHEAD_SECS
     )
+}
+
+/// The events read for `w`: `[from, to)` in Unix seconds.
+fn read_bounds(w: &Window) -> (i64, i64) {
+    ((w.from - LOOKBACK_SECS).max(0), w.to + LOOKAHEAD_SECS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(from: i64, to: i64) -> Window<'static> {
+        Window {
+            site: "a.example",
+            from,
+            to,
+        }
+    }
+
+    #[test]
+    fn links_are_followed_across_the_midnights_inside_the_read_window() {
+        let day = 20_000 * DAY;
+        // An hour in the afternoon: the window (6 h either side) holds no midnight.
+        assert_eq!(link_depth(&window(day + 14 * 3600, day + 15 * 3600)), 0);
+        // From 06:00 to the end of the day: read from midnight (not inside)
+        // to 06:00 the next day, across one midnight.
+        assert_eq!(link_depth(&window(day + 6 * 3600, day + DAY)), 1);
+        // Read from 18:00 the day before: the day's own midnight counts too.
+        assert_eq!(link_depth(&window(day, day + DAY)), 2);
+        // Long ranges stop at LINK_DEPTH.
+        assert_eq!(link_depth(&window(day, day + 30 * DAY)), LINK_DEPTH);
+    }
+
+    #[test]
+    fn without_a_midnight_events_are_read_once_without_joins() {
+        let fields = ["toUInt32(timestamp)", "visitor_id"];
+        let quiet = keyed_events(&window(14 * 3600, 15 * 3600), &fields);
+        assert_eq!(quiet.matches("FROM events").count(), 1, "{quiet}");
+        let across = keyed_events(&window(6 * 3600, DAY), &fields);
+        assert!(across.contains("ANY LEFT JOIN"), "{across}");
+        assert!(!across.contains("AS link2"), "{across}");
+    }
 }

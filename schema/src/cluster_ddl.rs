@@ -7,6 +7,8 @@
 //!   `Distributed(cluster, database, t_local, key)`;
 //! - `ALTER TABLE t ADD|DROP|MODIFY COLUMN ...`: the same on `t_local`,
 //!   then on `t` (a `Distributed` table has its own column list);
+//! - `DROP TABLE IF EXISTS t`: `t`, then `t_local` (for a view, which has
+//!   no local twin, the second finds nothing);
 //! - `CREATE MATERIALIZED VIEW v TO t AS SELECT ... FROM s`: the view on the
 //!   local tables (`TO t_local`, `FROM s_local`), so that it sees each
 //!   host's inserted rows. A view over a `Distributed` table would never
@@ -53,6 +55,7 @@ pub fn rewrite(statement: &str, layout: &Layout) -> Result<Vec<String>, Unsuppor
     match words.as_slice() {
         ["CREATE", "TABLE", "IF", "NOT"] => create_table(statement, layout),
         ["ALTER", "TABLE", _, _] => alter_table(statement),
+        ["DROP", "TABLE", "IF", "EXISTS"] => drop_table(statement),
         ["CREATE", "MATERIALIZED", "VIEW", _] => Ok(vec![view_on_local_tables(statement)]),
         _ => Err(unsupported(statement)),
     }
@@ -158,6 +161,17 @@ fn alter_table(statement: &str) -> Result<Vec<String>, Unsupported> {
     Ok(vec![on_local, statement.to_owned()])
 }
 
+fn drop_table(statement: &str) -> Result<Vec<String>, Unsupported> {
+    let words: Vec<&str> = statement.split_whitespace().collect();
+    match words.as_slice() {
+        [_, _, _, _, table] if crate::config::is_identifier(table) => Ok(vec![
+            format!("DROP TABLE IF EXISTS {table}"),
+            format!("DROP TABLE IF EXISTS {}", local(table)),
+        ]),
+        _ => Err(unsupported(statement)),
+    }
+}
+
 /// Points the view's `TO` target and `FROM` sources at the local tables.
 fn view_on_local_tables(statement: &str) -> String {
     let mut out = String::with_capacity(statement.len() + 32);
@@ -241,6 +255,20 @@ mod tests {
         );
         assert!(rewrite("ALTER TABLE events DELETE WHERE 1", &PLAIN).is_err());
         assert!(rewrite("INSERT INTO events VALUES (1)", &PLAIN).is_err());
+    }
+
+    #[test]
+    fn a_drop_removes_the_distributed_table_then_the_local_one() {
+        let got = rewrite("DROP TABLE IF EXISTS visit_days", &PLAIN).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                "DROP TABLE IF EXISTS visit_days",
+                "DROP TABLE IF EXISTS visit_days_local",
+            ]
+        );
+        assert!(rewrite("DROP TABLE events", &PLAIN).is_err());
+        assert!(rewrite("DROP TABLE IF EXISTS a, b", &PLAIN).is_err());
     }
 
     #[test]

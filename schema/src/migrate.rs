@@ -59,6 +59,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "visit_rollup",
         sql: include_str!("../migrations/0006_visit_rollup.sql"),
     },
+    Migration {
+        version: 7,
+        name: "visitor_sketch",
+        sql: include_str!("../migrations/0007_visitor_sketch.sql"),
+    },
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

@@ -287,13 +287,13 @@ async fn inserts_and_rollups(check: &mut Check) {
         (
             "hourly totals",
             format!(
-                "SELECT dim, count(), uniqIfMerge(visitors), sumMerge(pageviews), sumMerge(visits), \
+                "SELECT dim, count(), uniqCombinedIfMerge(14)(visitors), sumMerge(pageviews), sumMerge(visits), \
                  sumMerge(duration) FROM visit_rollup WHERE {CURRENT} GROUP BY dim ORDER BY dim"
             ),
         ),
         (
             "daily totals",
-            "SELECT day, dim, uniqIfMerge(visitors), sumMerge(events) FROM visit_rollup_daily \
+            "SELECT day, dim, uniqCombinedIfMerge(14)(visitors), sumMerge(events) FROM visit_rollup_daily \
              WHERE (day, generation) IN (SELECT day, max(generation) FROM visit_days GROUP BY day) \
              GROUP BY day, dim ORDER BY day, dim"
                 .to_string(),
