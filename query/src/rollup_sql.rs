@@ -146,17 +146,34 @@ fn days_suffice(report: &Report) -> bool {
 }
 
 /// The hours after the materialized ones, totalled like the view does.
+/// Reports of event metrics only read them straight from `events`: their
+/// numbers do not depend on visits, and building visits costs several scans.
 fn tail(report: &Report, dim: Option<&Dimension>, from: i64) -> String {
     let value = dim.map_or("''".to_string(), |d| report.dimension(d));
+    let (visit_sums, rows) = if report.query.needs_visits() {
+        (
+            "sumState(toUInt64(is_first)) AS visits, sumState(toUInt64(is_first AND v_bounce)) AS bounces, \
+             sumState(toUInt64(if(is_first, v_duration, 0))) AS duration, \
+             sumState(toUInt64(if(is_first, v_pageviews, 0))) AS visit_pageviews",
+            format!("({})", report.built_rows(&report.needs(), from, "")),
+        )
+    } else {
+        (
+            "sumState(toUInt64(0)) AS visits, sumState(toUInt64(0)) AS bounces, \
+             sumState(toUInt64(0)) AS duration, sumState(toUInt64(0)) AS visit_pageviews",
+            format!(
+                "events WHERE site = {} AND timestamp >= toDateTime({from}) \
+                 AND timestamp < toDateTime({})",
+                lit(&report.query.site_id),
+                report.span.to.timestamp()
+            ),
+        )
+    };
     format!(
         "SELECT toStartOfHour(timestamp) AS chunk, {value} AS value, \
          {uniq}(visitor_id, name != 'engagement') AS visitors, \
          sumState(toUInt64(name = 'pageview')) AS pageviews, sumState(toUInt64(name != 'engagement')) AS events, \
-         sumState(toUInt64(is_first)) AS visits, sumState(toUInt64(is_first AND v_bounce)) AS bounces, \
-         sumState(toUInt64(if(is_first, v_duration, 0))) AS duration, \
-         sumState(toUInt64(if(is_first, v_pageviews, 0))) AS visit_pageviews \
-         FROM ({}) GROUP BY chunk, value",
-        report.built_rows(&report.needs(), from, ""),
+         {visit_sums} FROM {rows} GROUP BY chunk, value",
         uniq = crate::sql::visitors_fn("IfState")
     )
 }
