@@ -364,11 +364,11 @@ async fn make_days(db: &Db, from: i64, to: i64, touched: &[(i64, i64)]) -> Resul
 async fn make_days_span(db: &Db, from: i64, to: i64) -> Result<(), DbError> {
     let generation = new_generation();
     let sql = format!(
-        "INSERT INTO visit_rollup_daily (site, day, generation, dim, value, visitors, pageviews, events, \
+        "INSERT INTO visit_totals_daily (site, day, generation, dim, value, visitors, pageviews, events, \
          visits, bounces, duration, visit_pageviews) \
          SELECT site, toDate(chunk) AS day, {generation}, dim, value, {uniq}(visitors), \
          sumMergeState(pageviews), sumMergeState(events), sumMergeState(visits), sumMergeState(bounces), \
-         sumMergeState(duration), sumMergeState(visit_pageviews) FROM visit_rollup \
+         sumMergeState(duration), sumMergeState(visit_pageviews) FROM visit_totals \
          WHERE chunk >= toDateTime({from}) AND chunk < toDateTime({to}) AND {CURRENT} \
          GROUP BY site, day, dim, value",
         uniq = crate::sql::visitors_fn("IfMergeState")
@@ -384,7 +384,7 @@ async fn make_days_span(db: &Db, from: i64, to: i64) -> Result<(), DbError> {
     ))
     .await?;
     db.execute(&format!(
-        "ALTER TABLE visit_rollup_daily DELETE WHERE day >= toDate(toDateTime({from}, 'UTC')) \
+        "ALTER TABLE visit_totals_daily DELETE WHERE day >= toDate(toDateTime({from}, 'UTC')) \
          AND day < toDate(toDateTime({to}, 'UTC')) AND generation < {generation}"
     ))
     .await
@@ -409,7 +409,7 @@ async fn delete_older_generations(
     );
     // `visit_chunks` keeps its rows: they are small, reports pick the
     // newest generation anyway, and they also record the covered span.
-    for table in ["visit_events", "visit_rollup"] {
+    for table in ["visit_events", "visit_totals"] {
         db.execute(&format!("ALTER TABLE {table} DELETE WHERE {range}"))
             .await?;
     }

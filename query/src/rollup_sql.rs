@@ -1,4 +1,4 @@
-//! Reports answered from `visit_rollup`, the hourly totals per dimension
+//! Reports answered from `visit_totals`, the hourly totals per dimension
 //! value that a materialized view keeps from the materialized visits.
 //!
 //! Reports whose answer those totals hold exactly qualify: no filter;
@@ -102,7 +102,7 @@ fn stored_rows(report: &Report, dim: &str, from: i64, end: i64) -> String {
     let site = lit(&report.query.site_id);
     let hours = format!(
         "SELECT chunk, value, visitors, pageviews, events, visits, bounces, duration, visit_pageviews \
-         FROM visit_rollup PREWHERE site = {site} AND dim = {dim} AND chunk >= toDateTime({from}) \
+         FROM visit_totals PREWHERE site = {site} AND dim = {dim} AND chunk >= toDateTime({from}) \
          AND chunk < toDateTime({end}) AND {CURRENT}"
     );
     let (first_day, end_day) = (
@@ -119,7 +119,7 @@ fn stored_rows(report: &Report, dim: &str, from: i64, end: i64) -> String {
     format!(
         "{hours} AND toDate(chunk) NOT IN ({days}) UNION ALL \
          SELECT toDateTime(toUInt32(day) * 86400, 'UTC') AS chunk, value, visitors, pageviews, events, \
-         visits, bounces, duration, visit_pageviews FROM visit_rollup_daily \
+         visits, bounces, duration, visit_pageviews FROM visit_totals_daily \
          PREWHERE site = {site} AND dim = {dim} AND day IN ({days}) \
          AND (day, generation) IN (SELECT day, max(generation) FROM visit_days GROUP BY day)"
     )

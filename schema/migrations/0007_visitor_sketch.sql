@@ -11,6 +11,11 @@
 -- service finds nothing materialized and rebuilds visits and rollups from
 -- the events (reports use the raw path meanwhile). Views first, so that no
 -- insert reaches a dropped target.
+--
+-- The totals get new names (`visit_totals*` for `visit_rollup*`), so that
+-- running migration 6 again (when `schema_migrations` was lost) makes only
+-- its own, consistent objects, which this migration then drops again; with
+-- the old names its view would feed `uniq` states into these columns.
 DROP TABLE IF EXISTS visit_rollup_mv;
 DROP TABLE IF EXISTS visit_rollup;
 DROP TABLE IF EXISTS visit_rollup_daily;
@@ -80,7 +85,7 @@ ORDER BY (chunk, generation);
 -- below: what most reports need, without reading events. `dim` is the Stats
 -- API's dimension name ('' for the totals), `value` its value. Visit numbers
 -- count at each visit's first event.
-CREATE TABLE IF NOT EXISTS visit_rollup (
+CREATE TABLE IF NOT EXISTS visit_totals (
     site String,
     chunk DateTime('UTC'),
     generation UInt64,
@@ -97,7 +102,7 @@ CREATE TABLE IF NOT EXISTS visit_rollup (
 PARTITION BY toYYYYMM(chunk)
 ORDER BY (site, dim, chunk, generation, value);
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS visit_rollup_mv TO visit_rollup AS
+CREATE MATERIALIZED VIEW IF NOT EXISTS visit_totals_mv TO visit_totals AS
 SELECT
     site, chunk, generation, dim, value,
     uniqCombinedIfState(14)(visitor_id, name != 'engagement') AS visitors,
@@ -122,7 +127,7 @@ GROUP BY site, chunk, generation, dim, value;
 -- The hourly totals merged per UTC day, made by the query service for each
 -- complete day it has materialized; a day's newest generation in
 -- `visit_days` is current. Long ranges read these instead of hours.
-CREATE TABLE IF NOT EXISTS visit_rollup_daily (
+CREATE TABLE IF NOT EXISTS visit_totals_daily (
     site String,
     day Date,
     generation UInt64,

@@ -273,11 +273,11 @@ mod tests {
 
     #[test]
     fn views_read_and_write_local_tables_only() {
-        let sql = "CREATE MATERIALIZED VIEW IF NOT EXISTS v_mv TO visit_rollup AS\nSELECT site, sumState(x) AS events\nFROM visit_events\nARRAY JOIN ['a'] AS dim\nGROUP BY site";
+        let sql = "CREATE MATERIALIZED VIEW IF NOT EXISTS v_mv TO visit_totals AS\nSELECT site, sumState(x) AS events\nFROM visit_events\nARRAY JOIN ['a'] AS dim\nGROUP BY site";
         let got = rewrite(sql, &PLAIN).unwrap();
         assert_eq!(
             got,
-            vec!["CREATE MATERIALIZED VIEW IF NOT EXISTS v_mv TO visit_rollup_local AS\nSELECT site, sumState(x) AS events\nFROM visit_events_local\nARRAY JOIN ['a'] AS dim\nGROUP BY site"]
+            vec!["CREATE MATERIALIZED VIEW IF NOT EXISTS v_mv TO visit_totals_local AS\nSELECT site, sumState(x) AS events\nFROM visit_events_local\nARRAY JOIN ['a'] AS dim\nGROUP BY site"]
         );
     }
 

@@ -150,7 +150,7 @@ mod tests {
         assert_eq!(time.day_sql(), "intDiv(toUInt32(timestamp), 86400)");
 
         let daily = describe(
-            "visit_rollup_daily",
+            "visit_totals_daily",
             "toYYYYMM(day)",
             &[("site", "String"), ("day", "Date")],
         )

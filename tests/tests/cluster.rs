@@ -81,15 +81,15 @@ async fn two_collectors_store_every_event_once_under_one_visitor_id() {
     let hosts = cluster.host_dbs().await;
     for host in &hosts {
         assert_eq!(schema::migrate::applied(host).await.unwrap(), all);
-        for table in ["events", "salts", "visit_events", "visit_rollup"] {
+        for table in ["events", "salts", "visit_events", "visit_totals"] {
             assert_eq!(engine(host, table).await, "Distributed", "{table}");
         }
         assert_eq!(engine(host, "events_local").await, "MergeTree");
         assert_eq!(
-            engine(host, "visit_rollup_local").await,
+            engine(host, "visit_totals_local").await,
             "AggregatingMergeTree"
         );
-        assert_eq!(engine(host, "visit_rollup_mv").await, "MaterializedView");
+        assert_eq!(engine(host, "visit_totals_mv").await, "MaterializedView");
     }
     assert!(schema::migrate::migrate(&db).await.unwrap().is_empty());
 

@@ -288,12 +288,12 @@ async fn inserts_and_rollups(check: &mut Check) {
             "hourly totals",
             format!(
                 "SELECT dim, count(), uniqCombinedIfMerge(14)(visitors), sumMerge(pageviews), sumMerge(visits), \
-                 sumMerge(duration) FROM visit_rollup WHERE {CURRENT} GROUP BY dim ORDER BY dim"
+                 sumMerge(duration) FROM visit_totals WHERE {CURRENT} GROUP BY dim ORDER BY dim"
             ),
         ),
         (
             "daily totals",
-            "SELECT day, dim, uniqCombinedIfMerge(14)(visitors), sumMerge(events) FROM visit_rollup_daily \
+            "SELECT day, dim, uniqCombinedIfMerge(14)(visitors), sumMerge(events) FROM visit_totals_daily \
              WHERE (day, generation) IN (SELECT day, max(generation) FROM visit_days GROUP BY day) \
              GROUP BY day, dim ORDER BY day, dim"
                 .to_string(),
@@ -554,7 +554,7 @@ async fn lifecycle(check: &mut Check) {
     let ttl_sql = "SELECT name FROM system.tables WHERE database = currentDatabase() \
                    AND position(create_table_query, ' TTL ') > 0 ORDER BY name";
     let with_ttl = check.new.db().fetch_tsv(ttl_sql).await;
-    let expected = "events\nvisit_events\nvisit_rollup\nvisit_rollup_daily\n".to_owned();
+    let expected = "events\nvisit_events\nvisit_totals\nvisit_totals_daily\n".to_owned();
     check.expect(name, with_ttl.ok(), expected);
     let old_ttl = check.old.db().fetch_tsv(ttl_sql).await;
     check.expect(name, old_ttl.ok(), String::new());

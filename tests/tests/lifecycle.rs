@@ -71,8 +71,8 @@ async fn per_day(db: &Db, table: &str, day: &str) -> BTreeMap<(String, u32), u64
 /// The tables derived from events, and the SQL of their rows' day.
 const DERIVED: [(&str, &str); 3] = [
     ("visit_events", "intDiv(toUInt32(timestamp), 86400)"),
-    ("visit_rollup", "intDiv(toUInt32(chunk), 86400)"),
-    ("visit_rollup_daily", "toUInt32(day)"),
+    ("visit_totals", "intDiv(toUInt32(chunk), 86400)"),
+    ("visit_totals_daily", "toUInt32(day)"),
 ];
 const EVENTS_DAY: &str = "intDiv(toUInt32(timestamp), 86400)";
 

@@ -567,7 +567,7 @@ async fn fixture() -> Fixture {
         .unwrap();
     assert!(report.new_hours > 24, "{report:?}");
     // 2024-03-09 is a complete materialized day: its daily totals exist.
-    let daily = integration_tests::scalar(&db, "SELECT count() FROM visit_rollup_daily").await;
+    let daily = integration_tests::scalar(&db, "SELECT count() FROM visit_totals_daily").await;
     assert!(daily > 0, "no daily totals were made");
     Fixture {
         data,
