@@ -12,8 +12,8 @@
 use crate::report::{Report, CURRENT};
 use crate::request::{Dimension, TimeGrain};
 
-const DAY: i64 = 86_400;
 use crate::sql::lit;
+use crate::visits::DAY;
 use chrono::Offset;
 
 /// The dimensions the view rolls up ('' is the totals), as in migration 7.

@@ -29,8 +29,8 @@ pub fn lit(s: &str) -> String {
 /// thousand distinct ids, about 0.8% standard error beyond; rollups and raw
 /// events give the same number, since merging these states loses nothing.
 /// Combinators go between the name and the parameter: `uniqCombinedIf(14)`.
-pub const VISITORS: &str = "uniqCombined";
-pub const VISITORS_PRECISION: u8 = 14;
+const VISITORS: &str = "uniqCombined";
+const VISITORS_PRECISION: u8 = 14;
 
 /// `uniqCombined<combinator>(14)`, e.g. `visitors_fn("If")`.
 pub fn visitors_fn(combinator: &str) -> String {

@@ -48,7 +48,8 @@ pub const LOOKAHEAD_SECS: i64 = 6 * 3600;
 pub const LOOKBACK_SECS: i64 = 6 * 3600;
 /// How many consecutive midnights a visit is followed across.
 pub const LINK_DEPTH: usize = 3;
-const DAY: i64 = 86_400;
+/// Seconds in a UTC day (every UTC day has exactly this many).
+pub(crate) const DAY: i64 = 86_400;
 
 /// Event columns every visit needs, in tuple positions 1 to 5.
 const BASE_FIELDS: [&str; 5] = [
