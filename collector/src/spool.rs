@@ -48,6 +48,9 @@ pub enum SpoolError {
 pub struct Segment {
     pub path: PathBuf,
     pub bytes: u64,
+    /// Left by an earlier run, which may have stored it and died before
+    /// deleting it: the writer asks ClickHouse before inserting it.
+    pub leftover: bool,
 }
 
 struct Append {
@@ -172,6 +175,7 @@ fn leftover_segments(dir: &Path) -> std::io::Result<Vec<Segment>> {
             segments.push(Segment {
                 bytes: entry.metadata()?.len(),
                 path,
+                leftover: true,
             });
         }
     }
@@ -304,6 +308,7 @@ impl Appender {
             let segment = Segment {
                 path: open.path,
                 bytes: open.bytes,
+                leftover: false,
             };
             // The writer is gone only when stopping; the file stays on disk
             // and is replayed at the next start.

@@ -2,8 +2,10 @@
 //! batch insert tagged with the segment's own batch id, and is deleted once
 //! stored.
 //!
-//! Nothing is written twice: before retrying a failed insert the writer asks
-//! ClickHouse how many rows of that batch it already holds. All of them: the
+//! Nothing is written twice: before retrying a failed insert, and before the
+//! first insert of a segment an earlier run left (it may have died between
+//! the insert and the delete), the writer asks ClickHouse how many rows of
+//! that batch it already holds. All of them: the
 //! insert landed after all, so the segment is done. None: insert again. Some
 //! (a batch split across partitions by a failure half way): the segment is
 //! kept in the dead-letter directory for the operator, with a log line.
@@ -78,7 +80,7 @@ impl<S: EventSink> SpoolWriter<S> {
         let mut attempt = 0u32;
         let mut attempts_while_stopping = 0u32;
         loop {
-            if attempt > 0 {
+            if attempt > 0 || segment.leftover {
                 match self.sink.stored_in_batch(batch_id).await {
                     Ok(0) => {}
                     Ok(n) if n == rows.len() as u64 => return self.done(segment, rows.len()),
@@ -169,4 +171,92 @@ pub fn batch_id_of(path: &Path) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest.as_bytes()[..8]);
     u64::from_le_bytes(first) | 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    /// A sink that stores rows by batch id, as ClickHouse would.
+    #[derive(Default, Clone)]
+    struct Table(Arc<Mutex<HashMap<u64, u64>>>);
+
+    impl EventSink for Table {
+        async fn insert(&self, rows: &[EventRow]) -> Result<(), SinkError> {
+            let mut batches = self.0.lock().unwrap();
+            for row in rows {
+                *batches.entry(row.batch_id).or_default() += 1;
+            }
+            Ok(())
+        }
+
+        async fn stored_in_batch(&self, batch_id: u64) -> Result<u64, SinkError> {
+            Ok(self.0.lock().unwrap().get(&batch_id).copied().unwrap_or(0))
+        }
+    }
+
+    fn segment_file(dir: &Path, rows: u32) -> std::path::PathBuf {
+        let path = dir.join("000000000000000000000001-00000001.jsonl");
+        let mut text = String::new();
+        for n in 0..rows {
+            let row = EventRow {
+                timestamp: n,
+                ..EventRow::default()
+            };
+            text += &serde_json::to_string(&row).unwrap();
+            text.push('\n');
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Writes `path` as the spool would hand it over, and returns the rows
+    /// the table then holds for its batch.
+    async fn write_once(table: &Table, path: &Path, leftover: bool) -> u64 {
+        let dir = path.parent().unwrap();
+        let (sealed_tx, _sealed) = mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let spool_dir = dir.join("spool");
+        let (spool, appender) = Spool::open(&spool_dir, 1 << 30, sealed_tx, stop.clone()).unwrap();
+        let writer = SpoolWriter {
+            sink: table.clone(),
+            spool,
+            metrics: Arc::new(Metrics::default()),
+            dead_letters: Arc::new(DeadLetters::new(&dir.join("dead"))),
+            stop: stop.clone(),
+        };
+        let segment = Segment {
+            path: path.to_owned(),
+            bytes: std::fs::metadata(path).unwrap().len(),
+            leftover,
+        };
+        assert!(matches!(writer.write(&segment).await, Outcome::Stored));
+        stop.cancel();
+        appender.await.unwrap();
+        table.stored_in_batch(batch_id_of(path)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_leftover_segment_already_stored_is_not_stored_again() {
+        // The earlier run inserted the segment and died before deleting it.
+        let dir = tempfile::tempdir().unwrap();
+        let table = Table::default();
+        let path = segment_file(dir.path(), 3);
+        let copy = std::fs::read(&path).unwrap();
+        assert_eq!(write_once(&table, &path, false).await, 3);
+        assert!(!path.exists(), "a stored segment is deleted");
+        std::fs::write(&path, copy).unwrap();
+        assert_eq!(write_once(&table, &path, true).await, 3);
+        assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn a_leftover_segment_never_stored_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = Table::default();
+        let path = segment_file(dir.path(), 4);
+        assert_eq!(write_once(&table, &path, true).await, 4);
+    }
 }
