@@ -1,13 +1,16 @@
 //! Where batches go: a narrow trait, so the batcher can be tested with a sink
 //! that fails on purpose, and its ClickHouse implementation.
 
-use schema::{Db, EventRow};
+use schema::{Db, EncodedRows};
 use std::future::Future;
 use std::time::Duration;
 
 /// How long one batch insert may take before it counts as a transient
 /// failure. Without it, a stalled server would stall the writer for good.
 pub const INSERT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How much of a batch goes into one piece of the request body.
+const SEND_PIECE_BYTES: usize = 256 * 1024;
 
 /// A failed insert, and whether trying again can help.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -19,7 +22,7 @@ pub struct SinkError {
 
 pub trait EventSink: Send + Sync + 'static {
     /// Stores all rows or none of them.
-    fn insert(&self, rows: &[EventRow]) -> impl Future<Output = Result<(), SinkError>> + Send;
+    fn insert(&self, rows: &EncodedRows) -> impl Future<Output = Result<(), SinkError>> + Send;
 
     /// How many rows of spool batch `batch_id` are stored: asked before a
     /// retry, since a failed insert may have landed after all.
@@ -70,7 +73,7 @@ pub fn compression_for(url: &str) -> clickhouse::Compression {
 }
 
 impl EventSink for ClickHouseSink {
-    async fn insert(&self, rows: &[EventRow]) -> Result<(), SinkError> {
+    async fn insert(&self, rows: &EncodedRows) -> Result<(), SinkError> {
         tokio::time::timeout(INSERT_TIMEOUT, self.insert_all(rows))
             .await
             .unwrap_or_else(|_| {
@@ -99,14 +102,16 @@ impl ClickHouseSink {
         })
     }
 
-    async fn insert_all(&self, rows: &[EventRow]) -> Result<(), SinkError> {
+    /// The batch's bytes as they are, in pieces the size the crate itself
+    /// sends (each one compressed on its own when LZ4 is on). The columns
+    /// were checked against the live table at start-up.
+    async fn insert_all(&self, rows: &EncodedRows) -> Result<(), SinkError> {
         let mut insert = self
             .inserts
-            .insert::<EventRow>("events")
-            .await
-            .map_err(classify)?;
-        for row in rows {
-            insert.write(row).await.map_err(classify)?;
+            .insert_formatted_with(schema::row_binary::insert_sql());
+        for piece in rows.bytes.chunks(SEND_PIECE_BYTES) {
+            let piece = bytes::Bytes::copy_from_slice(piece);
+            insert.send(piece).await.map_err(classify)?;
         }
         insert.end().await.map_err(classify)
     }

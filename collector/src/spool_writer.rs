@@ -17,7 +17,7 @@ use crate::dead_letter::DeadLetters;
 use crate::metrics::Metrics;
 use crate::sink::{EventSink, SinkError};
 use crate::spool::{read_segment, Segment, Spool};
-use schema::EventRow;
+use schema::{EncodedRows, EventRow};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,8 +74,10 @@ impl<S: EventSink> SpoolWriter<S> {
             }
         };
         let batch_id = batch_id_of(&segment.path);
+        let mut encoded = EncodedRows::with_capacity(segment.bytes as usize / 2);
         for row in &mut rows {
             row.batch_id = batch_id;
+            encoded.push(row);
         }
         let mut attempt = 0u32;
         let mut attempts_while_stopping = 0u32;
@@ -100,7 +102,7 @@ impl<S: EventSink> SpoolWriter<S> {
                     }
                 }
             }
-            match self.sink.insert(&rows).await {
+            match self.sink.insert(&encoded).await {
                 Ok(()) => return self.done(segment, rows.len()),
                 Err(e) if e.retryable => {
                     if self.give_up_now(&mut attempts_while_stopping) {
@@ -184,9 +186,9 @@ mod tests {
     struct Table(Arc<Mutex<HashMap<u64, u64>>>);
 
     impl EventSink for Table {
-        async fn insert(&self, rows: &[EventRow]) -> Result<(), SinkError> {
+        async fn insert(&self, rows: &EncodedRows) -> Result<(), SinkError> {
             let mut batches = self.0.lock().unwrap();
-            for row in rows {
+            for row in rows.decode().unwrap() {
                 *batches.entry(row.batch_id).or_default() += 1;
             }
             Ok(())

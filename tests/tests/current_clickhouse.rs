@@ -237,7 +237,7 @@ async fn inserts_and_rollups(check: &mut Check) {
             let rows = first.clone();
             async move {
                 let sink = ClickHouseSink::new(db, &config.clickhouse.url);
-                sink.insert(&rows).await?;
+                sink.insert(&schema::EncodedRows::of(&rows)).await?;
                 sink.stored_in_batch(BATCH).await
             }
         })
@@ -265,7 +265,7 @@ async fn inserts_and_rollups(check: &mut Check) {
             let sites = sites.clone();
             async move {
                 let sink = ClickHouseSink::new(db.clone(), &config.clickhouse.url);
-                sink.insert(&late_rows())
+                sink.insert(&schema::EncodedRows::of(&late_rows()))
                     .await
                     .map_err(|e| schema::DbError::Unexpected(e.to_string()))?;
                 let report = query::rollup::Rollup::default()
