@@ -102,19 +102,23 @@ impl ClickHouseSink {
         })
     }
 
-    /// The batch's bytes as they are, in pieces the size the crate itself
-    /// sends (each one compressed on its own when LZ4 is on). The columns
-    /// were checked against the live table at start-up.
     async fn insert_all(&self, rows: &EncodedRows) -> Result<(), SinkError> {
-        let mut insert = self
-            .inserts
-            .insert_formatted_with(schema::row_binary::insert_sql());
-        for piece in rows.bytes.chunks(SEND_PIECE_BYTES) {
-            let piece = bytes::Bytes::copy_from_slice(piece);
-            insert.send(piece).await.map_err(classify)?;
-        }
-        insert.end().await.map_err(classify)
+        send_rows(&self.inserts, rows).await.map_err(classify)
     }
+}
+
+/// One `INSERT` of the batch's bytes as they are, in pieces the size the
+/// crate itself sends (each one compressed on its own when the client has
+/// LZ4 on). The columns were checked against the live table at start-up.
+pub async fn send_rows(
+    client: &clickhouse::Client,
+    rows: &EncodedRows,
+) -> Result<(), clickhouse::error::Error> {
+    let mut insert = client.insert_formatted_with(schema::row_binary::insert_sql());
+    for piece in rows.bytes.chunks(SEND_PIECE_BYTES) {
+        insert.send(bytes::Bytes::copy_from_slice(piece)).await?;
+    }
+    insert.end().await
 }
 
 /// ClickHouse error codes that no retry can fix: the data or the schema is

@@ -2,8 +2,9 @@
 //! the beacon, the privacy steps (address resolution, truncation, keyed
 //! hash), enrichment (user agent, bots, spam, datacenter, source, location)
 //! and building the row; and, apart, encoding rows into ClickHouse's
-//! RowBinary as the writer does (against the client crate's local mock
-//! server, so loopback HTTP is included, amortised over a batch).
+//! RowBinary as the collector's queue does and sending a batch (to the
+//! client crate's local mock server, so loopback HTTP is included,
+//! amortised over a batch).
 //!
 //! Run: `cargo bench -p integration-tests --bench pipeline`.
 
@@ -16,7 +17,7 @@ use divan::Bencher;
 use http::HeaderMap;
 use integration_tests::geoip_fixture::{write_city_db, GeoEntry};
 use schema::config::SiteConfig;
-use schema::{Config, EventRow};
+use schema::{Config, EncodedRows, EventRow};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -107,7 +108,9 @@ fn parse_only() -> beacon::Beacon {
     beacon::parse(divan::black_box(BODY)).unwrap()
 }
 
-/// RowBinary encoding of a batch, per row, as the writer task does it.
+/// RowBinary encoding of a batch, per row, as the collector does it when it
+/// queues rows, and the batch's insert (to the crate's mock server, which
+/// decodes the rows again with the crate's own RowBinary reader).
 #[divan::bench]
 fn encode_rows(bencher: Bencher) {
     let runtime = mock_runtime();
@@ -120,11 +123,8 @@ fn encode_rows(bencher: Bencher) {
         .bench_local(|| {
             runtime.block_on(async {
                 let recording = mock.add(clickhouse::test::handlers::record::<EventRow>());
-                let mut insert = client.insert::<EventRow>("events").await.unwrap();
-                for row in &rows {
-                    insert.write(row).await.unwrap();
-                }
-                insert.end().await.unwrap();
+                let batch = EncodedRows::of(&rows);
+                collector::sink::send_rows(&client, &batch).await.unwrap();
                 drop(recording);
             })
         });
@@ -167,8 +167,8 @@ fn part_visitor_hash() -> u64 {
     )
 }
 
-/// All of it per event: 1,000 beacons parsed, checked, enriched and turned
-/// into rows, then encoded and sent as one batch insert.
+/// All of it per event: 1,000 beacons parsed, checked, enriched, turned
+/// into rows and encoded into a batch, then sent as one batch insert.
 #[divan::bench]
 fn end_to_end(bencher: Bencher) {
     let runtime = mock_runtime();
@@ -180,13 +180,13 @@ fn end_to_end(bencher: Bencher) {
         .bench_local(|| {
             runtime.block_on(async {
                 let recording = mock.add(clickhouse::test::handlers::record::<EventRow>());
-                let mut insert = client.insert::<EventRow>("events").await.unwrap();
+                let mut batch = EncodedRows::default();
                 for _ in 0..ROWS_PER_BATCH {
                     for row in fixture.event() {
-                        insert.write(&row).await.unwrap();
+                        batch.push(&row);
                     }
                 }
-                insert.end().await.unwrap();
+                collector::sink::send_rows(&client, &batch).await.unwrap();
                 drop(recording);
             })
         });
