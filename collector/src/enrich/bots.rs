@@ -108,11 +108,17 @@ impl BotPatterns {
             .map(|pattern| overridden(pattern))
             .chain(OUR_PATTERNS.iter().map(|pattern| pattern.to_string()))
             .collect();
-        let (words, patterns): (Vec<String>, Vec<String>) =
-            patterns.into_iter().partition(|p| plain_word(p).is_some());
+        let (mut words, mut regexes) = (Vec::new(), Vec::new());
+        for pattern in patterns {
+            match plain_word(&pattern) {
+                Some(word) => words.push(word),
+                None => regexes.push(pattern),
+            }
+        }
+        let patterns = regexes;
         let words = AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .build(words.iter().filter_map(|p| plain_word(p)))
+            .build(&words)
             .expect("a few thousand words fit an automaton");
         let any = build_any(&patterns).unwrap_or_else(|_| {
             // A data update brought a pattern the regex crate rejects
