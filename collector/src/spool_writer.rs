@@ -5,10 +5,10 @@
 //! Nothing is written twice: before retrying a failed insert, and before the
 //! first insert of a segment an earlier run left (it may have died between
 //! the insert and the delete), the writer asks ClickHouse how many rows of
-//! that batch it already holds. All of them: the
-//! insert landed after all, so the segment is done. None: insert again. Some
-//! (a batch split across partitions by a failure half way): the segment is
-//! kept in the dead-letter directory for the operator, with a log line.
+//! that batch it already holds. All of them: the insert landed after all, so
+//! the segment is done. None: insert again. Some (a batch split across
+//! partitions by a failure half way): the segment is kept in the dead-letter
+//! directory for the operator, with a log line.
 //!
 //! While stopping, a segment that still cannot be written stays on disk and
 //! is replayed at the next start.
