@@ -251,54 +251,61 @@ fn take_strings(input: &mut &[u8]) -> Result<Vec<String>, DecodeError> {
     (0..len).map(|_| take_str(input)).collect()
 }
 
+/// A row with every column set, each to a value no other column holds, so
+/// that a column written in the wrong place shows (for tests here and in
+/// the integration tests).
+#[doc(hidden)]
+pub fn every_column_example() -> EventRow {
+    EventRow {
+        timestamp: 1_764_633_600,
+        site: "site.example".into(),
+        name: "signup".into(),
+        hostname: "www.site.example".into(),
+        pathname: format!("/{}", "segment/".repeat(40)),
+        visitor_id: 0x0102_0304_0506_0708,
+        referrer: "news.ycombinator.com/item".into(),
+        utm_source: "source-tag".into(),
+        utm_medium: "medium-tag".into(),
+        utm_campaign: "campaign-tag".into(),
+        utm_content: "content-tag".into(),
+        utm_term: "term-tag".into(),
+        props_keys: vec!["plan".into(), "späť".into()],
+        props_values: vec!["pro".into(), String::new()],
+        interactive: 1,
+        screen_width: 1440,
+        scroll_depth: 73,
+        engagement_ms: 12_345,
+        revenue_amount: "19.99".into(),
+        revenue_currency: "EUR".into(),
+        browser: "Firefox".into(),
+        browser_version: "133.0".into(),
+        os: "Linux".into(),
+        os_version: "6.1".into(),
+        device: "Desktop".into(),
+        screen_size: "Laptop".into(),
+        source: "Hacker News".into(),
+        medium: "referral".into(),
+        click_id_param: "gclid".into(),
+        country: "SK".into(),
+        region: "SK-BL".into(),
+        city: "Bratislava".into(),
+        batch_id: 77,
+        prev_visitor_id: 99,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Every field set, each to something the others do not hold.
-    fn full_row() -> EventRow {
-        EventRow {
-            timestamp: 1_764_633_600,
-            site: "example.com".into(),
-            name: "pageview".into(),
-            hostname: "example.com".into(),
-            pathname: format!("/{}", "long-path/".repeat(20)),
-            visitor_id: 0x0102_0304_0506_0708,
-            referrer: "news.ycombinator.com/item".into(),
-            utm_source: "newsletter".into(),
-            utm_medium: "email".into(),
-            utm_campaign: "winter".into(),
-            utm_content: "header".into(),
-            utm_term: "analytics".into(),
-            props_keys: vec!["plan".into(), "späť".into()],
-            props_values: vec!["pro".into(), String::new()],
-            interactive: 1,
-            screen_width: 1440,
-            scroll_depth: 73,
-            engagement_ms: 12_345,
-            revenue_amount: "19.99".into(),
-            revenue_currency: "EUR".into(),
-            browser: "Firefox".into(),
-            browser_version: "133.0".into(),
-            os: "Linux".into(),
-            os_version: "6.1".into(),
-            device: "Desktop".into(),
-            screen_size: "Laptop".into(),
-            source: "Hacker News".into(),
-            medium: "referral".into(),
-            click_id_param: "gclid".into(),
-            country: "SK".into(),
-            region: "SK-BL".into(),
-            city: "Bratislava".into(),
-            batch_id: 7,
-            prev_visitor_id: 9,
-        }
-    }
-
     #[test]
     fn rows_come_back_as_they_went_in() {
         let mut encoded = EncodedRows::default();
-        let rows = vec![full_row(), EventRow::default(), full_row()];
+        let rows = vec![
+            every_column_example(),
+            EventRow::default(),
+            every_column_example(),
+        ];
         for row in &rows {
             encoded.push(row);
         }
@@ -343,7 +350,7 @@ mod tests {
     #[test]
     fn a_cut_row_is_an_error() {
         let mut encoded = EncodedRows::default();
-        encoded.push(&full_row());
+        encoded.push(&every_column_example());
         for cut in [1, 10, encoded.bytes.len() - 1] {
             let short = EncodedRows {
                 bytes: encoded.bytes[..cut].to_vec(),
@@ -356,7 +363,7 @@ mod tests {
     #[test]
     fn a_row_is_far_smaller_than_its_struct() {
         let mut out = Vec::new();
-        encode(&full_row(), &mut out);
+        encode(&every_column_example(), &mut out);
         assert!(out.len() < std::mem::size_of::<EventRow>(), "{}", out.len());
     }
 

@@ -227,42 +227,7 @@ async fn every_column_survives_the_row_binary_insert() {
     let config = test_config();
     let db = TestDb::connect(&config).await;
     schema::migrate::migrate(&db).await.unwrap();
-    let row = EventRow {
-        timestamp: 1_764_633_600,
-        site: "site.example".into(),
-        name: "signup".into(),
-        hostname: "www.site.example".into(),
-        pathname: format!("/{}", "segment/".repeat(40)),
-        visitor_id: 0x0102_0304_0506_0708,
-        referrer: "news.ycombinator.com/item".into(),
-        utm_source: "source-tag".into(),
-        utm_medium: "medium-tag".into(),
-        utm_campaign: "campaign-tag".into(),
-        utm_content: "content-tag".into(),
-        utm_term: "term-tag".into(),
-        props_keys: vec!["plan".into(), "späť".into()],
-        props_values: vec!["pro".into(), String::new()],
-        interactive: 1,
-        screen_width: 1440,
-        scroll_depth: 73,
-        engagement_ms: 12_345,
-        revenue_amount: "19.99".into(),
-        revenue_currency: "EUR".into(),
-        browser: "Firefox".into(),
-        browser_version: "133.0".into(),
-        os: "Linux".into(),
-        os_version: "6.1".into(),
-        device: "Desktop".into(),
-        screen_size: "Laptop".into(),
-        source: "Hacker News".into(),
-        medium: "referral".into(),
-        click_id_param: "gclid".into(),
-        country: "SK".into(),
-        region: "SK-BL".into(),
-        city: "Bratislava".into(),
-        batch_id: 77,
-        prev_visitor_id: 99,
-    };
+    let row = schema::row_binary::every_column_example();
     let rows = vec![row.clone(), EventRow::default(), row];
     let sink = ClickHouseSink::new((*db).clone(), &config.clickhouse.url);
     sink.insert(&schema::EncodedRows::of(&rows)).await.unwrap();
