@@ -16,7 +16,7 @@ use crate::sql::lit;
 use crate::visits::DAY;
 use chrono::Offset;
 
-/// The dimensions the view rolls up ('' is the totals), as in migration 7.
+/// The dimensions the view rolls up ('' is the totals), as in migration 8.
 pub const ROLLED: [&str; 21] = [
     "",
     "event:page",
@@ -216,7 +216,7 @@ mod tests {
 
     #[test]
     fn the_view_rolls_up_every_listed_dimension() {
-        let migration = include_str!("../../schema/migrations/0007_visitor_sketch.sql");
+        let migration = include_str!("../../schema/migrations/0008_visits_by_source.sql");
         // The view's and the tables' visitor states are the ones reports merge.
         let state = crate::sql::visitors_fn("IfState");
         assert!(migration.contains(&format!("{state}(visitor_id, name != 'engagement')")));

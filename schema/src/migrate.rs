@@ -64,6 +64,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "visitor_sketch",
         sql: include_str!("../migrations/0007_visitor_sketch.sql"),
     },
+    Migration {
+        version: 8,
+        name: "visits_by_source",
+        sql: include_str!("../migrations/0008_visits_by_source.sql"),
+    },
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \
