@@ -90,6 +90,9 @@ pub struct Report<'a> {
     pub tz: Tz,
     pub span: Span,
     pub grain: TimeGrain,
+    /// The service's clock, Unix seconds: visits are not read further ahead
+    /// than it allows (see [`visits::CLOCK_MARGIN_SECS`]).
+    pub now: i64,
     /// Visits materialized by [`crate::rollup`], if any are used.
     pub coverage: Option<Coverage>,
 }
@@ -117,13 +120,14 @@ pub struct Outcome {
 }
 
 impl<'a> Report<'a> {
-    pub fn new(query: &'a Query, tz: Tz, span: Span) -> Self {
+    pub fn new(query: &'a Query, tz: Tz, span: Span, now: i64) -> Self {
         let grain = dates::auto_grain(&span);
         Self {
             query,
             tz,
             span,
             grain,
+            now,
             coverage: None,
         }
     }
@@ -289,6 +293,7 @@ impl<'a> Report<'a> {
             site: &self.query.site_id,
             from,
             to,
+            now: self.now,
         };
         format!(
             "SELECT {} FROM ({}) WHERE timestamp >= toDateTime({from}) AND timestamp < toDateTime({to}){filter}",

@@ -279,6 +279,7 @@ async fn materialize(db: &Db, sites: &[String], from: i64, to: i64) -> Result<u6
                     site,
                     from: start,
                     to: end,
+                    now,
                 };
                 let sql = format!(
                     "INSERT INTO visit_events (site, chunk, generation, {columns}) \

@@ -104,12 +104,13 @@ async fn stats_query(
         }
         _ => None,
     };
-    let span = dates::resolve(&query.date_range, tz, (state.now)(), first_event);
+    let now = (state.now)();
+    let span = dates::resolve(&query.date_range, tz, now, first_event);
     let coverage = coverage(&state).await?;
-    let report = Report::new(&query, tz, span).with_coverage(coverage);
+    let report = Report::new(&query, tz, span, now.timestamp()).with_coverage(coverage);
     let outcome = report.run(&state.db, state.limits).await?;
     let total_visitors = if response::needs_total(&query) {
-        total_visitors(&state, &query, tz, span, coverage).await?
+        total_visitors(&state, &query, tz, span, now.timestamp(), coverage).await?
     } else {
         0
     };
@@ -159,6 +160,7 @@ async fn total_visitors(
     query: &Query,
     tz: Tz,
     span: dates::Span,
+    now: i64,
     coverage: Option<report::Coverage>,
 ) -> Result<u64, ApiError> {
     let total = Query {
@@ -169,7 +171,7 @@ async fn total_visitors(
         limit: 1,
         ..query.clone()
     };
-    let outcome = Report::new(&total, tz, span)
+    let outcome = Report::new(&total, tz, span, now)
         .with_coverage(coverage)
         .run(&state.db, state.limits)
         .await?;

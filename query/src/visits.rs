@@ -46,6 +46,10 @@ pub const LOOKAHEAD_SECS: i64 = 6 * 3600;
 /// How far before the range events are read, so that a visit already going
 /// on when the range starts is seen from its first event.
 pub const LOOKBACK_SECS: i64 = 6 * 3600;
+/// Events are stamped when the collector receives them (imports may run at
+/// most five minutes ahead), so reading further than this past the
+/// reader's clock finds nothing, whatever the clocks of the collectors.
+pub const CLOCK_MARGIN_SECS: i64 = 3600;
 /// How many consecutive midnights a visit is followed across.
 pub const LINK_DEPTH: usize = 3;
 /// Seconds in a UTC day (every UTC day has exactly this many).
@@ -69,12 +73,14 @@ pub struct Needs {
     pub visit_columns: Vec<&'static str>,
 }
 
-/// The half-open range `[from, to)` in Unix seconds, and the site.
+/// The half-open range `[from, to)` in Unix seconds, the site, and the
+/// reader's clock (`now`, Unix seconds).
 #[derive(Debug, Clone)]
 pub struct Window<'a> {
     pub site: &'a str,
     pub from: i64,
     pub to: i64,
+    pub now: i64,
 }
 
 impl Needs {
@@ -282,9 +288,14 @@ fn read_window(w: &Window) -> String {
     )
 }
 
-/// The events read for `w`: `[from, to)` in Unix seconds.
+/// The events read for `w`: `[from, to)` in Unix seconds. The look-ahead
+/// stops [`CLOCK_MARGIN_SECS`] past `w.now` (but never before `w.to`): a
+/// range ending today otherwise reads across the coming midnight, which
+/// costs the joins that link visitor ids there, for events that do not
+/// exist yet.
 fn read_bounds(w: &Window) -> (i64, i64) {
-    ((w.from - LOOKBACK_SECS).max(0), w.to + LOOKAHEAD_SECS)
+    let ahead = (w.to + LOOKAHEAD_SECS).min(w.now + CLOCK_MARGIN_SECS);
+    ((w.from - LOOKBACK_SECS).max(0), ahead.max(w.to))
 }
 
 #[cfg(test)]
@@ -296,6 +307,7 @@ mod tests {
             site: "a.example",
             from,
             to,
+            now: to + 10 * DAY,
         }
     }
 
@@ -311,6 +323,34 @@ mod tests {
         assert_eq!(link_depth(&window(day, day + DAY)), 2);
         // Long ranges stop at LINK_DEPTH.
         assert_eq!(link_depth(&window(day, day + 30 * DAY)), LINK_DEPTH);
+    }
+
+    #[test]
+    fn the_look_ahead_stops_an_hour_past_the_clock_but_never_before_the_range_ends() {
+        let day = 20_000 * DAY;
+        // A report of today at 15:00: nothing is read past 16:00, so the
+        // coming midnight links nobody and costs no join.
+        let today = Window {
+            now: day + 15 * 3600,
+            ..window(day + 14 * 3600, day + DAY)
+        };
+        assert_eq!(read_bounds(&today), (day + 8 * 3600, day + DAY));
+        assert_eq!(link_depth(&today), 0);
+        // Past ranges read their full look-ahead.
+        let past = window(day, day + DAY);
+        assert_eq!(read_bounds(&past).1, day + DAY + LOOKAHEAD_SECS);
+        // A clock behind the range (tests, or a skewed host) still reads
+        // the whole range, and an hour past the clock beyond it.
+        let behind = Window {
+            now: day - DAY,
+            ..window(day, day + 3600)
+        };
+        assert_eq!(read_bounds(&behind).1, day + 3600);
+        let near = Window {
+            now: day + 3000,
+            ..window(day, day + 3600)
+        };
+        assert_eq!(read_bounds(&near).1, day + 3000 + CLOCK_MARGIN_SECS);
     }
 
     #[test]
