@@ -27,6 +27,8 @@
 //! continue an earlier visit get that visit's attributes) to
 //! [`LOOKAHEAD_SECS`] after it (so a visit that starts in range is
 //! complete). A visit longer than that is seen only within those bounds.
+//! The look-ahead ends [`CLOCK_MARGIN_SECS`] past the reader's clock, but
+//! never before the range does: no event is stamped later than that.
 //!
 //! # What each event row carries
 //! The relation has one row per event with the events table's column names
