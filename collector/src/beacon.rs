@@ -515,11 +515,7 @@ fn plain_host(authority: &str) -> Option<&str> {
         return None;
     }
     // Punycode labels are checked (and may be refused) by the full parse.
-    if host
-        .as_bytes()
-        .windows(4)
-        .any(|w| w.eq_ignore_ascii_case(b"xn--"))
-    {
+    if has_punycode_label(host) {
         return None;
     }
     if let Some(port) = port {
@@ -528,13 +524,24 @@ fn plain_host(authority: &str) -> Option<&str> {
             return None;
         }
     }
-    let last_label = host
-        .trim_end_matches('.')
-        .rsplit('.')
-        .next()
-        .unwrap_or(host);
-    let numeric = last_label.starts_with(|c: char| c.is_ascii_digit());
+    let trimmed = host.trim_end_matches('.').as_bytes();
+    let last_label = memchr::memrchr(b'.', trimmed).map_or(trimmed, |dot| &trimmed[dot + 1..]);
+    let numeric = last_label.first().is_some_and(u8::is_ascii_digit);
     (!numeric).then_some(host)
+}
+
+/// An `xn--` label (any case) anywhere in `host`. Looks for `--` first,
+/// which plain names rarely have: this runs for every page and referrer.
+fn has_punycode_label(host: &str) -> bool {
+    let bytes = host.as_bytes();
+    memchr::memmem::find_iter(bytes, b"--")
+        .any(|at| at >= 2 && bytes[at - 2..at].eq_ignore_ascii_case(b"xn"))
+}
+
+/// A `/.` in a path: a dot segment, which only the full parse resolves.
+fn has_dot_segment(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    memchr::memchr_iter(b'.', bytes).any(|at| at > 0 && bytes[at - 1] == b'/')
 }
 
 /// `http://` or `https://` (any case) and the rest, whose every byte is
@@ -601,7 +608,7 @@ fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
         Some((path, query)) => (path, Some(query)),
         None => (path_and_query, None),
     };
-    if path.contains("/.") {
+    if has_dot_segment(path) {
         return None;
     }
     Some(UrlParts {
@@ -836,7 +843,7 @@ fn plain_web_referrer(text: &str) -> Option<Referrer> {
     let host = plain_host(authority)?;
     let path = split_at_byte(path_and_query, b'?').map_or(path_and_query, |(path, _)| path);
     let path = if path.is_empty() { "/" } else { path };
-    if path.contains("/.") {
+    if has_dot_segment(path) {
         return None;
     }
     Some(Referrer {
@@ -1024,6 +1031,45 @@ fn whole_number(value: &Value) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_searches_agree_with_the_plain_definitions() {
+        let hosts = [
+            "example.com",
+            "xn--bcher-kva.example",
+            "a.XN--p1ai",
+            "Xn--x",
+            "a--b.xn-",
+            "--xn--",
+            "axn---",
+            "x-n--",
+            "xn-",
+            "n--",
+            "",
+            "xn--",
+            "a.b-c--d.example",
+        ];
+        for host in hosts {
+            let plain = host
+                .as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"xn--"));
+            assert_eq!(has_punycode_label(host), plain, "{host}");
+        }
+        let paths = [
+            "/",
+            "/a/./b",
+            "/.well-known",
+            "/a.b/c",
+            ".a",
+            "/a/..",
+            "/a./b",
+            "",
+        ];
+        for path in paths {
+            assert_eq!(has_dot_segment(path), path.contains("/."), "{path}");
+        }
+    }
 
     /// The light parse as it was with `http::Uri` validating, kept as the
     /// oracle: wherever the byte-level split accepts a URL, it must cut the
