@@ -13,6 +13,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use percent_encoding::percent_decode_str;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -58,7 +59,7 @@ pub enum EventKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Beacon {
     /// Event name, trimmed.
-    pub name: String,
+    pub name: CompactString,
     pub kind: EventKind,
     /// Site domains from `d`/`domain`: trimmed, lowercased, deduplicated, in order.
     pub domains: Vec<String>,
@@ -82,9 +83,9 @@ pub struct Beacon {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     /// Lowercased host without a leading `www.`.
-    pub hostname: String,
+    pub hostname: CompactString,
     /// Percent-decoded path, `/` at least; `#fragment` appended in hash mode.
-    pub pathname: String,
+    pub pathname: CompactString,
     pub utm: Utm,
     pub tags: Tags,
 }
@@ -93,37 +94,37 @@ pub struct Page {
 /// the name of a recognised click-id parameter (its value is never kept).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Tags {
-    pub source: String,
-    pub ref_param: String,
-    pub click_id_param: String,
+    pub source: CompactString,
+    pub ref_param: CompactString,
+    pub click_id_param: CompactString,
 }
 
 /// UTM tags from the page URL; empty when absent.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Utm {
-    pub source: String,
-    pub medium: String,
-    pub campaign: String,
-    pub content: String,
-    pub term: String,
+    pub source: CompactString,
+    pub medium: CompactString,
+    pub campaign: CompactString,
+    pub content: CompactString,
+    pub term: CompactString,
 }
 
 /// Where the visitor came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Referrer {
     /// Lowercased without `www.` for http(s); as the `url` crate gives it otherwise.
-    pub host: String,
+    pub host: CompactString,
     /// Path as the `url` crate gives it (percent-encoded), without query or fragment.
-    pub path: String,
+    pub path: CompactString,
 }
 
 /// Revenue attached to a goal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Revenue {
     /// Plain decimal without exponent, leading zeros or trailing fractional zeros.
-    pub amount: String,
+    pub amount: CompactString,
     /// Three uppercase ASCII letters.
-    pub currency: String,
+    pub currency: CompactString,
 }
 
 /// Field -> messages, serialised by the caller as `{"errors": {"field": ["message", ...]}}`.
@@ -384,7 +385,7 @@ fn required_string<'t>(value: Option<&'t Text>) -> Result<&'t str, String> {
     }
 }
 
-fn parse_name(value: Option<&Text>) -> Result<String, String> {
+fn parse_name(value: Option<&Text>) -> Result<CompactString, String> {
     let name = required_string(value)?.trim();
     if name.is_empty() {
         return Err(REQUIRED.to_owned());
@@ -392,7 +393,7 @@ fn parse_name(value: Option<&Text>) -> Result<String, String> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
     }
-    Ok(name.to_owned())
+    Ok(name.into())
 }
 
 fn parse_hash_mode(value: Option<&Value>) -> Result<bool, String> {
@@ -530,12 +531,14 @@ fn plain_host(authority: &str) -> Option<&str> {
     (!numeric).then_some(host)
 }
 
-/// An `xn--` label (any case) anywhere in `host`. Looks for `--` first,
-/// which plain names rarely have: this runs for every page and referrer.
+/// An `xn--` label (any case) anywhere in `host`. Looks for `-` first,
+/// which most names lack: this runs for every page and referrer. (A
+/// substring searcher costs more to set up than these short names take.)
 fn has_punycode_label(host: &str) -> bool {
     let bytes = host.as_bytes();
-    memchr::memmem::find_iter(bytes, b"--")
-        .any(|at| at >= 2 && bytes[at - 2..at].eq_ignore_ascii_case(b"xn"))
+    memchr::memchr_iter(b'-', bytes).any(|at| {
+        at >= 2 && bytes.get(at + 1) == Some(&b'-') && bytes[at - 2..at].eq_ignore_ascii_case(b"xn")
+    })
 }
 
 /// A `/.` in a path: a dot segment, which only the full parse resolves.
@@ -667,17 +670,19 @@ fn is_web_scheme(url: &Url) -> bool {
 }
 
 /// `www.example.com` and `example.com` are the same site for reporting.
-fn normalise_host(host: &str) -> String {
+fn normalise_host(host: &str) -> CompactString {
     // `example.com.` is the same host as `example.com`.
     let host = host.strip_suffix('.').unwrap_or(host);
     let bare = match host.get(..4) {
         Some(prefix) if prefix.eq_ignore_ascii_case("www.") && host.len() > 4 => &host[4..],
         _ => host,
     };
-    bare.to_ascii_lowercase()
+    let mut lower = CompactString::from(bare);
+    lower.make_ascii_lowercase();
+    lower
 }
 
-fn pathname(path: &str, fragment: Option<&str>, hash_mode: bool) -> String {
+fn pathname(path: &str, fragment: Option<&str>, hash_mode: bool) -> CompactString {
     let mut path = decode(path);
     if path.is_empty() {
         path.push('/');
@@ -698,12 +703,12 @@ fn pathname(path: &str, fragment: Option<&str>, hash_mode: bool) -> String {
     path
 }
 
-fn decode(text: &str) -> String {
+fn decode(text: &str) -> CompactString {
     // Without a `%` there is nothing to decode (and `text` is UTF-8 already).
     if !text.as_bytes().contains(&b'%') {
-        return text.to_owned();
+        return text.into();
     }
-    percent_decode_str(text).decode_utf8_lossy().into_owned()
+    percent_decode_str(text).decode_utf8_lossy().into()
 }
 
 /// The attribution parameters of the query string, in one pass: the first
@@ -725,7 +730,7 @@ fn query_tags(query: Option<&str>) -> (Utm, Tags) {
             name => {
                 if tags.click_id_param.is_empty() {
                     if let Some(click) = crate::enrich::source::click_id(name) {
-                        tags.click_id_param = click.param.to_owned();
+                        tags.click_id_param = click.param.into();
                     }
                 }
                 continue;
@@ -739,17 +744,17 @@ fn query_tags(query: Option<&str>) -> (Utm, Tags) {
 }
 
 /// A `key=value` pair's value, form-decoded (`+` is a space) and truncated.
-fn decoded_value(pair: &str) -> String {
+fn decoded_value(pair: &str) -> CompactString {
     // Nothing escaped (no `%`, no `+` for a space): the value as it is.
     if memchr::memchr2(b'%', b'+', pair.as_bytes()).is_none() {
         let value = split_at_byte(pair, b'=').map_or("", |(_, value)| value);
-        return truncate(value, MAX_UTM_BYTES).to_owned();
+        return truncate(value, MAX_UTM_BYTES).into();
     }
     let value = form_urlencoded::parse(pair.as_bytes())
         .next()
         .map(|(_, value)| value)
         .unwrap_or_default();
-    truncate(&value, MAX_UTM_BYTES).to_owned()
+    truncate(&value, MAX_UTM_BYTES).into()
 }
 
 /// `text` cut at the first `byte` (ASCII, so both sides stay valid UTF-8),
@@ -848,7 +853,7 @@ fn plain_web_referrer(text: &str) -> Option<Referrer> {
     }
     Some(Referrer {
         host: normalise_host(host),
-        path: path.to_owned(),
+        path: path.into(),
     })
 }
 
@@ -857,9 +862,9 @@ fn referrer_of(url: &Url) -> Option<Referrer> {
     let host = if is_web_scheme(url) {
         normalise_host(host)
     } else {
-        host.to_owned()
+        host.into()
     };
-    let path = url.path().to_owned();
+    let path = url.path().into();
     Some(Referrer { host, path })
 }
 
@@ -971,23 +976,25 @@ fn parse_revenue(value: Option<&Value>, errors: &mut FieldErrors) -> Option<Reve
     })
 }
 
-fn parse_amount(value: Option<&Value>) -> Result<String, String> {
+fn parse_amount(value: Option<&Value>) -> Result<CompactString, String> {
     let text = match value {
         None | Some(Value::Null) => return Err("amount is required".to_owned()),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::String(text)) => text.clone(),
         Some(_) => return Err("amount must be a number or a numeric string".to_owned()),
     };
-    normalise_decimal(&text).ok_or_else(|| "amount must be a finite decimal number".to_owned())
+    normalise_decimal(&text)
+        .map(CompactString::from)
+        .ok_or_else(|| "amount must be a finite decimal number".to_owned())
 }
 
-fn parse_currency(value: Option<&Value>) -> Result<String, String> {
+fn parse_currency(value: Option<&Value>) -> Result<CompactString, String> {
     match value {
         None | Some(Value::Null) => Err("currency is required".to_owned()),
         Some(Value::String(code))
             if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) =>
         {
-            Ok(code.to_ascii_uppercase())
+            Ok(code.to_ascii_uppercase().into())
         }
         Some(Value::String(_)) => Err("currency must be a 3-letter ISO 4217 code".to_owned()),
         Some(_) => Err("currency must be a string".to_owned()),
@@ -1142,7 +1149,7 @@ mod tests {
             }
             Some(Referrer {
                 host: normalise_host(host),
-                path: path.to_owned(),
+                path: path.to_owned().into(),
             })
         }
 
@@ -1608,8 +1615,8 @@ mod tests {
         )
         .utm;
         let want = Utm {
-            source: String::new(),
-            medium: String::new(),
+            source: String::new().into(),
+            medium: String::new().into(),
             campaign: "spring sale!".into(),
             content: "a&b".into(),
             term: "x".into(),
@@ -1674,7 +1681,7 @@ mod tests {
         );
         let app = Referrer {
             host: "com.google.android.gm".into(),
-            path: String::new(),
+            path: String::new().into(),
         };
         assert_eq!(
             referrer(r#""android-app://com.google.android.gm""#),
@@ -1875,7 +1882,7 @@ mod tests {
         assert_eq!(field_errors(r#""i":0"#, "interactive"), want);
     }
 
-    fn amount(json_value: &str) -> String {
+    fn amount(json_value: &str) -> CompactString {
         let extra = format!(r#""$":{{"amount":{json_value},"currency":"usd"}}"#);
         ok(&with(&extra)).revenue.expect("revenue").amount
     }

@@ -29,6 +29,7 @@ use crate::outcome::DropReason;
 use crate::rate_limit::RateLimits;
 use crate::salt::DayHasher;
 use crate::site_rules::SiteRules;
+use compact_str::CompactString;
 use http::HeaderMap;
 use schema::config::SiteConfig;
 use schema::{Config, EventRow};
@@ -68,8 +69,8 @@ pub struct Accepted<'p> {
 struct Shared {
     ua: Arc<Classified>,
     location: Location,
-    source: String,
-    medium: String,
+    source: CompactString,
+    medium: CompactString,
     truncated_ip: IpAddr,
 }
 
@@ -245,7 +246,7 @@ impl Pipeline {
     }
 
     /// Source and medium: tags first, then the click id, then the referrer.
-    fn attribution(&self, beacon: &Beacon, referrer_host: &str) -> (String, String) {
+    fn attribution(&self, beacon: &Beacon, referrer_host: &str) -> (CompactString, CompactString) {
         let page = &beacon.page;
         let attribution = Attribution {
             utm_source: &page.utm.source,
@@ -256,9 +257,9 @@ impl Pipeline {
             click_id: click_id(&page.tags.click_id_param),
         };
         let sources = self.enricher.sources();
-        let source = sources.classify(&attribution);
+        let source = CompactString::from(sources.classify(&attribution));
         let medium = if page.utm.medium.is_empty() {
-            sources.infer_medium(&attribution, &source).to_owned()
+            sources.infer_medium(&attribution, &source).into()
         } else {
             page.utm.medium.clone()
         };
@@ -341,7 +342,7 @@ fn one_per_site(template: EventRow, sites: &[SiteIds]) -> Vec<EventRow> {
     }
     rows.push(template);
     for (row, ids) in rows.iter_mut().zip(sites) {
-        row.site = ids.site.to_owned();
+        row.site = ids.site.into();
         row.visitor_id = ids.visitor_id;
         row.prev_visitor_id = ids.prev_visitor_id;
     }
@@ -368,7 +369,7 @@ fn event_row(beacon: Beacon, now: u64, shared: Shared) -> EventRow {
     let location = shared.location;
     EventRow {
         timestamp: u32::try_from(now).unwrap_or(u32::MAX),
-        site: String::new(),
+        site: CompactString::default(),
         name: beacon.name,
         hostname: page.hostname,
         pathname: page.pathname,
@@ -391,8 +392,8 @@ fn event_row(beacon: Beacon, now: u64, shared: Shared) -> EventRow {
         browser_version: ua.browser_version.clone(),
         os: ua.os.clone(),
         os_version: ua.os_version.clone(),
-        device: ua.device.as_str().to_owned(),
-        screen_size: screen_size(beacon.screen_width).to_owned(),
+        device: ua.device.as_str().into(),
+        screen_size: screen_size(beacon.screen_width).into(),
         source: shared.source,
         medium: shared.medium,
         click_id_param: page.tags.click_id_param,

@@ -3,6 +3,7 @@
 //! (a silent RowBinary mismatch can make the server misread whole inserts).
 
 use clickhouse::Row;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// A table's name and the `(column, ClickHouse type)` pairs a row struct writes.
@@ -12,40 +13,44 @@ pub trait TableRow: Row {
 }
 
 /// One stored event. `timestamp` is seconds since the Unix epoch, UTC.
+///
+/// Text is `CompactString`: nearly every value of an event (browser, OS,
+/// country, source, a typical path) fits in its 24 inline bytes, so a row
+/// costs no allocation per column on the ingest path.
 #[derive(Debug, Clone, PartialEq, Default, Row, Serialize, Deserialize)]
 pub struct EventRow {
     pub timestamp: u32,
-    pub site: String,
-    pub name: String,
-    pub hostname: String,
-    pub pathname: String,
+    pub site: CompactString,
+    pub name: CompactString,
+    pub hostname: CompactString,
+    pub pathname: CompactString,
     pub visitor_id: u64,
-    pub referrer: String,
-    pub utm_source: String,
-    pub utm_medium: String,
-    pub utm_campaign: String,
-    pub utm_content: String,
-    pub utm_term: String,
+    pub referrer: CompactString,
+    pub utm_source: CompactString,
+    pub utm_medium: CompactString,
+    pub utm_campaign: CompactString,
+    pub utm_content: CompactString,
+    pub utm_term: CompactString,
     pub props_keys: Vec<String>,
     pub props_values: Vec<String>,
     pub interactive: u8,
     pub screen_width: u16,
     pub scroll_depth: u8,
     pub engagement_ms: u32,
-    pub revenue_amount: String,
-    pub revenue_currency: String,
-    pub browser: String,
-    pub browser_version: String,
-    pub os: String,
-    pub os_version: String,
-    pub device: String,
-    pub screen_size: String,
-    pub source: String,
-    pub medium: String,
-    pub click_id_param: String,
-    pub country: String,
-    pub region: String,
-    pub city: String,
+    pub revenue_amount: CompactString,
+    pub revenue_currency: CompactString,
+    pub browser: CompactString,
+    pub browser_version: CompactString,
+    pub os: CompactString,
+    pub os_version: CompactString,
+    pub device: CompactString,
+    pub screen_size: CompactString,
+    pub source: CompactString,
+    pub medium: CompactString,
+    pub click_id_param: CompactString,
+    pub country: CompactString,
+    pub region: CompactString,
+    pub city: CompactString,
     /// The spool batch the row was written in; 0 when written from memory.
     pub batch_id: u64,
     /// For an event in the first 30 minutes after a UTC midnight: the id the

@@ -236,14 +236,16 @@ fn take_len(input: &mut &[u8]) -> Result<usize, DecodeError> {
     Err(DecodeError::Truncated)
 }
 
-fn take_str(input: &mut &[u8]) -> Result<String, DecodeError> {
+fn take_str<T: for<'a> From<&'a str>>(input: &mut &[u8]) -> Result<T, DecodeError> {
     let len = take_len(input)?;
     if input.len() < len {
         return Err(DecodeError::Truncated);
     }
     let (text, rest) = input.split_at(len);
     *input = rest;
-    String::from_utf8(text.to_vec()).map_err(|_| DecodeError::NotUtf8)
+    std::str::from_utf8(text)
+        .map(T::from)
+        .map_err(|_| DecodeError::NotUtf8)
 }
 
 fn take_strings(input: &mut &[u8]) -> Result<Vec<String>, DecodeError> {
@@ -261,7 +263,7 @@ pub fn every_column_example() -> EventRow {
         site: "site.example".into(),
         name: "signup".into(),
         hostname: "www.site.example".into(),
-        pathname: format!("/{}", "segment/".repeat(40)),
+        pathname: format!("/{}", "segment/".repeat(40)).into(),
         visitor_id: 0x0102_0304_0506_0708,
         referrer: "news.ycombinator.com/item".into(),
         utm_source: "source-tag".into(),

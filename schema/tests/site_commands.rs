@@ -77,7 +77,7 @@ async fn the_commands_run_as_processes() {
     .iter()
     .map(|(site, timestamp)| EventRow {
         timestamp: *timestamp,
-        site: site.to_string(),
+        site: site.to_string().into(),
         name: "pageview".into(),
         ..EventRow::default()
     })

@@ -73,7 +73,7 @@ async fn comma_list_records_once_per_configured_site() {
     let sites: Vec<String> = stored_rows(&collector.db)
         .await
         .into_iter()
-        .map(|r| r.site)
+        .map(|r| r.site.into())
         .collect();
     assert_eq!(sites, vec!["example.com", "other.org"]);
     collector.stop().await;

@@ -280,7 +280,7 @@ fn export_rows() -> Vec<EventRow> {
     for i in 0..25u32 {
         let mut row = event(SITE, 0, 0, &format!("/page/{i}"), u64::MAX - u64::from(i));
         row.timestamp = base + i * 3601;
-        row.referrer = format!("https://ref.example/?q=\"quoted\",comma {i}");
+        row.referrer = format!("https://ref.example/?q=\"quoted\",comma {i}").into();
         row.props_keys = if i % 3 == 0 {
             Vec::new()
         } else {
@@ -431,30 +431,30 @@ fn read_parquet(path: &std::path::Path) -> Vec<EventRow> {
             },
             props_keys: list(&fields["props_keys"]),
             props_values: list(&fields["props_values"]),
-            site: s("site"),
-            name: s("name"),
-            hostname: s("hostname"),
-            pathname: s("pathname"),
-            referrer: s("referrer"),
-            utm_source: s("utm_source"),
-            utm_medium: s("utm_medium"),
-            utm_campaign: s("utm_campaign"),
-            utm_content: s("utm_content"),
-            utm_term: s("utm_term"),
-            revenue_amount: s("revenue_amount"),
-            revenue_currency: s("revenue_currency"),
-            browser: s("browser"),
-            browser_version: s("browser_version"),
-            os: s("os"),
-            os_version: s("os_version"),
-            device: s("device"),
-            screen_size: s("screen_size"),
-            source: s("source"),
-            medium: s("medium"),
-            click_id_param: s("click_id_param"),
-            country: s("country"),
-            region: s("region"),
-            city: s("city"),
+            site: s("site").into(),
+            name: s("name").into(),
+            hostname: s("hostname").into(),
+            pathname: s("pathname").into(),
+            referrer: s("referrer").into(),
+            utm_source: s("utm_source").into(),
+            utm_medium: s("utm_medium").into(),
+            utm_campaign: s("utm_campaign").into(),
+            utm_content: s("utm_content").into(),
+            utm_term: s("utm_term").into(),
+            revenue_amount: s("revenue_amount").into(),
+            revenue_currency: s("revenue_currency").into(),
+            browser: s("browser").into(),
+            browser_version: s("browser_version").into(),
+            os: s("os").into(),
+            os_version: s("os_version").into(),
+            device: s("device").into(),
+            screen_size: s("screen_size").into(),
+            source: s("source").into(),
+            medium: s("medium").into(),
+            click_id_param: s("click_id_param").into(),
+            country: s("country").into(),
+            region: s("region").into(),
+            city: s("city").into(),
         }
     };
     reader

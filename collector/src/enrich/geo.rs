@@ -50,6 +50,7 @@
 //! changes again (or SIGHUP forces a re-read).
 
 use arc_swap::ArcSwapOption;
+use compact_str::CompactString;
 use maxminddb::{MaxMindDbError, Reader};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -66,11 +67,11 @@ use tracing::{debug, info, warn};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Location {
     /// ISO 3166-1 alpha-2, e.g. `GB`.
-    pub country: String,
+    pub country: CompactString,
     /// ISO 3166-2, e.g. `GB-ENG`.
-    pub region: String,
+    pub region: CompactString,
     /// English name, e.g. `London`.
-    pub city: String,
+    pub city: CompactString,
 }
 
 /// Why the database could not be (re)loaded. Each names the file.
@@ -368,9 +369,9 @@ impl Record<'_> {
             .unwrap_or_default();
         let city = self.city.0.map(str::trim).unwrap_or_default().to_owned();
         Location {
-            country,
-            region,
-            city,
+            country: country.into(),
+            region: region.into(),
+            city: city.into(),
         }
     }
 }

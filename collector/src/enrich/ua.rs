@@ -38,6 +38,7 @@
 use std::convert::Infallible;
 use std::sync::{Arc, LazyLock};
 
+use compact_str::CompactString;
 use quick_cache::sync::Cache;
 use ua_parser::{os, user_agent, Extractor, Regexes};
 
@@ -81,10 +82,10 @@ impl Device {
 /// Browser and OS names and versions, normalised as the module doc says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UaInfo {
-    pub browser: String,
-    pub browser_version: String,
-    pub os: String,
-    pub os_version: String,
+    pub browser: CompactString,
+    pub browser_version: CompactString,
+    pub os: CompactString,
+    pub os_version: CompactString,
     pub device: Device,
 }
 
@@ -92,10 +93,10 @@ impl UaInfo {
     /// Nothing known: what a bot gets.
     fn unknown() -> Self {
         Self {
-            browser: String::new(),
-            browser_version: String::new(),
-            os: String::new(),
-            os_version: String::new(),
+            browser: CompactString::default(),
+            browser_version: CompactString::default(),
+            os: CompactString::default(),
+            os_version: CompactString::default(),
             device: Device::Desktop,
         }
     }
@@ -200,10 +201,10 @@ fn describe(
     });
     let device = device_kind(user_agent, &os, device_family);
     UaInfo {
-        browser,
-        browser_version,
-        os,
-        os_version,
+        browser: browser.into(),
+        browser_version: browser_version.into(),
+        os: os.into(),
+        os_version: os_version.into(),
         device,
     }
 }
