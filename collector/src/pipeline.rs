@@ -257,7 +257,7 @@ impl Pipeline {
             click_id: click_id(&page.tags.click_id_param),
         };
         let sources = self.enricher.sources();
-        let source = CompactString::from(sources.classify(&attribution));
+        let source = sources.classify(&attribution);
         let medium = if page.utm.medium.is_empty() {
             sources.infer_medium(&attribution, &source).into()
         } else {

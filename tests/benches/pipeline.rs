@@ -102,6 +102,22 @@ fn whole_event(bencher: Bencher) {
     bencher.bench_local(|| fixture.event());
 }
 
+/// The per-event pipeline as issue #3 defines it: parse, privacy,
+/// enrichment and the row encoded into RowBinary, as the collector queues
+/// it (into a buffer that is reused, as a batch's is; no sending).
+#[divan::bench]
+fn event_encoded(bencher: Bencher) {
+    let fixture = fixture();
+    let mut out = Vec::with_capacity(4096);
+    bencher.bench_local(|| {
+        out.clear();
+        for row in fixture.event() {
+            schema::row_binary::encode(&row, &mut out);
+        }
+        out.len()
+    });
+}
+
 /// Just the JSON parsing and validation.
 #[divan::bench]
 fn parse_only() -> beacon::Beacon {

@@ -21,6 +21,7 @@
 //!   direct `""`, and an unknown tag value `""` (GA4's "(not set)": a tag
 //!   without a medium says nothing about the medium).
 
+use compact_str::CompactString;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -249,7 +250,7 @@ impl Sources {
     }
 
     /// The visit's source name.
-    pub fn classify(&self, a: &Attribution) -> String {
+    pub fn classify(&self, a: &Attribution) -> CompactString {
         if let Some(tag) = a.tag() {
             return self.resolve_tag(tag);
         }
@@ -258,7 +259,7 @@ impl Sources {
         // id names it only when there is no referrer.
         let from_referrer = self.resolve_referrer(a.referrer_host, a.page_host);
         match a.click_id {
-            Some(click) if from_referrer == DIRECT => click.source.to_owned(),
+            Some(click) if from_referrer == DIRECT => click.source.into(),
             _ => from_referrer,
         }
     }
@@ -291,23 +292,23 @@ impl Sources {
 
     /// A known name or alias, else a domain resolved like a Referer, else the
     /// value as given.
-    fn resolve_tag(&self, tag: &str) -> String {
+    fn resolve_tag(&self, tag: &str) -> CompactString {
         let id = self
             .by_tag
             .get(lowercase(tag).as_ref())
             .copied()
             .or_else(|| tag_host(tag).and_then(|host| self.lookup_host(&host)));
-        id.map_or_else(|| tag.to_owned(), |id| self.name(id).to_owned())
+        id.map_or_else(|| tag.into(), |id| self.name(id).into())
     }
 
-    fn resolve_referrer(&self, referrer_host: &str, page_host: &str) -> String {
+    fn resolve_referrer(&self, referrer_host: &str, page_host: &str) -> CompactString {
         let host = normalise_host(referrer_host);
         if host.is_empty() || host == normalise_host(page_host) {
-            return DIRECT.to_owned();
+            return CompactString::const_new(DIRECT);
         }
         match self.lookup_host(&host) {
-            Some(id) => self.name(id).to_owned(),
-            None => host.into_owned(),
+            Some(id) => self.name(id).into(),
+            None => host.into(),
         }
     }
 
@@ -536,7 +537,7 @@ mod tests {
         }
     }
 
-    fn classify(a: &Attribution) -> String {
+    fn classify(a: &Attribution) -> CompactString {
         Sources::shared().classify(a)
     }
 
