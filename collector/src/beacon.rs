@@ -541,6 +541,16 @@ fn has_punycode_label(host: &str) -> bool {
     })
 }
 
+/// A `%2e` (any case): an escaped dot, which the full parse reads as a dot.
+fn has_escaped_dot(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'%', bytes).any(|at| {
+        bytes
+            .get(at + 1..at + 3)
+            .is_some_and(|hex| hex.eq_ignore_ascii_case(b"2e"))
+    })
+}
+
 /// A `/.` in a path: a dot segment, which only the full parse resolves.
 fn has_dot_segment(path: &str) -> bool {
     let bytes = path.as_bytes();
@@ -594,9 +604,6 @@ fn page_of(parts: &UrlParts, hash_mode: bool) -> Page {
 /// could differ (dot segments, backslashes, user info, non-ASCII) takes the
 /// full parse, which also produces the precise error messages.
 fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
-    if needs_full_parse(text) {
-        return None;
-    }
     let (before_fragment, fragment) = match split_at_byte(text, b'#') {
         Some((before, fragment)) => (before, Some(fragment)),
         None => (text, None),
@@ -604,6 +611,12 @@ fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
     // `scheme://host[:port][/path][?query]`, cut from `text` itself; user
     // info and anything unusual go to the full parse.
     let (_, rest) = split_web_scheme(before_fragment)?;
+    // No byte `split_web_scheme` lets through needs the full parse, so only
+    // an escaped dot there, or the fragment, still can: one scan of the
+    // URL instead of two.
+    if has_escaped_dot(rest) || fragment.is_some_and(needs_full_parse) {
+        return None;
+    }
     let authority_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
     let host = plain_host(authority)?;
@@ -838,11 +851,18 @@ fn parse_referrer(value: Option<&Text>) -> Result<Option<Referrer>, String> {
 /// host and path as the full URL parser at a fraction of the cost. Anything
 /// that could differ (escapes, dot segments, non-ASCII) takes the full parse.
 fn plain_web_referrer(text: &str) -> Option<Referrer> {
-    if needs_full_parse(text) || memchr::memchr(b'%', text.as_bytes()).is_some() {
+    if memchr::memchr(b'%', text.as_bytes()).is_some() {
         return None;
     }
-    let before_fragment = split_at_byte(text, b'#').map_or(text, |(before, _)| before);
+    let (before_fragment, fragment) = match split_at_byte(text, b'#') {
+        Some((before, fragment)) => (before, Some(fragment)),
+        None => (text, None),
+    };
+    // As for pages: what `split_web_scheme` accepts needs no full parse.
     let (_, rest) = split_web_scheme(before_fragment)?;
+    if fragment.is_some_and(needs_full_parse) {
+        return None;
+    }
     let authority_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
     let (authority, path_and_query) = rest.split_at(authority_end);
     let host = plain_host(authority)?;
@@ -1038,6 +1058,17 @@ fn whole_number(value: &Value) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_byte_the_light_parse_takes_needs_the_full_parse() {
+        // `plain_web_url` skips `needs_full_parse` for what
+        // `split_web_scheme` accepted; that is sound only while this holds.
+        for b in 0..=255u8 {
+            if URL_BYTES[b as usize] {
+                assert!(!matches!(FULL_PARSE[b as usize], Class::Full), "{b:#x}");
+            }
+        }
+    }
 
     #[test]
     fn byte_searches_agree_with_the_plain_definitions() {
