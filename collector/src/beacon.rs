@@ -435,9 +435,7 @@ fn needs_full_parse(text: &str) -> bool {
         .any(|(i, &b)| match FULL_PARSE[b as usize] {
             Class::Plain => false,
             Class::Full => true,
-            Class::Percent => bytes
-                .get(i + 1..i + 3)
-                .is_some_and(|hex| hex.eq_ignore_ascii_case(b"2e")),
+            Class::Percent => escaped_dot_at(bytes, i),
         })
 }
 
@@ -544,11 +542,22 @@ fn has_punycode_label(host: &str) -> bool {
 /// A `%2e` (any case): an escaped dot, which the full parse reads as a dot.
 fn has_escaped_dot(text: &str) -> bool {
     let bytes = text.as_bytes();
-    memchr::memchr_iter(b'%', bytes).any(|at| {
-        bytes
-            .get(at + 1..at + 3)
-            .is_some_and(|hex| hex.eq_ignore_ascii_case(b"2e"))
-    })
+    memchr::memchr_iter(b'%', bytes).any(|at| escaped_dot_at(bytes, at))
+}
+
+/// Whether the `%` at `at` starts `%2e` (any case).
+fn escaped_dot_at(bytes: &[u8], at: usize) -> bool {
+    bytes
+        .get(at + 1..at + 3)
+        .is_some_and(|hex| hex.eq_ignore_ascii_case(b"2e"))
+}
+
+/// `text` before its first `#`, and the fragment after it, if any.
+fn split_fragment(text: &str) -> (&str, Option<&str>) {
+    match split_at_byte(text, b'#') {
+        Some((before, fragment)) => (before, Some(fragment)),
+        None => (text, None),
+    }
 }
 
 /// A `/.` in a path: a dot segment, which only the full parse resolves.
@@ -604,10 +613,7 @@ fn page_of(parts: &UrlParts, hash_mode: bool) -> Page {
 /// could differ (dot segments, backslashes, user info, non-ASCII) takes the
 /// full parse, which also produces the precise error messages.
 fn plain_web_url(text: &str) -> Option<UrlParts<'_>> {
-    let (before_fragment, fragment) = match split_at_byte(text, b'#') {
-        Some((before, fragment)) => (before, Some(fragment)),
-        None => (text, None),
-    };
+    let (before_fragment, fragment) = split_fragment(text);
     // `scheme://host[:port][/path][?query]`, cut from `text` itself; user
     // info and anything unusual go to the full parse.
     let (_, rest) = split_web_scheme(before_fragment)?;
@@ -854,10 +860,7 @@ fn plain_web_referrer(text: &str) -> Option<Referrer> {
     if memchr::memchr(b'%', text.as_bytes()).is_some() {
         return None;
     }
-    let (before_fragment, fragment) = match split_at_byte(text, b'#') {
-        Some((before, fragment)) => (before, Some(fragment)),
-        None => (text, None),
-    };
+    let (before_fragment, fragment) = split_fragment(text);
     // As for pages: what `split_web_scheme` accepts needs no full parse.
     let (_, rest) = split_web_scheme(before_fragment)?;
     if fragment.is_some_and(needs_full_parse) {
