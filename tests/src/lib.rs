@@ -504,3 +504,21 @@ pub fn capture_logs() -> CapturedLogs {
         .init();
     captured
 }
+
+/// Removes migration `version`'s record from `schema_migrations`, as if it
+/// had never run (or stopped half way), and waits for that mutation.
+pub async fn forget_migration(db: &Db, version: u32) {
+    db.execute(&format!(
+        "ALTER TABLE schema_migrations DELETE WHERE version = {version}"
+    ))
+    .await
+    .unwrap();
+    let gone = wait_until(std::time::Duration::from_secs(10), || async {
+        !schema::migrate::applied(db)
+            .await
+            .unwrap()
+            .contains(&version)
+    })
+    .await;
+    assert!(gone, "the mutation removing the record did not finish");
+}

@@ -5,7 +5,7 @@
 
 use chrono::{TimeZone, Utc};
 use integration_tests::query_harness::{insert, with_editors, TestQuery};
-use integration_tests::{scalar, test_config, wait_until, TestDb, SITE};
+use integration_tests::{forget_migration, scalar, test_config, wait_until, TestDb, SITE};
 use query::rollup::Rollup;
 use schema::EventRow;
 use serde_json::json;
@@ -26,6 +26,14 @@ fn pageview(ts: i64, visitor: u64, path: &str) -> EventRow {
     }
 }
 
+/// The query service with editors, its clock at [`TEN`], and its database.
+async fn service_at_ten() -> (TestQuery, TestDb) {
+    let mut config = test_config();
+    with_editors(&mut config);
+    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(TEN, 0).unwrap()).await;
+    (service, TestDb::connect(&config).await)
+}
+
 fn metrics(answer: &serde_json::Value) -> Vec<f64> {
     answer["results"][0]["metrics"]
         .as_array()
@@ -37,10 +45,7 @@ fn metrics(answer: &serde_json::Value) -> Vec<f64> {
 
 #[tokio::test]
 async fn late_events_are_materialized_again() {
-    let mut config = test_config();
-    with_editors(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(TEN, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
+    let (service, db) = service_at_ten().await;
     let sites = [SITE.to_string()];
     let mut rollup = Rollup::default();
     // Visitor 1: two pageviews ten minutes apart.
@@ -109,10 +114,7 @@ async fn the_background_job_materializes_settled_hours() {
 
 #[tokio::test]
 async fn upgrading_to_visits_sorted_by_source_rebuilds_them() {
-    let mut config = test_config();
-    with_editors(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(TEN, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
+    let (service, db) = service_at_ten().await;
     let sites = [SITE.to_string()];
     let from = |ts: i64, visitor: u64, source: &str| EventRow {
         source: source.into(),
@@ -135,14 +137,7 @@ async fn upgrading_to_visits_sorted_by_source_rebuilds_them() {
     assert_eq!(metrics(&service.ok(&body).await), [1.0, 1.0, 2.0]);
 
     // A database at version 7: migration 8 drops what was materialized.
-    db.execute("ALTER TABLE schema_migrations DELETE WHERE version = 8")
-        .await
-        .unwrap();
-    let at_seven = wait_until(Duration::from_secs(10), || async {
-        !schema::migrate::applied(&db).await.unwrap().contains(&8)
-    })
-    .await;
-    assert!(at_seven, "the mutation removing the record did not finish");
+    forget_migration(&db, 8).await;
     assert_eq!(schema::migrate::migrate(&db).await.unwrap(), vec![8]);
     assert_eq!(scalar(&db, "SELECT count() FROM visit_events").await, 0);
     assert_eq!(query::rollup::coverage(&db).await.unwrap(), None);
