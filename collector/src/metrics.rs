@@ -9,7 +9,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::outcome::DropReason;
+use crate::pipeline::outcome::DropReason;
 
 pub const EVENTS_ACCEPTED: &str = "analytics_events_accepted";
 pub const EVENTS_DROPPED: &str = "analytics_events_dropped";

@@ -2,21 +2,23 @@
 //! the writer, serve, then stop in order (stop accepting, finish requests,
 //! drain the queue into ClickHouse).
 
-use crate::batcher::{self, BatchConfig};
 use crate::clock::{Clock, SystemClock};
-use crate::dead_letter::DeadLetters;
+use crate::delivery::batcher::{self, BatchConfig};
+use crate::delivery::dead_letter::DeadLetters;
+use crate::delivery::sink::ClickHouseSink;
+use crate::delivery::spool::Spool;
+use crate::delivery::spool_writer::SpoolWriter;
 use crate::enrich::Enricher;
-use crate::import;
-use crate::listener::{self, Limits};
+use crate::http::import;
+use crate::http::listener::{self, Limits};
+use crate::http::routes;
+use crate::http::tracker::TrackerScript;
+use crate::jobs::retention::{self, RetentionSchedule};
+use crate::jobs::{rate_limit_clean_up, salt_rotation};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
-use crate::retention_job::{self, RetentionSchedule};
-use crate::routes::{self, AppState};
-use crate::salt::SaltStore;
-use crate::sink::ClickHouseSink;
-use crate::spool::Spool;
-use crate::spool_writer::SpoolWriter;
-use crate::tracker::TrackerScript;
+use crate::privacy::salt::SaltStore;
+use crate::state::AppState;
 use anyhow::Context;
 use schema::config::Durability;
 use schema::Config;
@@ -121,19 +123,18 @@ impl Collector {
             metrics.clone(),
             stop.clone(),
         );
-        let rotation = salts
-            .clone()
-            .spawn_rotation(self.salt_refresh, stop.clone());
-        let limits_clean_up = pipeline
-            .rate_limits()
-            .clone()
-            .spawn_clean_up(RATE_LIMIT_CLEAN_UP_EVERY, stop.clone());
+        let rotation = salt_rotation::spawn(salts.clone(), self.salt_refresh, stop.clone());
+        let limits_clean_up = rate_limit_clean_up::spawn(
+            pipeline.rate_limits().clone(),
+            RATE_LIMIT_CLEAN_UP_EVERY,
+            stop.clone(),
+        );
         let geo_watcher = pipeline
             .enricher()
             .geo()
             .clone()
             .spawn_watcher(self.geoip_check, stop.clone());
-        let retention = retention_job::spawn(
+        let retention = retention::spawn(
             config.clone(),
             self.clock.clone(),
             self.retention,

@@ -10,8 +10,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use collector::clock::Clock;
-use collector::salt::SaltStore;
-use collector::sink::{ClickHouseSink, EventSink};
+use collector::delivery::sink::{ClickHouseSink, EventSink};
+use collector::privacy::salt::SaltStore;
 use integration_tests::chdb::ChdbServer;
 use integration_tests::query_harness::{self, TestQuery, ADMIN_TOKEN};
 use integration_tests::report_catalogue::{catalogue, Entry};

@@ -469,7 +469,7 @@ async fn the_collector_enforces_retention_by_itself() {
     let mut config = test_config();
     config.site[0].retention_days = 10;
     let today = day_number(2024, 6, 15);
-    let schedule = collector::retention_job::RetentionSchedule {
+    let schedule = collector::jobs::retention::RetentionSchedule {
         first: Duration::from_millis(200),
         every: Duration::from_secs(3600),
     };

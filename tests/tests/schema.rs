@@ -194,7 +194,7 @@ async fn dead_letter_files_replay_with_the_documented_command() {
         ..EventRow::default()
     };
     let dir = std::env::temp_dir().join(format!("dead-letter-replay-{}", db.database()));
-    let file = collector::dead_letter::DeadLetters::new(&dir)
+    let file = collector::delivery::dead_letter::DeadLetters::new(&dir)
         .keep(std::slice::from_ref(&row))
         .unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
@@ -217,7 +217,7 @@ async fn dead_letter_files_replay_with_the_documented_command() {
 /// where it belongs (each one holds a value no other column holds).
 #[tokio::test]
 async fn every_column_survives_the_row_binary_insert() {
-    use collector::sink::{ClickHouseSink, EventSink};
+    use collector::delivery::sink::{ClickHouseSink, EventSink};
     let config = test_config();
     let db = TestDb::connect(&config).await;
     schema::migrate::migrate(&db).await.unwrap();

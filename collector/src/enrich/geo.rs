@@ -49,6 +49,7 @@
 //! A replacement that does not parse is logged and skipped until the file
 //! changes again (or SIGHUP forces a re-read).
 
+use crate::privacy::TruncatedIp;
 use arc_swap::ArcSwapOption;
 use compact_str::CompactString;
 use maxminddb::{MaxMindDbError, Reader};
@@ -97,7 +98,7 @@ pub enum GeoError {
 #[derive(Debug)]
 struct Loaded {
     reader: Reader<Vec<u8>>,
-    cache: quick_cache::sync::Cache<IpAddr, Location>,
+    cache: quick_cache::sync::Cache<TruncatedIp, Location>,
 }
 
 /// Truncated networks remembered per database (a few MB at most).
@@ -142,16 +143,15 @@ impl Geo {
 
     /// The location of a truncated address (IPv4 /24, IPv6 /48; see the
     /// module doc). Lock-free; an unknown address gives an empty location.
-    pub fn lookup(&self, truncated_ip: IpAddr) -> Location {
+    pub fn lookup(&self, truncated_ip: TruncatedIp) -> Location {
         let current = self.current.load();
         let Some(loaded) = current.as_deref() else {
             return Location::default();
         };
-        let ip = truncated_ip.to_canonical();
-        if let Some(location) = loaded.cache.get(&ip) {
+        if let Some(location) = loaded.cache.get(&truncated_ip) {
             return location;
         }
-        let location = match read_record(&loaded.reader, ip) {
+        let location = match read_record(&loaded.reader, truncated_ip.addr()) {
             Ok(record) => record.map(|r| r.location()).unwrap_or_default(),
             Err(error) => {
                 // Bad data in the file, not in the request: no address here.
@@ -159,7 +159,7 @@ impl Geo {
                 Location::default()
             }
         };
-        loaded.cache.insert(ip, location.clone());
+        loaded.cache.insert(truncated_ip, location.clone());
         location
     }
 
@@ -556,8 +556,9 @@ mod tests {
         }
     }
 
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
+    /// The addresses below are already truncated, so this only changes type.
+    fn ip(s: &str) -> TruncatedIp {
+        crate::privacy::truncate(s.parse().unwrap())
     }
 
     fn loc(country: &str, region: &str, city: &str) -> Location {
@@ -898,7 +899,7 @@ mod tests {
                 0,
             );
             found += usize::from(
-                !std::hint::black_box(geo.lookup(address.into()))
+                !std::hint::black_box(geo.lookup(crate::privacy::truncate(address.into())))
                     .city
                     .is_empty(),
             );

@@ -9,13 +9,13 @@ pub mod source;
 pub mod spam;
 pub mod ua;
 
+use crate::privacy::TruncatedIp;
 use anyhow::Context;
 use datacenter::Datacenters;
 use geo::Geo;
 use schema::config::CollectorConfig;
 use source::Sources;
 use spam::SpamList;
-use std::net::IpAddr;
 use std::sync::Arc;
 use ua::UserAgents;
 
@@ -73,7 +73,7 @@ impl Enricher {
     }
 
     /// Takes the truncated address, like every lookup after truncation.
-    pub fn is_datacenter(&self, truncated_ip: IpAddr) -> bool {
+    pub fn is_datacenter(&self, truncated_ip: TruncatedIp) -> bool {
         self.datacenters
             .as_ref()
             .is_some_and(|d| d.contains(truncated_ip))

@@ -327,7 +327,7 @@ impl Sources {
             if let Some(&id) = stem.and_then(|s| self.stems.get(s)) {
                 return Some(id);
             }
-            match level.split_once('.') {
+            match crate::text::split_at_byte(level, b'.') {
                 Some((_, parent)) if parent.contains('.') => level = parent,
                 _ => return None,
             }
@@ -353,7 +353,7 @@ fn stem(level: &str, suffix_len: usize) -> Option<&str> {
 /// already pass hosts this way; this keeps a stray `WWW.Example.com` from
 /// becoming its own source. Borrows in the usual case.
 fn normalise_host(host: &str) -> Cow<'_, str> {
-    match lowercase(host.trim().trim_end_matches('.')) {
+    match lowercase(crate::text::trim(host).trim_end_matches('.')) {
         Cow::Borrowed(h) => Cow::Borrowed(strip_www(h)),
         Cow::Owned(h) => Cow::Owned(strip_www(&h).to_owned()),
     }

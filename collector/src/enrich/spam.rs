@@ -45,7 +45,7 @@ impl SpamList {
         if self.domains.is_empty() {
             return false;
         }
-        let host = referrer_host.trim().trim_end_matches('.');
+        let host = crate::text::trim(referrer_host).trim_end_matches('.');
         // Hosts reach us lowercased; only allocate for the odd one that is not.
         let host = if host.bytes().any(|b| b.is_ascii_uppercase()) {
             std::borrow::Cow::Owned(host.to_ascii_lowercase())
@@ -77,7 +77,7 @@ fn parents(host: &str) -> impl Iterator<Item = &str> {
     let mut next = Some(host).filter(|h| !h.is_empty());
     std::iter::from_fn(move || {
         let current = next?;
-        next = current.split_once('.').map(|(_, parent)| parent);
+        next = crate::text::split_at_byte(current, b'.').map(|(_, parent)| parent);
         Some(current)
     })
 }

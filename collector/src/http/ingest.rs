@@ -1,0 +1,177 @@
+//! `POST /api/event` over HTTP: content type, a bounded body, parsing, then
+//! the [`crate::pipeline`] decides, and the rows are queued.
+
+use crate::beacon::{self, Beacon};
+use crate::clock::day_of;
+use crate::error::ApiError;
+use crate::http::cors;
+use crate::pipeline::outcome::{DropReason, DROPPED_HEADER};
+use crate::pipeline::Request;
+use crate::privacy::ClientAddress;
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderMap, StatusCode};
+use http_body_util::BodyExt;
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const CONTENT_TYPES: &[&str] = &["application/json", "text/plain"];
+
+/// Every answer, refusals and errors included, carries the CORS headers.
+pub async fn event(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    // The whole request rather than a `HeaderMap` extractor, which would
+    // clone every header.
+    request: axum::extract::Request,
+) -> Response {
+    let mut response = match handle(&state, peer, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    cors::allow(response.headers_mut());
+    response
+}
+
+async fn handle(
+    state: &AppState,
+    peer: SocketAddr,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    check_content_type(headers, CONTENT_TYPES, "application/json or text/plain")?;
+    let deadline = Duration::from_millis(state.config.collector.body_read_timeout_ms);
+    let bytes = tokio::time::timeout(deadline, read_body(body, headers))
+        .await
+        .map_err(|_| ApiError::BodyTimeout(deadline))??;
+    let user_agent = user_agent(headers);
+    let beacon = parse(&bytes, user_agent.is_some())?;
+    let user_agent = user_agent.unwrap_or_default();
+
+    let c = &state.config.collector;
+    let client =
+        ClientAddress::of_request(peer.ip(), headers, &c.trusted_proxies, c.forwarded_header);
+    let now = state.clock.now();
+    let request = Request {
+        beacon,
+        headers,
+        client,
+        user_agent: &user_agent,
+        now,
+    };
+    let accepted = match state.pipeline.check(&request) {
+        Ok(accepted) => accepted,
+        Err(reason) => return Ok(dropped(state, reason)),
+    };
+    let hasher = state.salts.hasher(day_of(now)).await?;
+    let rows = match state.pipeline.rows(request, accepted, &hasher) {
+        Ok(rows) => rows,
+        Err(reason) => return Ok(dropped(state, reason)),
+    };
+    let count = rows.len() as u64;
+    match &state.spool {
+        // 202 only once the rows are fsynced.
+        Some(spool) => spool.append(rows).await.map_err(|_| ApiError::Overloaded)?,
+        None => state
+            .queue
+            .try_push_all(rows)
+            .map_err(|_| ApiError::Overloaded)?,
+    }
+    state.metrics.accepted.inc_by(count);
+    Ok((StatusCode::ACCEPTED, "ok").into_response())
+}
+
+/// Only the `allowed` media types (for beacons: JSON, and text/plain, which
+/// `sendBeacon` sends; both are parsed as JSON). A missing content type is
+/// accepted too, as Plausible does.
+pub(crate) fn check_content_type(
+    headers: &HeaderMap,
+    allowed: &[&str],
+    expected: &'static str,
+) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let mime = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if allowed.contains(&mime.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType {
+            got: mime,
+            expected,
+        })
+    }
+}
+
+/// The body length the client declared, if it did.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Refuses a declared length over the limit before reading, then reads with
+/// a cap in case the declaration lied or was absent (chunked bodies).
+async fn read_body(body: Body, headers: &HeaderMap) -> Result<bytes::Bytes, ApiError> {
+    let too_large = ApiError::PayloadTooLarge {
+        limit: MAX_BODY_BYTES,
+    };
+    if declared_length(headers).is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large);
+    }
+    match http_body_util::Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large),
+        Err(_) => Err(ApiError::field("request", "the body could not be read")),
+    }
+}
+
+/// A non-empty `User-Agent`, trimmed and lossily decoded (browsers may send
+/// non-ASCII); borrowed from the header in the usual all-ASCII case.
+fn user_agent(headers: &HeaderMap) -> Option<Cow<'_, str>> {
+    let value = headers.get(header::USER_AGENT)?;
+    let text = match String::from_utf8_lossy(value.as_bytes()) {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+/// Body errors and a missing user agent are reported together.
+fn parse(bytes: &[u8], has_user_agent: bool) -> Result<Beacon, ApiError> {
+    let result = beacon::parse(bytes);
+    if has_user_agent {
+        return result.map_err(ApiError::BadInput);
+    }
+    let mut errors = result.err().unwrap_or_default();
+    errors.add("user_agent", "a User-Agent header is required");
+    Err(ApiError::BadInput(errors))
+}
+
+fn dropped(state: &AppState, reason: DropReason) -> Response {
+    state.metrics.dropped(reason);
+    (
+        StatusCode::ACCEPTED,
+        [(DROPPED_HEADER, reason.as_str())],
+        "ok",
+    )
+        .into_response()
+}

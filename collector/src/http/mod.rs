@@ -1,0 +1,17 @@
+//! The HTTP edge: accepting connections with their limits ([`listener`]),
+//! the route table ([`routes`]) and the handlers behind it — beacons
+//! ([`ingest`]), admin imports ([`import`]), the tracker script
+//! ([`tracker`]), the opt-out page ([`optout`]) and CORS ([`cors`]).
+//!
+//! The socket peer and the forwarding headers are read here and handed to
+//! [`crate::privacy`] unread; nothing past this module and that one sees the
+//! full client address.
+
+pub mod cors;
+pub mod health;
+pub mod import;
+pub mod ingest;
+pub mod listener;
+pub mod optout;
+pub mod routes;
+pub mod tracker;

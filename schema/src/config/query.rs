@@ -1,0 +1,151 @@
+//! `[query]`: the reporting service's listener, CORS, per-report limits,
+//! rollups, and the dashboard's sessions.
+
+use super::{invalid, ConfigError};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryConfig {
+    pub listen: SocketAddr,
+    /// Browser origins allowed to call the Stats API (CORS); none by default.
+    pub cors_origins: Vec<String>,
+    /// ClickHouse's `max_execution_time` for every report query.
+    pub max_query_seconds: u32,
+    /// ClickHouse's `max_memory_usage` for every report query, in MiB.
+    pub max_query_memory_mib: u32,
+    /// Materialize visits and read them in reports (see the README).
+    pub rollups: bool,
+    /// How often the materializer runs, in seconds.
+    pub rollup_every_seconds: u32,
+    /// The URL editors open the dashboard under: https there marks the
+    /// session cookie Secure, and its path scopes the cookie.
+    pub public_url: Option<String>,
+    /// Keys the dashboard's session cookies. Without it a random key is made
+    /// at start-up, so a restart signs everyone out and several instances
+    /// do not accept each other's sessions.
+    pub session_secret: Option<String>,
+    /// How long a dashboard session lasts, in hours.
+    pub session_hours: u32,
+}
+
+/// The session secret is never printed.
+impl std::fmt::Debug for QueryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryConfig")
+            .field("listen", &self.listen)
+            .field("cors_origins", &self.cors_origins)
+            .field("max_query_seconds", &self.max_query_seconds)
+            .field("max_query_memory_mib", &self.max_query_memory_mib)
+            .field("rollups", &self.rollups)
+            .field("rollup_every_seconds", &self.rollup_every_seconds)
+            .field("public_url", &self.public_url)
+            .field(
+                "session_secret",
+                &self.session_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("session_hours", &self.session_hours)
+            .finish()
+    }
+}
+
+/// The shortest `[query] session_secret` accepted: guessing it must be as
+/// hard as guessing a random 128-bit key.
+pub const MIN_SESSION_SECRET_LEN: usize = 32;
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8081".parse().expect("valid literal"),
+            cors_origins: Vec::new(),
+            max_query_seconds: 20,
+            max_query_memory_mib: 2048,
+            rollups: true,
+            rollup_every_seconds: 30,
+            public_url: None,
+            session_secret: None,
+            session_hours: 12,
+        }
+    }
+}
+
+impl QueryConfig {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let q = self;
+        if q.max_query_seconds == 0 {
+            return invalid("query.max_query_seconds", "must be at least 1");
+        }
+        if q.rollup_every_seconds == 0 {
+            return invalid("query.rollup_every_seconds", "must be at least 1");
+        }
+        if q.max_query_memory_mib < 64 {
+            return invalid("query.max_query_memory_mib", "must be at least 64");
+        }
+        for (i, origin) in q.cors_origins.iter().enumerate() {
+            if !(origin.starts_with("http://") || origin.starts_with("https://"))
+                || origin.ends_with('/')
+            {
+                return invalid(
+                    &format!("query.cors_origins[{i}]"),
+                    "must be an origin such as https://example.com (scheme and host, no path)",
+                );
+            }
+        }
+        if let Some(url) = &q.public_url {
+            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+            if !scheme_ok || url.contains(|c: char| c.is_whitespace() || c == ';' || c == ',') {
+                return invalid("query.public_url", "must be an http:// or https:// URL");
+            }
+        }
+        if q.session_secret
+            .as_ref()
+            .is_some_and(|s| s.chars().count() < MIN_SESSION_SECRET_LEN)
+        {
+            return invalid(
+                "query.session_secret",
+                &format!("must be at least {MIN_SESSION_SECRET_LEN} characters (say, `openssl rand -hex 32`)"),
+            );
+        }
+        if !(1..=24 * 90).contains(&q.session_hours) {
+            return invalid(
+                "query.session_hours",
+                "must be between 1 and 2160 (90 days)",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{tests::assert_invalid, Config};
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        assert_invalid(&[
+            (
+                "[query]\nmax_query_seconds = 0\n",
+                "query.max_query_seconds",
+            ),
+            (
+                "[query]\ncors_origins = [\"https://a.example/\"]\n",
+                "query.cors_origins[0]",
+            ),
+            ("[query]\npublic_url = \"stats\"\n", "query.public_url"),
+            (
+                "[query]\nsession_secret = \"short\"\n",
+                "query.session_secret",
+            ),
+            ("[query]\nsession_hours = 0\n", "query.session_hours"),
+        ]);
+    }
+
+    #[test]
+    fn session_secret_is_not_printed() {
+        let secret = "s".repeat(40);
+        let c = Config::parse(&format!("[query]\nsession_secret = \"{secret}\"\n")).unwrap();
+        assert!(c.validate().is_ok());
+        assert!(!format!("{c:?}").contains(&secret));
+    }
+}

@@ -1,0 +1,136 @@
+//! `[[site]]`: a site's domain, consent choices, which hostnames and paths
+//! count, its time zone and how long its events are kept.
+
+use super::{invalid, is_domain, ConfigError};
+use serde::Deserialize;
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    pub domain: String,
+    #[serde(default = "yes")]
+    pub respect_dnt: bool,
+    #[serde(default = "yes")]
+    pub respect_gpc: bool,
+    /// Page hostnames accepted for this site (`example.com`, `*.example.com`);
+    /// empty accepts any. Others are dropped as `hostname`.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    /// Glob patterns of paths not to record (`/admin/**`), dropped as `excluded`.
+    #[serde(default)]
+    pub exclude_paths: Vec<String>,
+    /// IANA time zone that reports of this site use for days and hours.
+    #[serde(default = "utc")]
+    pub timezone: String,
+    /// Whole UTC days a stored event is kept after its own day; older ones
+    /// are erased by the retention job (see [`crate::retention`]).
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+/// About 26 months: a year-on-year comparison of the previous year still works.
+pub const DEFAULT_RETENTION_DAYS: u32 = 790;
+
+/// Longer than any Unix day number a `Date` can hold, so a typo is caught.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
+fn default_retention_days() -> u32 {
+    DEFAULT_RETENTION_DAYS
+}
+
+impl SiteConfig {
+    /// A site with the defaults, for tests and generated configs.
+    pub fn new(domain: &str) -> Self {
+        Self {
+            domain: domain.into(),
+            respect_dnt: true,
+            respect_gpc: true,
+            hostnames: Vec::new(),
+            exclude_paths: Vec::new(),
+            timezone: utc(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+        }
+    }
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Every `[[site]]`: its domain (once), hostnames, path globs, retention
+/// and time zone.
+pub(super) fn validate_sites(sites: &[SiteConfig]) -> Result<(), ConfigError> {
+    let mut seen = HashSet::new();
+    for (i, site) in sites.iter().enumerate() {
+        let key = format!("site[{i}].domain");
+        if !is_domain(&site.domain) {
+            return invalid(&key, "must be a lowercase host name such as example.com");
+        }
+        if !seen.insert(&site.domain) {
+            return invalid(&key, "is listed twice");
+        }
+        for (j, host) in site.hostnames.iter().enumerate() {
+            if !is_domain(host.strip_prefix("*.").unwrap_or(host)) {
+                return invalid(
+                    &format!("site[{i}].hostnames[{j}]"),
+                    "must be a lowercase host name, optionally starting with `*.`",
+                );
+            }
+        }
+        for (j, glob) in site.exclude_paths.iter().enumerate() {
+            if let Err(e) = globset::Glob::new(glob) {
+                return invalid(&format!("site[{i}].exclude_paths[{j}]"), &e.to_string());
+            }
+        }
+        if !(1..=MAX_RETENTION_DAYS).contains(&site.retention_days) {
+            return invalid(
+                &format!("site[{i}].retention_days"),
+                &format!("must be between 1 and {MAX_RETENTION_DAYS}"),
+            );
+        }
+        if site.timezone.parse::<chrono_tz::Tz>().is_err() {
+            return invalid(
+                &format!("site[{i}].timezone"),
+                "must be an IANA time zone such as Europe/Berlin",
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::assert_invalid;
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        assert_invalid(&[
+            (
+                "[[site]]\ndomain = \"a.example\"\ntimezone = \"Mars/Base\"\n",
+                "site[0].timezone",
+            ),
+            (
+                "[[site]]\ndomain = \"a.com\"\nretention_days = 0\n",
+                "site[0].retention_days",
+            ),
+            (
+                "[[site]]\ndomain = \"a.com\"\nhostnames = [\"a.com\", \"*.A.com\"]\n",
+                "site[0].hostnames[1]",
+            ),
+            (
+                "[[site]]\ndomain = \"a.com\"\nexclude_paths = [\"/admin/[\"]\n",
+                "site[0].exclude_paths[0]",
+            ),
+            ("[[site]]\ndomain = \"Example.com\"\n", "site[0].domain"),
+            (
+                "[[site]]\ndomain = \"a.com\"\n[[site]]\ndomain = \"a.com\"\n",
+                "site[1].domain",
+            ),
+        ]);
+    }
+}
