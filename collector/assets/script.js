@@ -3,7 +3,7 @@
 // beacons to /api/event. It sets no cookie and uses no storage, and stays
 // silent under DNT/GPC (unless the tag says the site ignores them), with the
 // opt-out cookie, and on localhost or file: pages (unless data-local is set).
-// Written small by hand and served as is: the README has the attributes.
+// Written small by hand and served as is: docs/tracker.md has the attributes.
 (function (w, d) {
   'use strict';
   var nav = w.navigator, loc = w.location, script = d.currentScript;

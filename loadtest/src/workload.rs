@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Zipf};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// What the generator draws from; `Default` is the mix the README documents.
+/// What the generator draws from; `Default` is the mix docs/benchmarks.md documents.
 #[derive(Debug, Clone)]
 pub struct WorkloadConfig {
     pub seed: u64,

@@ -28,7 +28,7 @@
 //! `query/src/visits.rs`); placement changes where rows live, never an
 //! answer. `salts` is sharded by day, so every candidate of a day is on one
 //! shard and the smallest one is read back right after an offer. The
-//! rollup tables (unused in cluster mode, see the README) are sharded by
+//! rollup tables (unused in cluster mode, see docs/cluster.md) are sharded by
 //! visit key or at random.
 
 /// What a rewrite needs to know.

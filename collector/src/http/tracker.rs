@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::state::AppState;
 
-/// The readable source; see the README's "Tracker script".
+/// The readable source; see docs/tracker.md.
 const SOURCE: &str = include_str!("../../assets/script.js");
 
 /// The cookie name the source carries, replaced by the configured one.

@@ -55,7 +55,7 @@ impl ClickHouseConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let url = &self.url;
         if url.starts_with("https://") {
-            // No TLS stack is built in; see the README's ClickHouse section.
+            // No TLS stack is built in; see docs/clickhouse.md.
             return invalid(
                 "clickhouse.url",
                 "https is not supported; reach ClickHouse over a private network or a local TLS proxy",

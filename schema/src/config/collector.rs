@@ -57,7 +57,7 @@ pub struct CollectorConfig {
     pub spool_max_bytes: u64,
 }
 
-/// What `202` promises; see the README's "Delivery guarantee".
+/// What `202` promises; see docs/delivery.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Durability {

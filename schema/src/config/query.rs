@@ -15,7 +15,7 @@ pub struct QueryConfig {
     pub max_query_seconds: u32,
     /// ClickHouse's `max_memory_usage` for every report query, in MiB.
     pub max_query_memory_mib: u32,
-    /// Materialize visits and read them in reports (see the README).
+    /// Materialize visits and read them in reports (see docs/stats-api.md).
     pub rollups: bool,
     /// How often the materializer runs, in seconds.
     pub rollup_every_seconds: u32,
