@@ -561,7 +561,7 @@ async fn fixture() -> Fixture {
     // Hours up to 2024-03-10 19:00 UTC have settled by 20:00.
     let materialize_at = day_start() + 86_400 + 20 * 3600;
     let sites = [SITE.to_string(), OTHER_SITE.to_string()];
-    let report = query::rollup::Rollup::default()
+    let report = query::jobs::rollup::Rollup::default()
         .run_at(&db, &sites, materialize_at)
         .await
         .unwrap();

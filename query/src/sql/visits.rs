@@ -37,9 +37,9 @@
 //! `v_duration`, `v_pageviews`, `v_bounce`, `v_entry_page`, `v_exit_page`,
 //! and `v_<column>` for the visit's first event's source, referrer, UTM,
 //! device, browser, OS and location. The `visit_events` table stores the
-//! same rows for hours already materialized (see [`crate::rollup`]).
+//! same rows for hours already materialized (see [`crate::jobs::rollup`]).
 
-use crate::sql::lit;
+use super::expr::lit;
 
 /// Gap after which the next event starts a new visit.
 pub const VISIT_GAP_SECS: i64 = 1800;
