@@ -85,65 +85,78 @@ pub enum Dimension {
     Time(TimeGrain),
 }
 
-/// `visit:*` dimensions that are a stored column of the visit's first event.
-const VISIT_COLUMNS: [(&str, &str); 15] = [
-    ("visit:source", "source"),
-    ("visit:referrer", "referrer"),
-    ("visit:utm_medium", "utm_medium"),
-    ("visit:utm_source", "utm_source"),
-    ("visit:utm_campaign", "utm_campaign"),
-    ("visit:utm_content", "utm_content"),
-    ("visit:utm_term", "utm_term"),
-    ("visit:device", "device"),
-    ("visit:browser", "browser"),
-    ("visit:browser_version", "browser_version"),
-    ("visit:os", "os"),
-    ("visit:os_version", "os_version"),
-    ("visit:country", "country"),
-    ("visit:region", "region"),
-    ("visit:city", "city"),
+/// Every dimension with a fixed name, as the API spells it: the one list
+/// of dimensions. Parsing and naming ([`Dimension::parse`],
+/// [`Dimension::name`]), the visit columns the relation carries
+/// ([`Dimension::visit_columns`]), the set the rollup view totals
+/// ([`crate::sql::rollups`]) and the tests' catalogues all derive from it.
+/// Custom properties (`event:props:<key>`, [`PROP_PREFIX`]) are the one
+/// family outside it. A new dimension is a row here plus a migration that
+/// adds it to the rollup view (a unit test there checks that it does).
+pub static DIMENSIONS: &[(&str, Dimension)] = &[
+    ("event:page", Dimension::Page),
+    ("event:name", Dimension::Name),
+    ("event:hostname", Dimension::Hostname),
+    ("visit:entry_page", Dimension::EntryPage),
+    ("visit:exit_page", Dimension::ExitPage),
+    ("visit:source", Dimension::Visit("source")),
+    ("visit:referrer", Dimension::Visit("referrer")),
+    ("visit:utm_medium", Dimension::Visit("utm_medium")),
+    ("visit:utm_source", Dimension::Visit("utm_source")),
+    ("visit:utm_campaign", Dimension::Visit("utm_campaign")),
+    ("visit:utm_content", Dimension::Visit("utm_content")),
+    ("visit:utm_term", Dimension::Visit("utm_term")),
+    ("visit:device", Dimension::Visit("device")),
+    ("visit:browser", Dimension::Visit("browser")),
+    ("visit:browser_version", Dimension::Visit("browser_version")),
+    ("visit:os", Dimension::Visit("os")),
+    ("visit:os_version", Dimension::Visit("os_version")),
+    ("visit:country", Dimension::Visit("country")),
+    ("visit:region", Dimension::Visit("region")),
+    ("visit:city", Dimension::Visit("city")),
+    ("time", Dimension::Time(TimeGrain::Auto)),
+    ("time:hour", Dimension::Time(TimeGrain::Hour)),
+    ("time:day", Dimension::Time(TimeGrain::Day)),
+    ("time:week", Dimension::Time(TimeGrain::Week)),
+    ("time:month", Dimension::Time(TimeGrain::Month)),
 ];
+
+/// What custom property dimensions start with: `event:props:<key>`.
+pub const PROP_PREFIX: &str = "event:props:";
+/// Longest custom property key a dimension may name.
+const MAX_PROP_KEY_LEN: usize = 300;
 
 impl Dimension {
     pub fn parse(s: &str) -> Option<Self> {
-        let d = match s {
-            "event:page" => Self::Page,
-            "event:name" => Self::Name,
-            "event:hostname" => Self::Hostname,
-            "visit:entry_page" => Self::EntryPage,
-            "visit:exit_page" => Self::ExitPage,
-            "time" => Self::Time(TimeGrain::Auto),
-            "time:hour" => Self::Time(TimeGrain::Hour),
-            "time:day" => Self::Time(TimeGrain::Day),
-            "time:week" => Self::Time(TimeGrain::Week),
-            "time:month" => Self::Time(TimeGrain::Month),
-            _ => {
-                if let Some(key) = s.strip_prefix("event:props:") {
-                    return (!key.is_empty() && key.len() <= 300).then(|| Self::Prop(key.into()));
-                }
-                let (_, column) = VISIT_COLUMNS.iter().find(|(name, _)| *name == s)?;
-                Self::Visit(column)
-            }
-        };
-        Some(d)
+        if let Some(key) = s.strip_prefix(PROP_PREFIX) {
+            return (!key.is_empty() && key.len() <= MAX_PROP_KEY_LEN)
+                .then(|| Self::Prop(key.into()));
+        }
+        DIMENSIONS
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, d)| d.clone())
     }
 
     /// The name as the API spells it.
     pub fn name(&self) -> String {
-        match self {
-            Self::Page => "event:page".into(),
-            Self::Name => "event:name".into(),
-            Self::Hostname => "event:hostname".into(),
-            Self::Prop(key) => format!("event:props:{key}"),
-            Self::EntryPage => "visit:entry_page".into(),
-            Self::ExitPage => "visit:exit_page".into(),
-            Self::Visit(column) => format!("visit:{column}"),
-            Self::Time(TimeGrain::Auto) => "time".into(),
-            Self::Time(TimeGrain::Hour) => "time:hour".into(),
-            Self::Time(TimeGrain::Day) => "time:day".into(),
-            Self::Time(TimeGrain::Week) => "time:week".into(),
-            Self::Time(TimeGrain::Month) => "time:month".into(),
+        if let Self::Prop(key) = self {
+            return format!("{PROP_PREFIX}{key}");
         }
+        let (name, _) = DIMENSIONS
+            .iter()
+            .find(|(_, d)| d == self)
+            .expect("every dimension but a property is in DIMENSIONS");
+        (*name).into()
+    }
+
+    /// The columns of a visit's first event that `visit:*` dimensions read
+    /// (each exposed as `v_<column>`), in [`DIMENSIONS`] order.
+    pub fn visit_columns() -> impl Iterator<Item = &'static str> {
+        DIMENSIONS.iter().filter_map(|(_, d)| match d {
+            Self::Visit(column) => Some(*column),
+            _ => None,
+        })
     }
 
     /// Dimensions whose value comes from the visit, not the event.
@@ -268,5 +281,55 @@ impl Query {
         self.metrics.iter().any(|m| m.needs_visits())
             || self.dimensions.iter().any(Dimension::needs_visits)
             || self.filter.as_ref().is_some_and(Filter::needs_visits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dimension_parses_from_its_name_and_back() {
+        for (name, d) in DIMENSIONS {
+            assert_eq!(Dimension::parse(name).as_ref(), Some(d), "{name}");
+            assert_eq!(d.name(), *name);
+            if let Dimension::Visit(column) = d {
+                assert_eq!(*name, format!("visit:{column}"));
+            }
+        }
+        let mut names: Vec<&str> = DIMENSIONS.iter().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DIMENSIONS.len(), "a name is listed twice");
+        // The names whose meaning is not spelled out by the variant.
+        assert_eq!(
+            Dimension::parse("visit:entry_page"),
+            Some(Dimension::EntryPage)
+        );
+        assert_eq!(
+            Dimension::parse("visit:exit_page"),
+            Some(Dimension::ExitPage)
+        );
+        assert_eq!(
+            Dimension::parse("time"),
+            Some(Dimension::Time(TimeGrain::Auto))
+        );
+        assert_eq!(
+            Dimension::parse("time:week"),
+            Some(Dimension::Time(TimeGrain::Week))
+        );
+    }
+
+    #[test]
+    fn properties_are_the_family_outside_the_table() {
+        let plan = Dimension::parse("event:props:plan");
+        assert_eq!(plan, Some(Dimension::Prop("plan".into())));
+        assert_eq!(Dimension::Prop("plan".into()).name(), "event:props:plan");
+        assert_eq!(Dimension::parse("event:props:"), None);
+        assert_eq!(
+            Dimension::parse(&format!("event:props:{}", "k".repeat(301))),
+            None
+        );
+        assert_eq!(Dimension::parse("visit:shoe"), None);
     }
 }
