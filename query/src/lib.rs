@@ -1,5 +1,6 @@
 //! The reporting service: a Plausible-compatible Stats API (v2) over the
-//! events the collector stores, and the editors' dashboard on top of it.
+//! events the collector stores, and the editors' dashboard on top of it
+//! ([`http::dashboard`]).
 //!
 //! # How a report request becomes SQL
 //! The folders follow a request down and back up:

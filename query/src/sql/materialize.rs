@@ -4,7 +4,8 @@
 //!
 //! The bookkeeping (which hours, which generation, when) stays in the job;
 //! only the SQL text is here, beside the report SQL that reads what these
-//! statements write (see [`super::plan::CURRENT`]).
+//! statements write (reports read only the newest generation: `CURRENT`
+//! in [`super::plan`]).
 
 use super::expr::{lit, visitors_fn};
 use super::plan::CURRENT;
