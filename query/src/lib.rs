@@ -1,26 +1,43 @@
 //! The reporting service: a Plausible-compatible Stats API (v2) over the
-//! events the collector stores, with visits built at query time (see
-//! [`visits`]), and the editors' dashboard on top of it ([`dashboard`]).
+//! events the collector stores, and the editors' dashboard on top of it
+//! ([`http::dashboard`]).
+//!
+//! # How a report request becomes SQL
+//! The folders follow a request down and back up:
+//! 1. [`http`]: the route table ([`http::routes`]) hands `POST /api/v2/query`
+//!    to its handler ([`http::stats`]), which drives the steps below.
+//! 2. [`auth`]: who is asking (bearer token or session cookie, with the
+//!    cross-site checks), and whether that editor may read the site.
+//! 3. [`api`]: the body parsed into a checked [`api::request::Query`]
+//!    ([`api::parse`]), and its `date_range` resolved in the site's time
+//!    zone ([`api::dates`]).
+//! 4. [`sql::plan`]: the query, resolved range, clock and the materialized
+//!    visits it may read, which is all the SQL is written from.
+//! 5. [`sql::visits`] / [`sql::rollups`]: [`sql::report`] answers from
+//!    rolled-up totals when they hold the answer exactly, else from events
+//!    ([`sql::events`]), grouped into visits at query time when needed.
+//! 6. ClickHouse: [`sql::clickhouse`] runs the SQL under the time and
+//!    memory limits of `[query]`.
+//! 7. [`api::response`]: the raw numbers become metrics, written as
+//!    Plausible's JSON or as CSV.
+//!
+//! In the background, [`jobs`] materializes visits and their totals hour
+//! by hour (the statements are in [`sql::materialize`]), which step 5
+//! reads. [`state`] is what handlers share, and [`error`] the one error
+//! type and its HTTP status.
 
+pub mod api;
 pub mod auth;
-pub mod dashboard;
-pub mod dates;
 pub mod error;
-pub mod login;
-pub mod report;
-pub mod request;
-pub mod response;
-pub mod rollup;
-pub mod rollup_sql;
-pub mod routes;
-pub mod session;
+pub mod http;
+pub mod jobs;
 pub mod sql;
-pub mod visits;
+pub mod state;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use routes::AppState;
 use schema::Config;
+use state::AppState;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -81,28 +98,31 @@ impl QueryService {
         schema::migrate::verify(&db)
             .await
             .context("the ClickHouse schema is missing or different; run `schema migrate`")?;
-        let limits = report::Limits {
+        let limits = sql::clickhouse::Limits {
             seconds: self.config.query.max_query_seconds,
             memory_bytes: u64::from(self.config.query.max_query_memory_mib) << 20,
         };
         let stop = tokio_util::sync::CancellationToken::new();
-        let job = (self.config.query.rollups && self.rollup_job)
-            .then(|| tokio::spawn(rollup_loop(self.config.clone(), db.clone(), stop.clone())));
+        let job = (self.config.query.rollups && self.rollup_job).then(|| {
+            let materializer =
+                jobs::rollup::run_until(self.config.clone(), db.clone(), stop.clone());
+            tokio::spawn(materializer)
+        });
         if self.config.query.session_secret.is_none() {
             tracing::info!(
                 "no [query] session_secret: dashboard sessions end when this process does"
             );
         }
         let state = Arc::new(AppState {
-            sessions: session::Sessions::new(&self.config.query),
-            login_limit: login::login_limiter(),
+            sessions: auth::session::Sessions::new(&self.config.query),
+            login_limit: http::login::login_limiter(),
             config: self.config,
             db,
             limits,
             now: self.now,
         });
         tracing::info!(listen = %listener.local_addr()?, "query service listening");
-        let served = axum::serve(listener, routes::app(state))
+        let served = axum::serve(listener, http::routes::app(state))
             .with_graceful_shutdown(shutdown)
             .await;
         stop.cancel();
@@ -111,33 +131,5 @@ impl QueryService {
         }
         served?;
         Ok(())
-    }
-}
-
-/// Runs the materializer every `[query] rollup_every_seconds` until `stop`.
-async fn rollup_loop(config: Config, db: schema::Db, stop: tokio_util::sync::CancellationToken) {
-    let sites: Vec<String> = config.site.iter().map(|s| s.domain.clone()).collect();
-    let every = std::time::Duration::from_secs(config.query.rollup_every_seconds.into());
-    let mut rollup = rollup::Rollup::default();
-    loop {
-        // A run is not interrupted half way: a generation is only read once
-        // it is recorded whole, so stopping between statements is safe too.
-        match rollup.run_once(&db, &sites).await {
-            Ok(report) if report != rollup::RunReport::default() => {
-                tracing::info!(
-                    new = report.new_hours,
-                    redone = report.redone_hours,
-                    "visits materialized"
-                );
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "materializing visits failed; reports build them instead")
-            }
-        }
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(every) => {}
-        }
     }
 }

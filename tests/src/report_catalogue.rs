@@ -36,36 +36,17 @@ pub const METRICS: [&str; 8] = [
 /// Metrics that need no visits: the events-table path.
 const EVENT_METRICS: [&str; 3] = ["visitors", "pageviews", "events"];
 
-pub const DIMENSIONS: [&str; 28] = [
-    "event:page",
-    "event:name",
-    "event:hostname",
-    "event:props:plan",
-    "visit:entry_page",
-    "visit:exit_page",
-    "visit:source",
-    "visit:referrer",
-    "visit:utm_medium",
-    "visit:utm_source",
-    "visit:utm_campaign",
-    "visit:utm_content",
-    "visit:utm_term",
-    "visit:device",
-    "visit:browser",
-    "visit:browser_version",
-    "visit:os",
-    "visit:os_version",
-    "visit:country",
-    "visit:region",
-    "visit:city",
-    "time",
-    "time:hour",
-    "time:day",
-    "time:week",
-    "time:month",
-    "event:props:author",
-    "event:props:url",
-];
+/// Custom properties asked for by key; every other dimension is the query
+/// service's own list ([`query::api::request::DIMENSIONS`]).
+const PROPS: [&str; 3] = ["event:props:plan", "event:props:author", "event:props:url"];
+
+/// Every dimension the catalogue asks for.
+pub fn dimensions() -> Vec<&'static str> {
+    let fixed = query::api::request::DIMENSIONS
+        .iter()
+        .map(|(name, _)| *name);
+    fixed.chain(PROPS).collect()
+}
 
 const OPS: [&str; 6] = [
     "is",
@@ -108,7 +89,7 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
     add("all metrics".into(), base(&METRICS));
     add("event metrics".into(), base(&EVENT_METRICS));
     let (time, other): (Vec<&str>, Vec<&str>) =
-        DIMENSIONS.iter().partition(|d| d.starts_with("time"));
+        dimensions().iter().partition(|d| d.starts_with("time"));
     let (visit, event): (Vec<&str>, Vec<&str>) =
         other.iter().partition(|d| d.starts_with("visit:"));
     add(

@@ -251,7 +251,7 @@ async fn inserts_and_rollups(check: &mut Check) {
         .step(name, |db, _| {
             let sites = sites.clone();
             async move {
-                let report = query::rollup::Rollup::default()
+                let report = query::jobs::rollup::Rollup::default()
                     .run_at(&db, &sites, now().timestamp())
                     .await?;
                 Ok::<_, schema::DbError>((report.new_hours, report.redone_hours))
@@ -268,7 +268,7 @@ async fn inserts_and_rollups(check: &mut Check) {
                 sink.insert(&schema::EncodedRows::of(&late_rows()))
                     .await
                     .map_err(|e| schema::DbError::Unexpected(e.to_string()))?;
-                let report = query::rollup::Rollup::default()
+                let report = query::jobs::rollup::Rollup::default()
                     .run_at(&db, &sites, now().timestamp())
                     .await?;
                 Ok::<_, schema::DbError>((report.new_hours, report.redone_hours > 0))

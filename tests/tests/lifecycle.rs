@@ -8,7 +8,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use clickhouse::Row;
 use integration_tests::query_harness::insert;
 use integration_tests::{scalar, test_config, TestDb, NO_DNT_SITE, OTHER_SITE, SITE};
-use query::rollup::Rollup;
+use query::jobs::rollup::Rollup;
 use schema::retention::{self, Cutoffs};
 use schema::{Config, Db, EventRow};
 use std::collections::BTreeMap;

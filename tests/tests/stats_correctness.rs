@@ -14,6 +14,7 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use integration_tests::query_harness::{insert, with_editors, TestQuery};
 use integration_tests::{test_config, TestDb, OTHER_SITE, SITE};
+use query::api::request::{Dimension, TimeGrain, DIMENSIONS};
 use schema::EventRow;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -331,28 +332,25 @@ struct Ctx {
 
 fn dim_value(dim: &str, e: &Ev, v: &Visit, ctx: Ctx) -> String {
     let local = ctx.tz.timestamp_opt(e.ts, 0).unwrap();
-    match dim {
-        "event:page" => e.path.clone(),
-        "event:name" => e.name.clone(),
-        "event:hostname" => e.host.clone(),
-        "visit:entry_page" => v.page(false),
-        "visit:exit_page" => v.page(true),
-        "time" => dim_value(ctx.auto, e, v, ctx),
-        "time:hour" => local.format("%Y-%m-%d %H:00:00").to_string(),
-        "time:day" => local.format("%Y-%m-%d").to_string(),
-        "time:week" => {
+    match Dimension::parse(dim).expect("a dimension") {
+        Dimension::Page => e.path.clone(),
+        Dimension::Name => e.name.clone(),
+        Dimension::Hostname => e.host.clone(),
+        Dimension::EntryPage => v.page(false),
+        Dimension::ExitPage => v.page(true),
+        Dimension::Time(TimeGrain::Auto) => dim_value(ctx.auto, e, v, ctx),
+        Dimension::Time(TimeGrain::Hour) => local.format("%Y-%m-%d %H:00:00").to_string(),
+        Dimension::Time(TimeGrain::Day) => local.format("%Y-%m-%d").to_string(),
+        Dimension::Time(TimeGrain::Week) => {
             let d = local.date_naive();
             (d - Duration::days(d.weekday().num_days_from_monday().into())).to_string()
         }
-        "time:month" => local.format("%Y-%m-01").to_string(),
-        _ => {
-            if let Some(key) = dim.strip_prefix("event:props:") {
-                let found = e.props.iter().find(|(k, _)| k == key);
-                return found.map_or("(none)".into(), |(_, v)| v.clone());
-            }
-            let column = dim.strip_prefix("visit:").expect("a visit dimension");
-            v.events[0].attrs.get(column).cloned().unwrap_or_default()
+        Dimension::Time(TimeGrain::Month) => local.format("%Y-%m-01").to_string(),
+        Dimension::Prop(key) => {
+            let found = e.props.iter().find(|(k, _)| *k == key);
+            found.map_or("(none)".into(), |(_, v)| v.clone())
         }
+        Dimension::Visit(column) => v.events[0].attrs.get(column).cloned().unwrap_or_default(),
     }
 }
 
@@ -561,7 +559,7 @@ async fn fixture() -> Fixture {
     // Hours up to 2024-03-10 19:00 UTC have settled by 20:00.
     let materialize_at = day_start() + 86_400 + 20 * 3600;
     let sites = [SITE.to_string(), OTHER_SITE.to_string()];
-    let report = query::rollup::Rollup::default()
+    let report = query::jobs::rollup::Rollup::default()
         .run_at(&db, &sites, materialize_at)
         .await
         .unwrap();
@@ -632,36 +630,16 @@ async fn check_metrics(
     assert_eq!(got, want, "query {body}");
 }
 
-const DIMENSIONS: [&str; 28] = [
-    "event:page",
-    "event:name",
-    "event:hostname",
-    "event:props:plan",
-    "event:props:k'ey",
-    "visit:entry_page",
-    "visit:exit_page",
-    "visit:source",
-    "visit:referrer",
-    "visit:utm_medium",
-    "visit:utm_source",
-    "visit:utm_campaign",
-    "visit:utm_content",
-    "visit:utm_term",
-    "visit:device",
-    "visit:browser",
-    "visit:browser_version",
-    "visit:os",
-    "visit:os_version",
-    "visit:country",
-    "visit:region",
-    "visit:city",
-    "time",
-    "time:hour",
-    "time:day",
-    "time:week",
-    "time:month",
-    "event:props:none'); DROP TABLE events; --",
-];
+/// The query service's dimensions, and custom properties whose keys need
+/// quoting in SQL.
+fn dimensions() -> impl Iterator<Item = &'static str> {
+    let fixed = DIMENSIONS.iter().map(|(name, _)| *name);
+    fixed.chain([
+        "event:props:plan",
+        "event:props:k'ey",
+        "event:props:none'); DROP TABLE events; --",
+    ])
+}
 
 #[tokio::test]
 async fn every_metric_by_every_dimension_matches_the_fold() {
@@ -669,7 +647,7 @@ async fn every_metric_by_every_dimension_matches_the_fold() {
     let ctx = utc_ctx("2024-03-09", "2024-03-11", Tz::UTC, "time:day");
     let range = json!(["2024-03-09", "2024-03-11"]);
     check(&f, SITE, ctx, range.clone(), &[], &[]).await;
-    for dim in &DIMENSIONS {
+    for dim in dimensions() {
         check(&f, SITE, ctx, range.clone(), &[dim], &[]).await;
         check_metrics(&f, SITE, ctx, range.clone(), &[dim], &[], &EVENT_METRICS).await;
     }

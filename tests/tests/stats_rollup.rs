@@ -6,7 +6,7 @@
 use chrono::{TimeZone, Utc};
 use integration_tests::query_harness::{insert, with_editors, TestQuery};
 use integration_tests::{forget_migration, scalar, test_config, wait_until, TestDb, SITE};
-use query::rollup::Rollup;
+use query::jobs::rollup::Rollup;
 use schema::EventRow;
 use serde_json::json;
 use std::time::Duration;
@@ -140,7 +140,7 @@ async fn upgrading_to_visits_sorted_by_source_rebuilds_them() {
     forget_migration(&db, 8).await;
     assert_eq!(schema::migrate::migrate(&db).await.unwrap(), vec![8]);
     assert_eq!(scalar(&db, "SELECT count() FROM visit_events").await, 0);
-    assert_eq!(query::rollup::coverage(&db).await.unwrap(), None);
+    assert_eq!(query::jobs::rollup::coverage(&db).await.unwrap(), None);
     let key = db
         .fetch_tsv(&format!(
             "SELECT sorting_key FROM system.tables WHERE database = '{}' AND name = 'visit_events'",

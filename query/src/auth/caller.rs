@@ -2,9 +2,9 @@
 //! session cookie (the browser), with the cross-site request checks that
 //! cookie authentication needs.
 
+use super::session;
 use crate::error::ApiError;
-use crate::routes::AppState;
-use crate::session;
+use crate::state::AppState;
 use axum::http::{header, HeaderMap, HeaderName, Method};
 use schema::config::EditorConfig;
 

@@ -1,8 +1,10 @@
-//! The SQL text of dimensions and filters. Every user-supplied value enters
-//! SQL only through [`lit`]; column names come from the fixed enums in
-//! [`crate::request`], never from the request text.
+//! The SQL text of values, dimensions and filters. Every user-supplied
+//! value enters SQL only through [`lit`]; column names come from the fixed
+//! enums in [`crate::api::request`], never from the request text. How
+//! visitors are counted ([`visitors_fn`]) is here too, since every path
+//! must count them the same way.
 
-use crate::request::{Dimension, Filter, Op, TimeGrain};
+use crate::api::request::{Dimension, Filter, Op, TimeGrain};
 
 /// A ClickHouse string literal holding exactly `s`.
 pub fn lit(s: &str) -> String {

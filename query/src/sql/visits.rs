@@ -37,9 +37,10 @@
 //! `v_duration`, `v_pageviews`, `v_bounce`, `v_entry_page`, `v_exit_page`,
 //! and `v_<column>` for the visit's first event's source, referrer, UTM,
 //! device, browser, OS and location. The `visit_events` table stores the
-//! same rows for hours already materialized (see [`crate::rollup`]).
+//! same rows for hours already materialized (see [`crate::jobs::rollup`]).
 
-use crate::sql::lit;
+use super::expr::lit;
+use crate::api::request::Dimension;
 
 /// Gap after which the next event starts a new visit.
 pub const VISIT_GAP_SECS: i64 = 1800;
@@ -90,7 +91,7 @@ impl Needs {
     pub fn all() -> Self {
         Self {
             event_columns: EVENT_COLUMNS.to_vec(),
-            visit_columns: VISIT_COLUMNS.to_vec(),
+            visit_columns: Dimension::visit_columns().collect(),
         }
     }
 
@@ -121,24 +122,6 @@ const BASE_COLUMNS: [&str; 12] = [
 ];
 /// Optional event columns.
 pub const EVENT_COLUMNS: [&str; 3] = ["hostname", "props_keys", "props_values"];
-/// Optional visit columns (taken from the visit's first event).
-pub const VISIT_COLUMNS: [&str; 15] = [
-    "source",
-    "referrer",
-    "utm_medium",
-    "utm_source",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "device",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "country",
-    "region",
-    "city",
-];
 
 /// The relation described in the module docs, as a subquery, for visits
 /// read with `w`: its `v_start` is exact for visits starting at or after

@@ -1,14 +1,12 @@
 //! The editors' dashboard: static files compiled into the binary and served
 //! at `/`, each with a strict Content-Security-Policy. The page loads
 //! nothing from other origins; its scripts talk to this service's own API
-//! (see [`crate::login`] and [`crate::auth`]).
+//! (see [`super::login`] and [`crate::auth`]).
 
-use crate::routes::AppState;
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use std::sync::Arc;
 
 /// Only this origin's scripts, styles, images and API; no inline script or
 /// style, no framing, no plugins, and forms post only here.
@@ -27,7 +25,7 @@ macro_rules! asset {
         Asset {
             path: $path,
             content_type: $type,
-            body: include_str!(concat!("../assets/", $file)),
+            body: include_str!(concat!("../../assets/", $file)),
         }
     };
 }
@@ -46,8 +44,8 @@ const ASSETS: &[Asset] = &[
     asset!("/breakdowns.js", "breakdowns.js", JS),
 ];
 
-/// A route for every asset.
-pub fn routes() -> Router<Arc<AppState>> {
+/// A route for every asset, for a router of any state.
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     ASSETS.iter().fold(Router::new(), |router, asset| {
         router.route(asset.path, get(move || async move { serve(asset) }))
     })

@@ -1,9 +1,9 @@
 //! The dashboard's own small API: sign in with an editor token (which sets
 //! the session cookie), sign out, and the sites the signed-in editor may read.
 
-use crate::auth;
+use crate::auth::caller::{caller, same_origin};
 use crate::error::ApiError;
-use crate::routes::AppState;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
@@ -36,7 +36,7 @@ pub async fn login(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     // Also here: another site must not sign a browser in as someone else.
-    auth::same_origin(&headers)?;
+    same_origin(&headers)?;
     if state.login_limit.check().is_err() {
         return Err(ApiError::TooManyLogins);
     }
@@ -55,7 +55,7 @@ pub async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    auth::same_origin(&headers)?;
+    same_origin(&headers)?;
     Ok(with_cookie(json!({}), &state.sessions.clear_cookie()))
 }
 
@@ -66,7 +66,7 @@ pub async fn sites(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let editor = auth::caller(&state, &method, &headers)?;
+    let editor = caller(&state, &method, &headers)?;
     let sites: Vec<_> = state
         .config
         .site

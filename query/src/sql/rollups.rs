@@ -1,5 +1,6 @@
 //! Reports answered from `visit_totals`, the hourly totals per dimension
-//! value that a materialized view keeps from the materialized visits.
+//! value that a materialized view keeps from the materialized visits (and
+//! `visit_totals_daily`, the materializer's merge of whole UTC days).
 //!
 //! Reports whose answer those totals hold exactly qualify: no filter;
 //! at most one dimension besides time, among the rolled-up ones; an event
@@ -8,48 +9,31 @@
 //! range that starts and ends on whole hours in a zone whose offset is whole
 //! hours. Hours after the materialized ones are added from events, the
 //! same way the view adds them.
+//!
+//! This path reads only the [`Plan`]; [`super::report`] asks it first and
+//! falls back to [`super::events`] when it declines.
 
-use crate::report::{Report, CURRENT};
-use crate::request::{Dimension, TimeGrain};
-
-use crate::sql::lit;
-use crate::visits::DAY;
+use super::expr::{lit, visitors_fn};
+use super::plan::{Plan, CURRENT};
+use super::visits::DAY;
+use crate::api::request::{Dimension, TimeGrain, DIMENSIONS};
 use chrono::Offset;
 
-/// The dimensions the view rolls up ('' is the totals), as in migration 8.
-pub const ROLLED: [&str; 21] = [
-    "",
-    "event:page",
-    "event:name",
-    "event:hostname",
-    "visit:entry_page",
-    "visit:exit_page",
-    "visit:source",
-    "visit:referrer",
-    "visit:utm_medium",
-    "visit:utm_source",
-    "visit:utm_campaign",
-    "visit:utm_content",
-    "visit:utm_term",
-    "visit:device",
-    "visit:browser",
-    "visit:browser_version",
-    "visit:os",
-    "visit:os_version",
-    "visit:country",
-    "visit:region",
-    "visit:city",
-];
+/// Whether the view totals `d` (migration 8, where `dim = ''` holds the
+/// totals without a dimension): every dimension of [`DIMENSIONS`] but time.
+fn rolled_up(d: &Dimension) -> bool {
+    !d.is_time() && DIMENSIONS.iter().any(|(_, x)| x == d)
+}
 
 /// The report's SQL over the rollup (without order and limit), if it
 /// qualifies. `dims` are the dimensions' expressions over the relation.
-pub fn sql(report: &Report, dims: &[String]) -> Option<String> {
-    let coverage = report.coverage?;
-    let (from, to) = (report.span.from.timestamp(), report.span.to.timestamp());
-    if coverage.to <= from || !qualifies(report) {
+pub fn sql(plan: &Plan, dims: &[String]) -> Option<String> {
+    let coverage = plan.coverage?;
+    let (from, to) = (plan.span.from.timestamp(), plan.span.to.timestamp());
+    if coverage.to <= from || !qualifies(plan) {
         return None;
     }
-    let q = report.query;
+    let q = plan.query;
     let other = q.dimensions.iter().find(|d| !d.is_time());
     let dim = other.map_or(String::new(), Dimension::name);
     // Over the unioned rows, the non-time dimension is `value`.
@@ -64,9 +48,9 @@ pub fn sql(report: &Report, dims: &[String]) -> Option<String> {
         })
         .collect();
     let end = to.min(coverage.to);
-    let stored = stored_rows(report, &lit(&dim), from, end);
+    let stored = stored_rows(plan, &lit(&dim), from, end);
     let rows = if coverage.to < to {
-        format!("{stored} UNION ALL {}", tail(report, other, coverage.to))
+        format!("{stored} UNION ALL {}", tail(plan, other, coverage.to))
     } else {
         stored
     };
@@ -90,7 +74,7 @@ pub fn sql(report: &Report, dims: &[String]) -> Option<String> {
          FROM (SELECT chunk AS timestamp, value, visitors, pageviews, events, visits, bounces, duration, \
          visit_pageviews FROM ({rows})){group}",
         selects.concat(),
-        crate::sql::visitors_fn("IfMerge")
+        visitors_fn("IfMerge")
     ))
 }
 
@@ -98,8 +82,8 @@ pub fn sql(report: &Report, dims: &[String]) -> Option<String> {
 /// daily totals where those exist, every other hour from the hourly ones.
 /// The hourly conditions go in `PREWHERE`, so that the states of hours a
 /// day already covers are never read.
-fn stored_rows(report: &Report, dim: &str, from: i64, end: i64) -> String {
-    let site = lit(&report.query.site_id);
+fn stored_rows(plan: &Plan, dim: &str, from: i64, end: i64) -> String {
+    let site = lit(&plan.query.site_id);
     let hours = format!(
         "SELECT chunk, value, visitors, pageviews, events, visits, bounces, duration, visit_pageviews \
          FROM visit_totals PREWHERE site = {site} AND dim = {dim} AND chunk >= toDateTime({from}) \
@@ -109,7 +93,7 @@ fn stored_rows(report: &Report, dim: &str, from: i64, end: i64) -> String {
         (from + DAY - 1).div_euclid(DAY) * DAY,
         end.div_euclid(DAY) * DAY,
     );
-    if end_day <= first_day || !days_suffice(report) {
+    if end_day <= first_day || !days_suffice(plan) {
         return hours;
     }
     let days = format!(
@@ -127,8 +111,8 @@ fn stored_rows(report: &Report, dim: &str, from: i64, end: i64) -> String {
 
 /// Daily totals serve unless the report buckets by time finer than UTC
 /// days can: by hour, or in a zone other than UTC.
-fn days_suffice(report: &Report) -> bool {
-    let timed = report.query.dimensions.iter().find_map(|d| match d {
+fn days_suffice(plan: &Plan) -> bool {
+    let timed = plan.query.dimensions.iter().find_map(|d| match d {
         Dimension::Time(g) => Some(*g),
         _ => None,
     });
@@ -136,11 +120,11 @@ fn days_suffice(report: &Report) -> bool {
         None => true,
         Some(grain) => {
             let grain = if grain == TimeGrain::Auto {
-                report.grain
+                plan.grain
             } else {
                 grain
             };
-            grain != TimeGrain::Hour && report.tz == chrono_tz::Tz::UTC
+            grain != TimeGrain::Hour && plan.tz == chrono_tz::Tz::UTC
         }
     }
 }
@@ -148,14 +132,14 @@ fn days_suffice(report: &Report) -> bool {
 /// The hours after the materialized ones, totalled like the view does.
 /// Reports of event metrics only read them straight from `events`: their
 /// numbers do not depend on visits, and building visits costs several scans.
-fn tail(report: &Report, dim: Option<&Dimension>, from: i64) -> String {
-    let value = dim.map_or("''".to_string(), |d| report.dimension(d));
-    let (visit_sums, rows) = if report.query.needs_visits() {
+fn tail(plan: &Plan, dim: Option<&Dimension>, from: i64) -> String {
+    let value = dim.map_or("''".to_string(), |d| plan.dimension(d));
+    let (visit_sums, rows) = if plan.query.needs_visits() {
         (
             "sumState(toUInt64(is_first)) AS visits, sumState(toUInt64(is_first AND v_bounce)) AS bounces, \
              sumState(toUInt64(if(is_first, v_duration, 0))) AS duration, \
              sumState(toUInt64(if(is_first, v_pageviews, 0))) AS visit_pageviews",
-            format!("({})", report.built_rows(&report.needs(), from, "")),
+            format!("({})", plan.built_rows(&plan.needs(), from, "")),
         )
     } else {
         (
@@ -164,8 +148,8 @@ fn tail(report: &Report, dim: Option<&Dimension>, from: i64) -> String {
             format!(
                 "events WHERE site = {} AND timestamp >= toDateTime({from}) \
                  AND timestamp < toDateTime({})",
-                lit(&report.query.site_id),
-                report.span.to.timestamp()
+                lit(&plan.query.site_id),
+                plan.span.to.timestamp()
             ),
         )
     };
@@ -174,12 +158,12 @@ fn tail(report: &Report, dim: Option<&Dimension>, from: i64) -> String {
          {uniq}(visitor_id, name != 'engagement') AS visitors, \
          sumState(toUInt64(name = 'pageview')) AS pageviews, sumState(toUInt64(name != 'engagement')) AS events, \
          {visit_sums} FROM {rows} GROUP BY chunk, value",
-        uniq = crate::sql::visitors_fn("IfState")
+        uniq = visitors_fn("IfState")
     )
 }
 
-fn qualifies(report: &Report) -> bool {
-    let q = report.query;
+fn qualifies(plan: &Plan) -> bool {
+    let q = plan.query;
     // Event metrics too: with `uniqCombined` states, merging daily totals
     // beats counting distinct visitors over raw events (BENCHMARKS.md).
     if q.filter.is_some() {
@@ -191,21 +175,21 @@ fn qualifies(report: &Report) -> bool {
         [] => true,
         [d] => {
             let event_level = !d.needs_visits();
-            ROLLED.contains(&d.name().as_str()) && !(event_level && visit_metrics)
+            rolled_up(d) && !(event_level && visit_metrics)
         }
         _ => false,
     };
     let timed = q.dimensions.iter().any(Dimension::is_time);
-    rolled && !(timed && visit_metrics) && whole_hours(report)
+    rolled && !(timed && visit_metrics) && whole_hours(plan)
 }
 
 /// The range starts and ends on whole UTC hours, and the site's zone is a
 /// whole number of hours from UTC at both ends, so hourly totals fall
 /// entirely inside or outside every local day and hour.
-fn whole_hours(report: &Report) -> bool {
-    let ends = [report.span.from, report.span.to];
+fn whole_hours(plan: &Plan) -> bool {
+    let ends = [plan.span.from, plan.span.to];
     ends.iter().all(|t| {
-        let offset = t.with_timezone(&report.tz).offset().fix().local_minus_utc();
+        let offset = t.with_timezone(&plan.tz).offset().fix().local_minus_utc();
         t.timestamp() % 3600 == 0 && offset % 3600 == 0
     })
 }
@@ -216,23 +200,22 @@ mod tests {
 
     #[test]
     fn the_view_rolls_up_every_listed_dimension() {
-        let migration = include_str!("../../schema/migrations/0008_visits_by_source.sql");
+        let migration = include_str!("../../../schema/migrations/0008_visits_by_source.sql");
         // The view's and the tables' visitor states are the ones reports merge.
-        let state = crate::sql::visitors_fn("IfState");
+        let state = visitors_fn("IfState");
         assert!(migration.contains(&format!("{state}(visitor_id, name != 'engagement')")));
-        let column = format!(
-            "AggregateFunction({}, UInt64, UInt8)",
-            crate::sql::visitors_fn("If")
-        );
+        let column = format!("AggregateFunction({}, UInt64, UInt8)", visitors_fn("If"));
         assert_eq!(migration.matches(&column).count(), 2, "{column}");
-        for name in ROLLED.iter().filter(|n| !n.is_empty()) {
+        let rolled: Vec<&str> = DIMENSIONS
+            .iter()
+            .filter(|(_, d)| rolled_up(d))
+            .map(|(name, _)| *name)
+            .collect();
+        for name in rolled {
             assert!(
                 migration.contains(&format!("'{name}'")),
                 "{name} is not in the view"
             );
         }
-        assert!(ROLLED
-            .iter()
-            .all(|n| n.is_empty() || Dimension::parse(n).is_some()));
     }
 }

@@ -7,9 +7,15 @@
 //! months including the current one, and `all` starts on the day of the
 //! site's first stored event.
 
-use crate::request::{DateRange, TimeGrain};
+use super::request::{DateRange, TimeGrain};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use schema::config::SiteConfig;
+
+/// The site's configured zone; UTC if it names none that exists.
+pub fn site_zone(site: &SiteConfig) -> Tz {
+    site.timezone.parse().unwrap_or(Tz::UTC)
+}
 
 /// A resolved range: `[from, to)` in UTC, and its local first and last day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

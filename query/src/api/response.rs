@@ -1,10 +1,65 @@
-//! A finished report as Plausible's v2 response JSON, or as CSV.
+//! A finished report as Plausible's v2 response JSON, or as CSV, and every
+//! metric derived from the raw numbers a report's rows carry: ClickHouse
+//! returns sums and counts ([`Raw`]), and the ratios and rounding happen
+//! here (what each number counts is in [`crate::sql::report`]).
 
-use crate::dates::Span;
-use crate::report::Row;
-use crate::request::{Direction, Metric, Query, SortKey};
+use super::dates::Span;
+use super::request::{Direction, Metric, Query, SortKey};
 use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
+
+/// The raw numbers behind every metric of one result row.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Raw {
+    pub visitors: u64,
+    pub pageviews: u64,
+    pub events: u64,
+    pub visits: u64,
+    pub bounces: u64,
+    pub duration_sum: u64,
+    pub visit_pageviews: u64,
+}
+
+impl Raw {
+    /// The metric's value as the API reports it.
+    pub fn metric(&self, m: Metric, total_visitors: u64) -> Value {
+        let per_visit = |x: u64| {
+            if self.visits == 0 {
+                0.0
+            } else {
+                x as f64 / self.visits as f64
+            }
+        };
+        match m {
+            Metric::Visitors => self.visitors.into(),
+            Metric::Visits => self.visits.into(),
+            Metric::Pageviews => self.pageviews.into(),
+            Metric::Events => self.events.into(),
+            Metric::BounceRate => ((per_visit(self.bounces) * 100.0).round() as u64).into(),
+            Metric::VisitDuration => (per_visit(self.duration_sum).round() as u64).into(),
+            Metric::ViewsPerVisit => round_to(per_visit(self.visit_pageviews), 2).into(),
+            Metric::Percentage => {
+                if total_visitors == 0 {
+                    0.0.into()
+                } else {
+                    round_to(self.visitors as f64 * 100.0 / total_visitors as f64, 1).into()
+                }
+            }
+        }
+    }
+}
+
+fn round_to(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (x * scale).round() / scale
+}
+
+/// One result row: its dimension values and raw numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub dimensions: Vec<String>,
+    pub raw: Raw,
+}
 
 /// Everything the response needs besides the rows.
 #[derive(Debug)]

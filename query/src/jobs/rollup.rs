@@ -1,6 +1,8 @@
-//! Materialized visits: the visit relation of [`crate::visits`], stored in
-//! `visit_events` hour by hour, so that reports read visits instead of
-//! building them from raw events each time.
+//! Materialized visits: the visit relation of [`crate::sql::visits`],
+//! stored in `visit_events` hour by hour, so that reports read visits
+//! instead of building them from raw events each time. This is the
+//! materializer's bookkeeping (which hours, which generation, when) and the
+//! loop that runs it; the statements it runs are in [`crate::sql::materialize`].
 //!
 //! # How it stays equal to building visits at query time
 //! - An hour's rows are made by the very SQL a report would run (the
@@ -22,11 +24,12 @@
 //! Until a run has picked up a late event (at most one interval), reports
 //! of the hours it touches do not include it.
 
-use crate::report::{Coverage, CURRENT};
-use crate::sql::lit;
-use crate::visits::{self, Needs, Window};
-use schema::{Db, DbError};
-use std::collections::BTreeSet;
+use crate::sql::materialize;
+use crate::sql::plan::Coverage;
+use crate::sql::visits::{self, Window};
+use schema::{Config, Db, DbError};
+use std::collections::{BTreeMap, BTreeSet};
+use tokio_util::sync::CancellationToken;
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 24 * HOUR;
@@ -116,10 +119,37 @@ impl Rollup {
     }
 }
 
+/// Runs the materializer every `[query] rollup_every_seconds` until `stop`.
+pub async fn run_until(config: Config, db: Db, stop: CancellationToken) {
+    let sites: Vec<String> = config.site.iter().map(|s| s.domain.clone()).collect();
+    let every = std::time::Duration::from_secs(config.query.rollup_every_seconds.into());
+    let mut rollup = Rollup::default();
+    loop {
+        // A run is not interrupted half way: a generation is only read once
+        // it is recorded whole, so stopping between statements is safe too.
+        match rollup.run_once(&db, &sites).await {
+            Ok(report) if report != RunReport::default() => {
+                tracing::info!(
+                    new = report.new_hours,
+                    redone = report.redone_hours,
+                    "visits materialized"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "materializing visits failed; reports build them instead")
+            }
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
 /// The span of materialized hours, if any.
 pub async fn coverage(db: &Db) -> Result<Option<Coverage>, DbError> {
-    let sql = "SELECT count(), toUInt32(min(chunk)), toUInt32(max(covered_to)) FROM visit_chunks";
-    Ok(match counted(db, sql).await?.as_deref() {
+    Ok(match counted(db, materialize::COVERAGE).await?.as_deref() {
         Some([from, to]) => Some(Coverage {
             from: *from,
             to: *to,
@@ -153,31 +183,22 @@ async fn column(db: &Db, sql: &str) -> Result<BTreeSet<i64>, DbError> {
 }
 
 async fn server_now(db: &Db) -> Result<i64, DbError> {
-    let text = db.fetch_tsv("SELECT toUInt32(now())").await?;
+    let text = db.fetch_tsv(materialize::SERVER_NOW).await?;
     text.trim()
         .parse()
         .map_err(|_| DbError::Unexpected(format!("server time `{}`", text.trim())))
 }
 
 async fn last_materialized_at(db: &Db) -> Result<Option<i64>, DbError> {
-    let sql = "SELECT count(), toUInt32(max(materialized_at)) FROM visit_chunks";
+    let sql = materialize::LAST_MATERIALIZED_AT;
     Ok(counted(db, sql).await?.and_then(|v| v.first().copied()))
-}
-
-/// `site IN (...)` for the configured sites.
-fn site_in(sites: &[String]) -> String {
-    let list: Vec<String> = sites.iter().map(|s| lit(s)).collect();
-    format!("site IN ({})", list.join(", "))
 }
 
 async fn first_event_hour(db: &Db, sites: &[String]) -> Result<Option<i64>, DbError> {
     if sites.is_empty() {
         return Ok(None);
     }
-    let sql = format!(
-        "SELECT count(), toUInt32(toStartOfHour(min(timestamp))) FROM events WHERE {}",
-        site_in(sites)
-    );
+    let sql = materialize::first_event_hour(sites);
     Ok(counted(db, &sql).await?.and_then(|v| v.first().copied()))
 }
 
@@ -190,23 +211,17 @@ async fn stale_hours(db: &Db, since: i64, from: i64, to: i64) -> Result<BTreeSet
     if from >= to {
         return Ok(BTreeSet::new());
     }
-    let late = format!(
-        "SELECT toUInt32(toStartOfHour(timestamp)) AS h, toUInt32(max(inserted_at)) FROM events \
-         WHERE inserted_at >= toDateTime({since}) AND timestamp >= toDateTime({}) AND timestamp < toDateTime({}) \
-         GROUP BY h",
+    let late = materialize::late_inserts(
+        since,
         (from - visits::LOOKAHEAD_SECS - HOUR).max(0),
-        to + visits::LOOKBACK_SECS
+        to + visits::LOOKBACK_SECS,
     );
     let late = pairs(db, &late).await?;
     if late.is_empty() {
         return Ok(BTreeSet::new());
     }
-    let read = format!(
-        "SELECT toUInt32(chunk), toUInt32(max(read_at)) FROM visit_chunks \
-         WHERE chunk >= toDateTime({from}) AND chunk < toDateTime({to}) GROUP BY chunk"
-    );
-    let read_at: std::collections::BTreeMap<i64, i64> =
-        pairs(db, &read).await?.into_iter().collect();
+    let read = materialize::read_times(from, to);
+    let read_at: BTreeMap<i64, i64> = pairs(db, &read).await?.into_iter().collect();
     let mut stale = BTreeSet::new();
     for (hour, inserted) in late {
         let first = (hour - visits::LOOKAHEAD_SECS - HOUR).div_euclid(HOUR) * HOUR;
@@ -263,9 +278,7 @@ fn hours(from: i64, to: i64) -> usize {
 async fn materialize(db: &Db, sites: &[String], from: i64, to: i64) -> Result<u64, DbError> {
     let generation = new_generation();
     let busy = hours_with_events(db, sites, from, to).await?;
-    let needs = Needs::all();
-    let columns = needs.columns().join(", ");
-    let mut read_at: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    let mut read_at: BTreeMap<i64, i64> = BTreeMap::new();
     for (run_from, run_to) in ranges(&busy) {
         let mut start = run_from;
         while start < run_to {
@@ -281,37 +294,23 @@ async fn materialize(db: &Db, sites: &[String], from: i64, to: i64) -> Result<u6
                     to: end,
                     now,
                 };
-                let sql = format!(
-                    "INSERT INTO visit_events (site, chunk, generation, {columns}) \
-                     SELECT {site}, toStartOfHour(timestamp), {generation}, {columns} \
-                     FROM ({relation}) WHERE timestamp >= toDateTime({start}) AND timestamp < toDateTime({end})",
-                    site = lit(site),
-                    relation = visits::relation(&window, &needs),
-                );
-                db.execute(&sql).await?;
+                db.execute(&materialize::store_visits(&window, generation))
+                    .await?;
             }
             start = end;
         }
     }
     // The span's first hour is recorded even without events, so that the
     // span counts as covered.
-    let rows: Vec<String> = busy
+    let rows: Vec<(i64, Option<i64>)> = busy
         .iter()
         .copied()
         .chain((!busy.contains(&from)).then_some(from))
-        .map(|hour| {
-            let read = read_at
-                .get(&hour)
-                .map_or("now()".to_string(), |t| format!("toDateTime({t})"));
-            format!("(toDateTime({hour}), {generation}, toDateTime({to}), {read}, now())")
-        })
+        .map(|hour| (hour, read_at.get(&hour).copied()))
         .collect();
     for chunk in rows.chunks(1000) {
-        let sql = format!(
-            "INSERT INTO visit_chunks (chunk, generation, covered_to, read_at, materialized_at) VALUES {}",
-            chunk.join(", ")
-        );
-        db.execute(&sql).await?;
+        db.execute(&materialize::record_hours(generation, to, chunk))
+            .await?;
     }
     tracing::debug!(
         from,
@@ -330,18 +329,13 @@ async fn hours_with_events(
     from: i64,
     to: i64,
 ) -> Result<BTreeSet<i64>, DbError> {
-    let sql = format!(
-        "SELECT DISTINCT toUInt32(toStartOfHour(timestamp)) FROM events \
-         WHERE {} AND timestamp >= toDateTime({from}) AND timestamp < toDateTime({to})",
-        site_in(sites)
-    );
-    column(db, &sql).await
+    column(db, &materialize::hours_with_events(sites, from, to)).await
 }
 
 /// Merges the hourly totals of every complete UTC day in `[from, to)` that
 /// has no daily totals yet or overlaps a span materialized in this run.
 async fn make_days(db: &Db, from: i64, to: i64, touched: &[(i64, i64)]) -> Result<(), DbError> {
-    let made: BTreeSet<i64> = column(db, "SELECT DISTINCT toUInt32(day) FROM visit_days")
+    let made: BTreeSet<i64> = column(db, materialize::DAYS_MADE)
         .await?
         .into_iter()
         .map(|d| d * DAY)
@@ -364,31 +358,13 @@ async fn make_days(db: &Db, from: i64, to: i64, touched: &[(i64, i64)]) -> Resul
 
 async fn make_days_span(db: &Db, from: i64, to: i64) -> Result<(), DbError> {
     let generation = new_generation();
-    let sql = format!(
-        "INSERT INTO visit_totals_daily (site, day, generation, dim, value, visitors, pageviews, events, \
-         visits, bounces, duration, visit_pageviews) \
-         SELECT site, toDate(chunk) AS day, {generation}, dim, value, {uniq}(visitors), \
-         sumMergeState(pageviews), sumMergeState(events), sumMergeState(visits), sumMergeState(bounces), \
-         sumMergeState(duration), sumMergeState(visit_pageviews) FROM visit_totals \
-         WHERE chunk >= toDateTime({from}) AND chunk < toDateTime({to}) AND {CURRENT} \
-         GROUP BY site, day, dim, value",
-        uniq = crate::sql::visitors_fn("IfMergeState")
-    );
-    db.execute(&sql).await?;
-    let rows: Vec<String> = (from..to)
-        .step_by(DAY as usize)
-        .map(|d| format!("(toDate(toDateTime({d}, 'UTC')), {generation}, now())"))
-        .collect();
-    db.execute(&format!(
-        "INSERT INTO visit_days (day, generation, made_at) VALUES {}",
-        rows.join(", ")
-    ))
-    .await?;
-    db.execute(&format!(
-        "ALTER TABLE visit_totals_daily DELETE WHERE day >= toDate(toDateTime({from}, 'UTC')) \
-         AND day < toDate(toDateTime({to}, 'UTC')) AND generation < {generation}"
-    ))
-    .await
+    db.execute(&materialize::merge_days(from, to, generation))
+        .await?;
+    let days = (from..to).step_by(DAY as usize);
+    db.execute(&materialize::record_days(generation, days))
+        .await?;
+    db.execute(&materialize::delete_older_days(from, to, generation))
+        .await
 }
 
 /// Generations only need to grow; nanoseconds since the epoch do, and two
@@ -405,14 +381,8 @@ async fn delete_older_generations(
     to: i64,
     generation: u64,
 ) -> Result<(), DbError> {
-    let range = format!(
-        "chunk >= toDateTime({from}) AND chunk < toDateTime({to}) AND generation < {generation}"
-    );
-    // `visit_chunks` keeps its rows: they are small, reports pick the
-    // newest generation anyway, and they also record the covered span.
-    for table in ["visit_events", "visit_totals"] {
-        db.execute(&format!("ALTER TABLE {table} DELETE WHERE {range}"))
-            .await?;
+    for sql in materialize::delete_older_hours(from, to, generation) {
+        db.execute(&sql).await?;
     }
     Ok(())
 }

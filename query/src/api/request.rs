@@ -1,0 +1,335 @@
+//! The Stats API v2 query as the service understands it: a checked
+//! [`Query`] of metrics, dimensions, filters, a date range, order and
+//! pagination, each a closed set of names ([`super::parse`] builds it from
+//! the body). Everything later, SQL included, works from these types, never
+//! from the request text.
+
+/// The most rows one page may hold, as in Plausible.
+pub const MAX_LIMIT: u64 = 10_000;
+/// Longest `matches` pattern; longer ones are refused before reaching SQL.
+pub const MAX_PATTERN_LEN: usize = 512;
+/// Longest filter value of any other kind.
+pub const MAX_VALUE_LEN: usize = 2_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Visitors,
+    Visits,
+    Pageviews,
+    ViewsPerVisit,
+    BounceRate,
+    VisitDuration,
+    Events,
+    Percentage,
+}
+
+impl Metric {
+    const ALL: [Metric; 8] = [
+        Metric::Visitors,
+        Metric::Visits,
+        Metric::Pageviews,
+        Metric::ViewsPerVisit,
+        Metric::BounceRate,
+        Metric::VisitDuration,
+        Metric::Events,
+        Metric::Percentage,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Visitors => "visitors",
+            Metric::Visits => "visits",
+            Metric::Pageviews => "pageviews",
+            Metric::ViewsPerVisit => "views_per_visit",
+            Metric::BounceRate => "bounce_rate",
+            Metric::VisitDuration => "visit_duration",
+            Metric::Events => "events",
+            Metric::Percentage => "percentage",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.name() == s)
+    }
+
+    /// Metrics that need events grouped into visits.
+    pub fn needs_visits(self) -> bool {
+        matches!(
+            self,
+            Metric::Visits | Metric::ViewsPerVisit | Metric::BounceRate | Metric::VisitDuration
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeGrain {
+    /// `time`: hour, day or month, picked from the length of the range.
+    Auto,
+    Hour,
+    Day,
+    Week,
+    Month,
+}
+
+/// The columns a report can group or filter by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dimension {
+    Page,
+    Name,
+    Hostname,
+    Prop(String),
+    EntryPage,
+    ExitPage,
+    /// A visit attribute taken from the visit's first event: the column name.
+    Visit(&'static str),
+    Time(TimeGrain),
+}
+
+/// Every dimension with a fixed name, as the API spells it: the one list
+/// of dimensions. Parsing and naming ([`Dimension::parse`],
+/// [`Dimension::name`]), the visit columns the relation carries
+/// ([`Dimension::visit_columns`]), the set the rollup view totals
+/// ([`crate::sql::rollups`]) and the tests' catalogues all derive from it.
+/// Custom properties (`event:props:<key>`, [`PROP_PREFIX`]) are the one
+/// family outside it. A new dimension is a row here plus a migration that
+/// adds it to the rollup view (a unit test there checks that it does).
+pub static DIMENSIONS: &[(&str, Dimension)] = &[
+    ("event:page", Dimension::Page),
+    ("event:name", Dimension::Name),
+    ("event:hostname", Dimension::Hostname),
+    ("visit:entry_page", Dimension::EntryPage),
+    ("visit:exit_page", Dimension::ExitPage),
+    ("visit:source", Dimension::Visit("source")),
+    ("visit:referrer", Dimension::Visit("referrer")),
+    ("visit:utm_medium", Dimension::Visit("utm_medium")),
+    ("visit:utm_source", Dimension::Visit("utm_source")),
+    ("visit:utm_campaign", Dimension::Visit("utm_campaign")),
+    ("visit:utm_content", Dimension::Visit("utm_content")),
+    ("visit:utm_term", Dimension::Visit("utm_term")),
+    ("visit:device", Dimension::Visit("device")),
+    ("visit:browser", Dimension::Visit("browser")),
+    ("visit:browser_version", Dimension::Visit("browser_version")),
+    ("visit:os", Dimension::Visit("os")),
+    ("visit:os_version", Dimension::Visit("os_version")),
+    ("visit:country", Dimension::Visit("country")),
+    ("visit:region", Dimension::Visit("region")),
+    ("visit:city", Dimension::Visit("city")),
+    ("time", Dimension::Time(TimeGrain::Auto)),
+    ("time:hour", Dimension::Time(TimeGrain::Hour)),
+    ("time:day", Dimension::Time(TimeGrain::Day)),
+    ("time:week", Dimension::Time(TimeGrain::Week)),
+    ("time:month", Dimension::Time(TimeGrain::Month)),
+];
+
+/// What custom property dimensions start with: `event:props:<key>`.
+pub const PROP_PREFIX: &str = "event:props:";
+/// Longest custom property key a dimension may name.
+const MAX_PROP_KEY_LEN: usize = 300;
+
+impl Dimension {
+    pub fn parse(s: &str) -> Option<Self> {
+        if let Some(key) = s.strip_prefix(PROP_PREFIX) {
+            return (!key.is_empty() && key.len() <= MAX_PROP_KEY_LEN)
+                .then(|| Self::Prop(key.into()));
+        }
+        DIMENSIONS
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, d)| d.clone())
+    }
+
+    /// The name as the API spells it.
+    pub fn name(&self) -> String {
+        if let Self::Prop(key) = self {
+            return format!("{PROP_PREFIX}{key}");
+        }
+        let (name, _) = DIMENSIONS
+            .iter()
+            .find(|(_, d)| d == self)
+            .expect("every dimension but a property is in DIMENSIONS");
+        (*name).into()
+    }
+
+    /// The columns of a visit's first event that `visit:*` dimensions read
+    /// (each exposed as `v_<column>`), in [`DIMENSIONS`] order.
+    pub fn visit_columns() -> impl Iterator<Item = &'static str> {
+        DIMENSIONS.iter().filter_map(|(_, d)| match d {
+            Self::Visit(column) => Some(*column),
+            _ => None,
+        })
+    }
+
+    /// Dimensions whose value comes from the visit, not the event.
+    pub fn needs_visits(&self) -> bool {
+        matches!(self, Self::EntryPage | Self::ExitPage | Self::Visit(_))
+    }
+
+    pub fn is_time(&self) -> bool {
+        matches!(self, Self::Time(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Is,
+    IsNot,
+    Contains,
+    ContainsNot,
+    Matches,
+    MatchesNot,
+}
+
+impl Op {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "is" => Self::Is,
+            "is_not" => Self::IsNot,
+            "contains" => Self::Contains,
+            "contains_not" => Self::ContainsNot,
+            "matches" => Self::Matches,
+            "matches_not" => Self::MatchesNot,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Is => "is",
+            Self::IsNot => "is_not",
+            Self::Contains => "contains",
+            Self::ContainsNot => "contains_not",
+            Self::Matches => "matches",
+            Self::MatchesNot => "matches_not",
+        }
+    }
+
+    /// The negated operators: true when none of the values matches.
+    pub fn negated(self) -> bool {
+        matches!(self, Self::IsNot | Self::ContainsNot | Self::MatchesNot)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    Compare {
+        op: Op,
+        dimension: Dimension,
+        values: Vec<String>,
+    },
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+}
+
+impl Filter {
+    /// Whether any condition in the tree reads a visit attribute.
+    pub fn needs_visits(&self) -> bool {
+        match self {
+            Self::Compare { dimension, .. } => dimension.needs_visits(),
+            Self::And(fs) | Self::Or(fs) => fs.iter().any(Self::needs_visits),
+            Self::Not(f) => f.needs_visits(),
+        }
+    }
+}
+
+/// `date_range` as sent; resolved against the site's time zone later.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DateRange {
+    /// `day`, `7d`, `28d`, `30d`, `month`, `6mo`, `12mo`, `year`, `all`.
+    Named(String),
+    Dates(chrono::NaiveDate, chrono::NaiveDate),
+    DateTimes(
+        chrono::DateTime<chrono::FixedOffset>,
+        chrono::DateTime<chrono::FixedOffset>,
+    ),
+}
+
+/// The names `date_range` may take.
+pub const NAMED_RANGES: [&str; 9] = [
+    "day", "7d", "28d", "30d", "month", "6mo", "12mo", "year", "all",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    Metric(Metric),
+    Dimension(Dimension),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub site_id: String,
+    pub metrics: Vec<Metric>,
+    pub dimensions: Vec<Dimension>,
+    pub filter: Option<Filter>,
+    pub date_range: DateRange,
+    pub order_by: Vec<(SortKey, Direction)>,
+    pub limit: u64,
+    pub offset: u64,
+    pub total_rows: bool,
+    pub time_labels: bool,
+}
+
+impl Query {
+    /// Whether events must be grouped into visits to answer this query.
+    pub fn needs_visits(&self) -> bool {
+        self.metrics.iter().any(|m| m.needs_visits())
+            || self.dimensions.iter().any(Dimension::needs_visits)
+            || self.filter.as_ref().is_some_and(Filter::needs_visits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dimension_parses_from_its_name_and_back() {
+        for (name, d) in DIMENSIONS {
+            assert_eq!(Dimension::parse(name).as_ref(), Some(d), "{name}");
+            assert_eq!(d.name(), *name);
+            if let Dimension::Visit(column) = d {
+                assert_eq!(*name, format!("visit:{column}"));
+            }
+        }
+        let mut names: Vec<&str> = DIMENSIONS.iter().map(|(name, _)| *name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DIMENSIONS.len(), "a name is listed twice");
+        // The names whose meaning is not spelled out by the variant.
+        assert_eq!(
+            Dimension::parse("visit:entry_page"),
+            Some(Dimension::EntryPage)
+        );
+        assert_eq!(
+            Dimension::parse("visit:exit_page"),
+            Some(Dimension::ExitPage)
+        );
+        assert_eq!(
+            Dimension::parse("time"),
+            Some(Dimension::Time(TimeGrain::Auto))
+        );
+        assert_eq!(
+            Dimension::parse("time:week"),
+            Some(Dimension::Time(TimeGrain::Week))
+        );
+    }
+
+    #[test]
+    fn properties_are_the_family_outside_the_table() {
+        let plan = Dimension::parse("event:props:plan");
+        assert_eq!(plan, Some(Dimension::Prop("plan".into())));
+        assert_eq!(Dimension::Prop("plan".into()).name(), "event:props:plan");
+        assert_eq!(Dimension::parse("event:props:"), None);
+        assert_eq!(
+            Dimension::parse(&format!("event:props:{}", "k".repeat(301))),
+            None
+        );
+        assert_eq!(Dimension::parse("visit:shoe"), None);
+    }
+}

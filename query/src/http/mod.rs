@@ -1,0 +1,12 @@
+//! The query service's HTTP surface: the route table ([`routes`]) and the
+//! handlers it names. Handlers turn a request into calls on the stages
+//! below them (auth, the api model, sql) and their answer into a response;
+//! they share [`crate::state::AppState`] and never the route table, so the
+//! table is the only place that knows every path.
+
+pub mod dashboard;
+pub mod health;
+pub mod login;
+pub mod realtime;
+pub mod routes;
+pub mod stats;

@@ -1,0 +1,21 @@
+//! Every SQL string of the query service, and the code that runs them.
+//!
+//! A report starts as a [`plan`] (the parsed query resolved against one
+//! site and the materialized visits it may read). [`report`] answers it
+//! from rolled-up totals ([`rollups`]) when they hold the answer exactly,
+//! else from events ([`events`]), grouped into visits by the relation in
+//! [`visits`] when a number needs them; [`clickhouse`] runs it under the
+//! configured limits. [`expr`] writes values, dimensions and filters as SQL
+//! text (user input only ever through [`expr::lit`]). Besides reports:
+//! the handlers' two small [`lookups`], and the statements the rollup
+//! materializer runs ([`materialize`]).
+
+pub mod clickhouse;
+pub mod events;
+pub mod expr;
+pub mod lookups;
+pub mod materialize;
+pub mod plan;
+pub mod report;
+pub mod rollups;
+pub mod visits;

@@ -1,0 +1,181 @@
+//! One Stats API query as SQL, run with limits, and its rows as raw numbers.
+//!
+//! A [`Report`] holds the query's [`Plan`] and picks the way to answer it:
+//! from rolled-up totals ([`super::rollups`]) when they hold the answer
+//! exactly, else from events ([`super::events`]). Either body selects the
+//! same columns; this module orders and pages them and reads the rows.
+//!
+//! ClickHouse returns raw sums and counts ([`Raw`]); the ratios and
+//! rounding happen in [`crate::api::response`], so every metric is derived
+//! from the same few numbers:
+//! - `visitors`: distinct visitor ids among matching events in range;
+//! - `pageviews`, `events`: matching events in range (`events` excludes
+//!   `engagement` events, which only measure time on page);
+//! - `visits`: visits that start in range and hold a matching event;
+//! - `bounce_rate`: percent of those visits with exactly one pageview and
+//!   no interactive custom event;
+//! - `visit_duration`: mean seconds from a visit's first event to its last;
+//! - `views_per_visit`: mean pageviews per visit;
+//! - `percentage`: share of the range's visitors (same filters, no grouping).
+//!
+//! A filter is evaluated on each event together with its visit's
+//! attributes. Grouped by an event dimension, a visit counts once under
+//! every value its matching events have; grouped by time, under every
+//! bucket it has matching events in.
+
+use super::clickhouse::{fetch_json, number, Limits};
+use super::plan::{dim_aliases, Coverage, Plan};
+use super::{events, rollups};
+use crate::api::dates::Span;
+use crate::api::request::{Dimension, Direction, Metric, Query, SortKey};
+use crate::api::response::{Raw, Row};
+use crate::error::ApiError;
+use chrono_tz::Tz;
+use schema::Db;
+use serde_json::Value;
+
+/// A query against one site's settings, resolved in time, ready to run.
+#[derive(Debug)]
+pub struct Report<'a> {
+    pub plan: Plan<'a>,
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub rows: Vec<Row>,
+    /// Rows before pagination, as ClickHouse counted them.
+    pub total_rows: u64,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(query: &'a Query, tz: Tz, span: Span, now: i64) -> Self {
+        Self {
+            plan: Plan::new(query, tz, span, now),
+        }
+    }
+
+    /// Reads materialized visits where `coverage` allows.
+    pub fn with_coverage(mut self, coverage: Option<Coverage>) -> Self {
+        self.plan.coverage = coverage;
+        self
+    }
+
+    /// The full SQL; the format is chosen when it is fetched.
+    pub fn sql(&self) -> String {
+        let plan = &self.plan;
+        let q = plan.query;
+        let dims: Vec<String> = q.dimensions.iter().map(|d| plan.dimension(d)).collect();
+        let body = rollups::sql(plan, &dims).unwrap_or_else(|| events::sql(plan, &dims));
+        format!(
+            "{body} ORDER BY {} LIMIT {}, {}",
+            self.order_by().join(", "),
+            q.offset,
+            q.limit
+        )
+    }
+
+    /// Explicit order first, then the default: time ascending, the first
+    /// metric descending, and every dimension ascending so that pages of
+    /// results are stable.
+    fn order_by(&self) -> Vec<String> {
+        let q = self.plan.query;
+        let dim_alias = |d: &Dimension| {
+            let i = q
+                .dimensions
+                .iter()
+                .position(|x| x == d)
+                .expect("checked at parse");
+            format!("d{i}")
+        };
+        let mut order: Vec<String> = q
+            .order_by
+            .iter()
+            .map(|(key, dir)| {
+                let expr = match key {
+                    SortKey::Metric(m) => metric_order(*m).to_string(),
+                    SortKey::Dimension(d) => dim_alias(d),
+                };
+                format!("{expr} {}", direction(*dir))
+            })
+            .collect();
+        if q.order_by.is_empty() {
+            if let Some(t) = q.dimensions.iter().find(|d| d.is_time()) {
+                order.push(format!("{} ASC", dim_alias(t)));
+            }
+            order.push(format!("{} DESC", metric_order(q.metrics[0])));
+        }
+        order.extend(dim_aliases(q.dimensions.len()).map(|a| a + " ASC"));
+        order
+    }
+
+    /// Runs the report under `limits`.
+    pub async fn run(&self, db: &Db, limits: Limits) -> Result<Outcome, ApiError> {
+        let sql = self.sql();
+        tracing::debug!(%sql, "report");
+        let json = fetch_json(db, &sql, limits).await?;
+        let total_rows = json
+            .get("rows_before_limit_at_least")
+            .and_then(number)
+            .unwrap_or(0);
+        let data = json
+            .get("data")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let query = self.plan.query;
+        let dims = query.dimensions.len();
+        let rows = data
+            .iter()
+            .map(|row| parse_row(row, dims))
+            .collect::<Result<Vec<_>, _>>()?;
+        let total_rows = total_rows.max(query.offset + rows.len() as u64);
+        Ok(Outcome { rows, total_rows })
+    }
+}
+
+fn metric_order(m: Metric) -> &'static str {
+    match m {
+        Metric::Visitors | Metric::Percentage => "r_visitors",
+        Metric::Visits => "r_visits",
+        Metric::Pageviews => "r_pageviews",
+        Metric::Events => "r_events",
+        Metric::BounceRate => "if(r_visits = 0, 0, r_bounces / r_visits)",
+        Metric::VisitDuration => "if(r_visits = 0, 0, r_duration / r_visits)",
+        Metric::ViewsPerVisit => "if(r_visits = 0, 0, r_visit_pageviews / r_visits)",
+    }
+}
+
+fn direction(d: Direction) -> &'static str {
+    match d {
+        Direction::Asc => "ASC",
+        Direction::Desc => "DESC",
+    }
+}
+
+fn parse_row(row: &Value, dims: usize) -> Result<Row, ApiError> {
+    let unexpected = || ApiError::Storage(schema::DbError::Unexpected(format!("report row {row}")));
+    let cells = row.as_array().ok_or_else(unexpected)?;
+    if cells.len() != dims + 7 {
+        return Err(unexpected());
+    }
+    let dimensions = cells[..dims]
+        .iter()
+        .map(|c| c.as_str().map(String::from).ok_or_else(unexpected))
+        .collect::<Result<Vec<_>, _>>()?;
+    let n: Vec<u64> = cells[dims..]
+        .iter()
+        .map(|c| number(c).unwrap_or(0))
+        .collect();
+    Ok(Row {
+        dimensions,
+        raw: Raw {
+            visitors: n[0],
+            pageviews: n[1],
+            events: n[2],
+            visits: n[3],
+            bounces: n[4],
+            duration_sum: n[5],
+            visit_pageviews: n[6],
+        },
+    })
+}
