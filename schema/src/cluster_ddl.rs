@@ -25,7 +25,7 @@
 //! later events of the new day carry no link to the old id. The query
 //! service therefore builds visits on the host that received the query,
 //! from all shards' events, and links the two ids with `GLOBAL IN` (see
-//! `query/src/visits.rs`); placement changes where rows live, never an
+//! `query/src/sql/visits.rs`); placement changes where rows live, never an
 //! answer. `salts` is sharded by day, so every candidate of a day is on one
 //! shard and the smallest one is read back right after an offer. The
 //! rollup tables (unused in cluster mode, see docs/cluster.md) are sharded by
