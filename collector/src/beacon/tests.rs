@@ -3,6 +3,8 @@
 
 use super::*;
 use proptest::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 pub(super) fn ok(json: &str) -> Beacon {
     match parse(json.as_bytes()) {
@@ -238,39 +240,23 @@ proptest! {
     }
 }
 
-/// Xorshift64: deterministic pseudo-random bytes without extra dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[test]
 fn never_panics_on_random_input() {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = StdRng::seed_from_u64(0x9E37_79B9_7F4A_7C15);
     let seed = br#"{"n":"pageview","u":"https://www.example.com/a%C3%A9?utm_source=x#h","d":"a.com,b.com","r":"https://r.example/","p":{"k":"v","n":1},"$":{"amount":"1.5","currency":"EUR"},"h":1,"w":1280,"sd":50,"e":10}"#;
     // JSON-ish alphabet makes structurally interesting inputs more likely.
     let alphabet = br#"{}[]":,.-+eE0123456789 \%#/?&=nudrpiwh$tf"#;
     for round in 0..600 {
         let bytes: Vec<u8> = match round % 3 {
-            0 => (0..rng.below(64)).map(|_| rng.next() as u8).collect(),
-            1 => (0..rng.below(256))
-                .map(|_| alphabet[rng.below(alphabet.len())])
+            0 => (0..rng.random_range(0..64)).map(|_| rng.random()).collect(),
+            1 => (0..rng.random_range(0..256))
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
                 .collect(),
             _ => {
                 let mut bytes = seed.to_vec();
-                for _ in 0..=rng.below(8) {
-                    let at = rng.below(bytes.len());
-                    bytes[at] = rng.next() as u8;
+                for _ in 0..=rng.random_range(0..8) {
+                    let at = rng.random_range(0..bytes.len());
+                    bytes[at] = rng.random();
                 }
                 bytes
             }
