@@ -1,0 +1,395 @@
+//! The raw JSON object of an event body and its scalar fields: the name,
+//! hash mode, interactive flag, counts (screen width, scroll depth,
+//! engagement time) and the domain list.
+//!
+//! Deserialising straight into [`Fields`] skips building a map of every
+//! key, which is most of the parsing time; the string fields borrow from
+//! the body. Each parser returns its message for the caller to file under
+//! its field.
+
+use std::borrow::Cow;
+
+use super::{pieces, MAX_DOMAINS, MAX_NAME_CHARS, NOT_STRING, REQUIRED};
+use crate::text::trim;
+use compact_str::CompactString;
+use serde_json::{Map, Value};
+
+/// The top-level JSON object's known keys. Deserialising straight into
+/// this struct skips building a map of every key, which is most of the
+/// parsing time; unknown keys are skipped. A JSON `null` reads as absent.
+/// The four string fields every beacon has are borrowed from the body.
+#[derive(Default, serde::Deserialize)]
+pub(super) struct Fields<'a> {
+    #[serde(borrow)]
+    n: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    #[serde(borrow)]
+    u: Option<Text<'a>>,
+    #[serde(borrow)]
+    url: Option<Text<'a>>,
+    #[serde(borrow)]
+    d: Option<Text<'a>>,
+    #[serde(borrow)]
+    domain: Option<Text<'a>>,
+    #[serde(borrow)]
+    r: Option<Text<'a>>,
+    #[serde(borrow)]
+    referrer: Option<Text<'a>>,
+    // The rarer fields are boxed: the struct is moved a few times per
+    // beacon, and most of it is usually absent.
+    p: Option<Box<Value>>,
+    props: Option<Box<Value>>,
+    i: Option<Box<Value>>,
+    interactive: Option<Box<Value>>,
+    h: Option<Box<Value>>,
+    #[serde(rename = "hashMode")]
+    hash_mode: Option<Box<Value>>,
+    #[serde(rename = "$")]
+    dollar: Option<Box<Value>>,
+    revenue: Option<Box<Value>>,
+    w: Option<Value>,
+    sd: Option<Box<Value>>,
+    e: Option<Box<Value>>,
+}
+
+/// A field that should be a string: borrowed from the body when it holds
+/// no escapes (the usual case), owned when it does, and any other JSON
+/// value as itself, for the error message.
+#[derive(Debug)]
+pub(super) enum Text<'a> {
+    Str(Cow<'a, str>),
+    Other(Value),
+}
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> serde::de::Visitor<'de> for TextVisitor<'a> {
+    type Value = Text<'a>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'a>, E> {
+        Ok(Text::Str(Cow::Borrowed(text)))
+    }
+
+    fn visit_str<E>(self, text: &str) -> Result<Text<'a>, E> {
+        Ok(Text::Str(Cow::Owned(text.to_owned())))
+    }
+
+    fn visit_string<E>(self, text: String) -> Result<Text<'a>, E> {
+        Ok(Text::Str(Cow::Owned(text)))
+    }
+
+    fn visit_bool<E>(self, flag: bool) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::Bool(flag)))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::from(n)))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::from(n)))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::from(n)))
+    }
+
+    fn visit_unit<E>(self) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::Null))
+    }
+
+    fn visit_none<E>(self) -> Result<Text<'a>, E> {
+        Ok(Text::Other(Value::Null))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Text<'a>, A::Error> {
+        let items = serde::de::value::SeqAccessDeserializer::new(seq);
+        Ok(Text::Other(serde::Deserialize::deserialize(items)?))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Text<'a>, A::Error> {
+        let entries = serde::de::value::MapAccessDeserializer::new(map);
+        Ok(Text::Other(serde::Deserialize::deserialize(entries)?))
+    }
+}
+
+impl Fields<'_> {
+    /// The tracker sends short keys, hand-written integrations long ones; short wins.
+    pub(super) fn get(&self, short: &str, long: &str) -> Option<&Value> {
+        self.one(short).or_else(|| self.one(long))
+    }
+
+    /// A string field, short key first.
+    pub(super) fn text(&self, short: &str, long: &str) -> Option<&Text<'_>> {
+        let field = |key| match key {
+            "n" => self.n.as_ref(),
+            "name" => self.name.as_ref(),
+            "u" => self.u.as_ref(),
+            "url" => self.url.as_ref(),
+            "d" => self.d.as_ref(),
+            "domain" => self.domain.as_ref(),
+            "r" => self.r.as_ref(),
+            "referrer" => self.referrer.as_ref(),
+            _ => None,
+        };
+        field(short).or_else(|| field(long))
+    }
+
+    pub(super) fn one(&self, key: &str) -> Option<&Value> {
+        let field = match key {
+            "p" => &self.p,
+            "props" => &self.props,
+            "i" => &self.i,
+            "interactive" => &self.interactive,
+            "h" => &self.h,
+            "hashMode" => &self.hash_mode,
+            "$" => &self.dollar,
+            "revenue" => &self.revenue,
+            "w" => return self.w.as_ref(),
+            "sd" => &self.sd,
+            "e" => &self.e,
+            _ => return None,
+        };
+        field.as_deref()
+    }
+}
+
+pub(super) fn parse_object(body: &[u8]) -> Result<Fields<'_>, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "body is not valid UTF-8".to_owned())?;
+    // serde_json's recursion limit (128) turns deeply nested input into an
+    // ordinary error here instead of a stack overflow.
+    let invalid = |err: serde_json::Error| format!("invalid JSON: {err}");
+    // A struct would also accept a JSON array, so the object is checked for
+    // first; anything else is either some other JSON value or not JSON.
+    if !text.trim_start().starts_with('{') {
+        serde_json::from_str::<Value>(text).map_err(invalid)?;
+        return Err("expected a JSON object".to_owned());
+    }
+    match serde_json::from_str(text) {
+        // A repeated key: read it as a map, where the last value wins, as
+        // Plausible's own parser does.
+        Err(err) if err.to_string().starts_with("duplicate field") => {
+            let map: Map<String, Value> = serde_json::from_str(text).map_err(invalid)?;
+            serde::Deserialize::deserialize(Value::Object(map)).map_err(invalid)
+        }
+        parsed => parsed.map_err(invalid),
+    }
+}
+
+pub(super) fn required_string<'t>(value: Option<&'t Text>) -> Result<&'t str, String> {
+    match value {
+        None | Some(Text::Other(Value::Null)) => Err(REQUIRED.to_owned()),
+        Some(Text::Str(text)) => Ok(text),
+        Some(Text::Other(_)) => Err(NOT_STRING.to_owned()),
+    }
+}
+
+pub(super) fn parse_name(value: Option<&Text>) -> Result<CompactString, String> {
+    let name = trim(required_string(value)?);
+    if name.is_empty() {
+        return Err(REQUIRED.to_owned());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
+    }
+    Ok(name.into())
+}
+
+pub(super) fn parse_hash_mode(value: Option<&Value>) -> Result<bool, String> {
+    match value {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(flag)) => Ok(*flag),
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
+        Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
+        Some(_) => Err("must be 1, 0, true or false".to_owned()),
+    }
+}
+
+/// Stops at the first domain past the limit so a huge list costs little.
+pub(super) fn parse_domains(value: Option<&Text>) -> Result<Vec<String>, String> {
+    let mut domains: Vec<String> = Vec::new();
+    for item in pieces(required_string(value)?, b',') {
+        let item = trim(item);
+        // Unicode lowercasing only when needed: domains are nearly always ASCII.
+        let domain = if item.is_ascii() {
+            item.to_ascii_lowercase()
+        } else {
+            item.to_lowercase()
+        };
+        if domain.is_empty() || domains.contains(&domain) {
+            continue;
+        }
+        if domains.len() == MAX_DOMAINS {
+            return Err(format!("must list at most {MAX_DOMAINS} domains"));
+        }
+        domains.push(domain);
+    }
+    if domains.is_empty() {
+        return Err(REQUIRED.to_owned());
+    }
+    Ok(domains)
+}
+
+pub(super) fn parse_interactive(value: Option<&Value>) -> Result<bool, String> {
+    match value {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(flag)) => Ok(*flag),
+        Some(_) => Err("must be a boolean".to_owned()),
+    }
+}
+
+pub(super) fn parse_count(value: Option<&Value>, max: u64) -> Result<Option<u64>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => whole_number(value).map(|n| Some(n.min(max))),
+    }
+}
+
+/// Whole-valued floats such as `1280.0` are accepted; huge ones saturate.
+fn whole_number(value: &Value) -> Result<u64, String> {
+    if let Some(n) = value.as_u64() {
+        return Ok(n);
+    }
+    match value.as_f64() {
+        // `as` saturates, which is the clamping we want for out-of-range values.
+        Some(f) if f >= 0.0 && f.fract() == 0.0 => Ok(f as u64),
+        _ => Err("must be a non-negative integer".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::beacon::tests::{errors, expected, field_errors, ok, with};
+
+    #[test]
+    fn escaped_and_plain_strings_read_the_same() {
+        let plain = ok(
+            r#"{"n":"pageview","u":"https://example.com/a/b","d":"example.com","r":"https://t.co/x"}"#,
+        );
+        let escaped = ok(
+            r#"{"n":"page\u0076iew","u":"https:\/\/example.com\/a\/b","d":"exa\u006dple.com","r":"https:\/\/t.co\/x"}"#,
+        );
+        assert_eq!(plain, escaped);
+    }
+
+    #[test]
+    fn short_key_wins_over_long() {
+        let beacon = ok(
+            r#"{"n":"short","name":"long","u":"https://a.example/","url":"not a url",
+            "d":"a.example","domain":7,"i":false,"interactive":"bad"}"#,
+        );
+        assert_eq!(beacon.name, "short");
+        assert_eq!(beacon.page.hostname, "a.example");
+        assert_eq!(beacon.domains, vec!["a.example".to_string()]);
+        assert!(!beacon.interactive);
+    }
+
+    #[test]
+    fn unknown_keys_and_version_ignored() {
+        let beacon = ok(&with(r#""v":23,"something":{"deep":[1,2]},"m":null"#));
+        assert_eq!(beacon.name, "pageview");
+        assert_eq!(beacon.props, vec![]);
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value() {
+        let beacon = ok(r#"{"n":"first","n":"pageview","u":"https://a.example/","d":"a.example"}"#);
+        assert_eq!(beacon.name, "pageview");
+    }
+
+    #[test]
+    fn hash_mode_wrong_value() {
+        let want = vec!["must be 1, 0, true or false".to_string()];
+        assert_eq!(field_errors(r#""h":2"#, "hashMode"), want);
+        assert_eq!(field_errors(r#""h":"1""#, "hashMode"), want);
+        assert_eq!(field_errors(r#""hashMode":1.5"#, "hashMode"), want);
+    }
+
+    #[test]
+    fn name_length_counts_characters() {
+        let name_120 = "é".repeat(120); // 240 bytes, still within the limit
+        let beacon = ok(&format!(
+            r#"{{"n":"{name_120}","u":"https://example.com/","d":"example.com"}}"#
+        ));
+        assert_eq!(beacon.name.chars().count(), 120);
+        let name_121 = "é".repeat(121);
+        let body = format!(r#"{{"n":"{name_121}","u":"https://example.com/","d":"example.com"}}"#);
+        assert_eq!(
+            errors(&body),
+            expected(&[("name", &["must be at most 120 characters"])])
+        );
+    }
+
+    #[test]
+    fn domain_list_normalised() {
+        let beacon = ok(r#"{"n":"pageview","u":"https://example.com/",
+            "d":" Example.com, ,shop.example.com,EXAMPLE.com,,blog.example.com "}"#);
+        let want: Vec<String> = vec![
+            "example.com".into(),
+            "shop.example.com".into(),
+            "blog.example.com".into(),
+        ];
+        assert_eq!(beacon.domains, want);
+    }
+
+    #[test]
+    fn domain_limit() {
+        let ten = "a.com,b.com,c.com,d.com,e.com,f.com,g.com,h.com,i.com,j.com";
+        let beacon = ok(&format!(
+            r#"{{"n":"x","u":"https://a.com/","d":"{ten},a.com,J.com"}}"#
+        ));
+        assert_eq!(beacon.domains.len(), 10);
+        let body = format!(r#"{{"n":"x","u":"https://a.com/","d":"{ten},k.com"}}"#);
+        assert_eq!(
+            errors(&body),
+            expected(&[("domain", &["must list at most 10 domains"])])
+        );
+    }
+
+    #[test]
+    fn interactive_flag() {
+        assert!(ok(&with(r#""v":1"#)).interactive);
+        assert!(ok(&with(r#""i":null"#)).interactive);
+        assert!(!ok(&with(r#""i":false"#)).interactive);
+        let want = vec!["must be a boolean".to_string()];
+        assert_eq!(field_errors(r#""i":0"#, "interactive"), want);
+    }
+
+    #[test]
+    fn screen_width() {
+        assert_eq!(ok(&with(r#""w":0"#)).screen_width, Some(0));
+        assert_eq!(ok(&with(r#""w":1280.0"#)).screen_width, Some(1280));
+        assert_eq!(ok(&with(r#""w":100000"#)).screen_width, Some(65535));
+        assert_eq!(ok(&with(r#""w":1e30"#)).screen_width, Some(65535));
+        assert_eq!(ok(&with(r#""w":null"#)).screen_width, None);
+        let want = vec!["must be a non-negative integer".to_string()];
+        assert_eq!(field_errors(r#""w":-1"#, "w"), want);
+        assert_eq!(field_errors(r#""w":"1280""#, "w"), want);
+        assert_eq!(field_errors(r#""w":12.5"#, "w"), want);
+    }
+
+    #[test]
+    fn scroll_depth_and_engagement_time() {
+        assert_eq!(ok(&with(r#""sd":100"#)).scroll_depth, Some(100));
+        assert_eq!(ok(&with(r#""sd":150"#)).scroll_depth, Some(100));
+        assert_eq!(
+            ok(&with(r#""e":5000000000"#)).engagement_ms,
+            Some(4294967295)
+        );
+        let want = vec!["must be a non-negative integer".to_string()];
+        assert_eq!(field_errors(r#""sd":-5"#, "sd"), want);
+        assert_eq!(field_errors(r#""e":-1"#, "e"), want);
+        assert_eq!(field_errors(r#""e":"12""#, "e"), want);
+    }
+}

@@ -1,0 +1,150 @@
+//! The referrer field. A referrer is a hint, not a requirement: anything
+//! unparsable is dropped rather than reported. It is cut to its byte limit
+//! first, then read by the light parse when it is a plain http(s) URL and by
+//! the `url` crate otherwise (which also reads `android-app://` referrers).
+
+use super::fields::Text;
+use super::url::{
+    has_dot_segment, is_web_scheme, needs_full_parse, normalise_host, plain_host, split_fragment,
+    split_web_scheme,
+};
+use super::{truncate, Referrer, MAX_REFERRER_BYTES, NOT_STRING};
+use crate::text::split_at_byte;
+use ::url::Url;
+use serde_json::Value;
+
+/// A referrer is a hint, not a requirement: anything unparsable becomes `None`.
+pub(super) fn parse_referrer(value: Option<&Text>) -> Result<Option<Referrer>, String> {
+    let text = match value {
+        None | Some(Text::Other(Value::Null)) => return Ok(None),
+        Some(Text::Str(text)) => text,
+        Some(Text::Other(_)) => return Err(NOT_STRING.to_owned()),
+    };
+    let text = truncate(text, MAX_REFERRER_BYTES);
+    let full = || Url::parse(text).ok().as_ref().and_then(referrer_of);
+    Ok(plain_web_referrer(text).or_else(full))
+}
+
+/// Browsers send the Referer already normalised, so for a plain ASCII
+/// http(s) URL a light parse (no IDNA, no path normalisation) gives the same
+/// host and path as the full URL parser at a fraction of the cost. Anything
+/// that could differ (escapes, dot segments, non-ASCII) takes the full parse.
+pub(super) fn plain_web_referrer(text: &str) -> Option<Referrer> {
+    if memchr::memchr(b'%', text.as_bytes()).is_some() {
+        return None;
+    }
+    let (before_fragment, fragment) = split_fragment(text);
+    // As for pages: what `split_web_scheme` accepts needs no full parse.
+    let (_, rest) = split_web_scheme(before_fragment)?;
+    if fragment.is_some_and(needs_full_parse) {
+        return None;
+    }
+    let authority_end = memchr::memchr2(b'/', b'?', rest.as_bytes()).unwrap_or(rest.len());
+    let (authority, path_and_query) = rest.split_at(authority_end);
+    let host = plain_host(authority)?;
+    let path = split_at_byte(path_and_query, b'?').map_or(path_and_query, |(path, _)| path);
+    let path = if path.is_empty() { "/" } else { path };
+    if has_dot_segment(path) {
+        return None;
+    }
+    Some(Referrer {
+        host: normalise_host(host),
+        path: path.into(),
+    })
+}
+
+pub(super) fn referrer_of(url: &Url) -> Option<Referrer> {
+    let host = url.host_str().filter(|host| !host.is_empty())?;
+    let host = if is_web_scheme(url) {
+        normalise_host(host)
+    } else {
+        host.into()
+    };
+    let path = url.path().into();
+    Some(Referrer { host, path })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::beacon::tests::{field_errors, ok, with};
+
+    fn referrer(json_value: &str) -> Option<Referrer> {
+        ok(&with(&format!(r#""r":{json_value}"#))).referrer
+    }
+
+    #[test]
+    fn referrer_variants() {
+        assert_eq!(referrer("null"), None);
+        assert_eq!(referrer(r#""""#), None);
+        assert_eq!(referrer(r#""not a url""#), None);
+        assert_eq!(referrer(r#""mailto:someone@example.com""#), None);
+        let google = Referrer {
+            host: "google.co.uk".into(),
+            path: "/url".into(),
+        };
+        assert_eq!(
+            referrer(r#""https://WWW.Google.co.uk/url?q=secret#frag""#),
+            Some(google)
+        );
+        let app = Referrer {
+            host: "com.google.android.gm".into(),
+            path: String::new().into(),
+        };
+        assert_eq!(
+            referrer(r#""android-app://com.google.android.gm""#),
+            Some(app)
+        );
+        assert_eq!(ok(&with(r#""v":1"#)).referrer, None);
+    }
+
+    #[test]
+    fn light_referrer_parse_agrees_with_the_full_one() {
+        let cases = [
+            "https://www.google.com/",
+            "https://www.Google.co.uk/search?q=x#frag",
+            "http://news.ycombinator.com",
+            "https://t.co/AbC123",
+            "https://example.org:8443/a/b/c?x=1",
+            "http://[2001:db8::1]/path",
+            "https://l.facebook.com/l.php?u=https%3A%2F%2Fexample.com",
+            "https://example.com/a/./b",
+            "https://user:pw@example.com/x",
+            "https://bücher.example/",
+        ];
+        for text in cases {
+            let full = Url::parse(text).ok().as_ref().and_then(referrer_of);
+            if let Some(light) = plain_web_referrer(text) {
+                assert_eq!(Some(light), full, "{text}");
+            }
+        }
+        assert!(
+            plain_web_referrer("https://www.google.com/").is_some(),
+            "the light path is used"
+        );
+    }
+
+    #[test]
+    fn referrer_wrong_type() {
+        let want = vec!["must be a string".to_string()];
+        assert_eq!(field_errors(r#""r":{"host":"x"}"#, "referrer"), want);
+        assert_eq!(field_errors(r#""referrer":true"#, "referrer"), want);
+    }
+
+    #[test]
+    fn referrer_truncated_at_char_boundary_before_parsing() {
+        // 21 ASCII bytes then 2000 bytes of 'é': the cut at 2000 bytes falls
+        // inside a character, so 989 'é' survive (21 + 1978 = 1999 bytes).
+        let long = format!("https://ref.example/x{}", "é".repeat(1000));
+        let got = referrer(&format!("{long:?}")).expect("referrer");
+        assert_eq!(got.host, "ref.example");
+        assert_eq!(got.path, format!("/x{}", "%C3%A9".repeat(989)));
+    }
+
+    #[test]
+    fn referrer_truncation_can_cut_off_query() {
+        let long = format!("https://ref.example/p?{}", "q".repeat(3000));
+        let got = referrer(&format!("{long:?}")).expect("referrer");
+        assert_eq!(got.path, "/p");
+    }
+}
