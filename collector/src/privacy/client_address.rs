@@ -22,7 +22,8 @@ use std::net::{IpAddr, Ipv4Addr};
 pub struct ClientAddress(IpAddr);
 
 impl ClientAddress {
-    /// The address of a request: see [`resolve`].
+    /// The address of a request: the socket peer, or the client that trusted
+    /// proxies name (see `resolve`).
     pub fn of_request(
         peer: IpAddr,
         headers: &HeaderMap,

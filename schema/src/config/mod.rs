@@ -3,8 +3,8 @@
 //!
 //! Unknown keys are rejected so that a typo never silently falls back to a
 //! default; every error names the key it is about. Each section lives in a
-//! file of its own with its defaults and its validation: [`clickhouse`],
-//! [`collector`], [`query`], [`site`] and [`editor`].
+//! file of its own with its defaults and its validation: `clickhouse`,
+//! `collector`, `query`, `site` and `editor`.
 
 mod clickhouse;
 mod collector;

@@ -12,7 +12,7 @@
 //! writer closes the queue, drains it, and gives up on a failing sink after
 //! a bounded number of retries (counted in `analytics_rows_lost_total`).
 //!
-//! Rows wait as RowBinary bytes ([`EncodedRows`]), already cut into batches,
+//! Rows wait as RowBinary bytes ([`schema::EncodedRows`]), already cut into batches,
 //! not as [`EventRow`]s: a page view then takes about 200 bytes instead of
 //! about a kilobyte, and the insert sends the bytes as they are.
 

@@ -2,7 +2,7 @@
 //! server-side events, for editors with the `admin` role.
 //!
 //! - **Same pipeline.** Each line is a beacon (parsed by [`crate::beacon`])
-//!   plus `timestamp`, `ip` and `user_agent` ([`line`]). It goes through
+//!   plus `timestamp`, `ip` and `user_agent` ([`mod@line`]). It goes through
 //!   [`crate::pipeline`] like a beacon: site rules, bots and spam, address
 //!   truncation, enrichment, the keyed visitor id. Two differences, both on
 //!   purpose: the import request's own headers (DNT, GPC, the opt-out
