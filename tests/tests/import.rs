@@ -208,9 +208,9 @@ async fn lines_are_accepted_dropped_or_invalid_by_number() {
     assert_eq!(rows[0][3..], ["newsletter", "9.5", "EUR", "0"]);
 
     let metrics = collector.metrics().await;
-    for (outcome, n) in [("accepted", 2), ("dropped", 3), ("invalid", 4)] {
-        let line = format!("analytics_import_lines_total{{outcome=\"{outcome}\"}} {n}");
-        assert!(metrics.contains(&line), "missing {line} in\n{metrics}");
+    for (outcome, n) in [("accepted", 2.0), ("dropped", 3.0), ("invalid", 4.0)] {
+        let name = format!("analytics_import_lines_total{{outcome=\"{outcome}\"}}");
+        assert_metric(&metrics, &name, n);
     }
     let db = collector.stop().await;
     assert_eq!(scalar(&db, "SELECT count() FROM events").await, 2);
