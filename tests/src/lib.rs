@@ -42,15 +42,36 @@ pub fn clickhouse_url() -> String {
     }
 }
 
-/// The data directory of the private server, to scan its files; `None`
-/// when testing against `CLICKHOUSE_URL`, whose files may be elsewhere.
-pub fn private_server_dir() -> Option<std::path::PathBuf> {
-    if std::env::var_os(ENV_CLICKHOUSE_URL).is_some() {
-        return None;
+/// Set to `1` to let a run against `CLICKHOUSE_URL` skip the scans of the
+/// server's files (whose files may be on another machine). Without it such
+/// a run fails rather than pass without those checks.
+pub const ENV_ALLOW_SKIPPING_DISK_SCANS: &str = "ALLOW_SKIPPING_DISK_SCANS";
+
+/// The data directory of the private server, for the scan of its files that
+/// `what` describes. Against `CLICKHOUSE_URL` the files are not ours to read:
+/// the test fails unless `ALLOW_SKIPPING_DISK_SCANS=1`, and then `None`
+/// comes back and the skipped scan is named on stderr.
+pub fn server_files_to_scan(what: &str) -> Option<std::path::PathBuf> {
+    let Ok(url) = std::env::var(ENV_CLICKHOUSE_URL) else {
+        let server = schema::local_server::shared()
+            .unwrap_or_else(|e| panic!("cannot start a private ClickHouse: {e}"));
+        return Some(server.data_dir().to_owned());
+    };
+    if std::env::var(ENV_ALLOW_SKIPPING_DISK_SCANS).as_deref() != Ok("1") {
+        panic!(
+            "{ENV_CLICKHOUSE_URL}={url} is set, so the server's files cannot be scanned \
+             ({what}); unset it to test against a private server, or set \
+             {ENV_ALLOW_SKIPPING_DISK_SCANS}=1 to skip this scan knowingly"
+        );
     }
-    schema::local_server::shared()
-        .ok()
-        .map(|s| s.data_dir().to_owned())
+    // Straight to the process's stderr: the test harness captures `eprintln!`
+    // of passing tests, and a skipped check must not go unnoticed.
+    let note = format!(
+        "SKIPPED CHECK ({ENV_ALLOW_SKIPPING_DISK_SCANS}=1): {what}: the server at {url} \
+         keeps its files out of reach\n"
+    );
+    let _ = std::io::stderr().lock().write_all(note.as_bytes());
+    None
 }
 
 /// A config pointing at a fresh, uniquely named database, with three sites

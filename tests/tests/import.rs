@@ -519,7 +519,7 @@ async fn imported_addresses_and_user_agents_are_kept_nowhere() {
     let dirs = [
         Some(spool.path().to_owned()),
         Some(dead_letters),
-        private_server_dir(),
+        server_files_to_scan("privacy scan of the server's files after an import"),
     ];
     for dir in dirs.into_iter().flatten() {
         for secret in secrets {
