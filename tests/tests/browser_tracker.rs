@@ -205,19 +205,74 @@ async fn pageviews_navigation_custom_events_and_outbound_links_land() {
     collector.stop().await;
 }
 
-/// A browser that must stay silent: loads the page, navigates and fires
-/// an event like the control does.
-async fn browse_silently(browser: &Browser, site: &TestSite) {
+/// Loads the page, navigates and fires an event: what the control does and
+/// every silent browser must not report.
+async fn browse(browser: &Browser, site: &TestSite) {
     open_tracked(browser, site).await;
     browser
         .eval("history.pushState({}, '', '/pricing'); analytics('Signup'); return true")
         .await;
 }
 
+/// What the open page requested, by the browser's own account (Resource
+/// Timing; `sendBeacon` requests are there as initiator "beacon"): how many
+/// requests went to `/api/event`, and whether the tracker script loaded from
+/// the collector is listed (so the list covers the collector's origin).
+async fn requests_seen(browser: &Browser) -> (u64, bool) {
+    let seen = browser
+        .eval(
+            "const names = performance.getEntriesByType('resource').map(e => e.name); \
+             return [names.filter(n => n.includes('/api/event')).length, \
+                     names.some(n => n.includes('/js/script.js'))]",
+        )
+        .await;
+    (seen[0].as_u64().unwrap(), seen[1].as_bool().unwrap())
+}
+
+/// Fails if the page sends a beacon within `window` (or sent one before).
+async fn assert_silent(browser: &Browser, window: Duration, who: &str) {
+    let sent = wait_until(window, || async { requests_seen(browser).await.0 > 0 }).await;
+    let (beacons, script) = requests_seen(browser).await;
+    assert!(
+        !sent && beacons == 0,
+        "{who}: {beacons} requests to /api/event"
+    );
+    assert!(script, "{who}: the browser did not list the tracker script");
+}
+
 #[tokio::test]
 async fn dnt_gpc_and_the_optout_cookie_send_nothing() {
     let collector = TestCollector::start(test_config()).await;
     let site = TestSite::start(collector.addr).await;
+
+    // The control: the same page and actions in a plain browser are sent
+    // and counted, and its browser lists the beacons the way the silent
+    // browsers below are checked: so that check can fail.
+    let control = Browser::start(BrowserOptions::default()).await;
+    browse(&control, &site).await;
+    let started = std::time::Instant::now();
+    let listed = wait_until(Duration::from_secs(20), || async {
+        requests_seen(&control).await.0 >= 4
+    })
+    .await;
+    let latency = started.elapsed();
+    assert!(listed, "control: {:?}", requests_seen(&control).await);
+    assert_eq!(requests_seen(&control).await, (4, true));
+    control.close().await;
+    expect_event_count(&collector.db, 4).await;
+    let expected = [
+        "Queued / early=yes",
+        "Signup /pricing",
+        "pageview /",
+        "pageview /pricing",
+    ];
+    assert_eq!(
+        stored_events(&collector.db).await,
+        expected.map(String::from)
+    );
+    // A silent browser's beacon would have been listed as fast; each one
+    // stays open and watched ten times as long (at least 2 s).
+    let window = (latency * 10).max(Duration::from_secs(2));
 
     let dnt = Browser::start(BrowserOptions {
         do_not_track: true,
@@ -226,7 +281,8 @@ async fn dnt_gpc_and_the_optout_cookie_send_nothing() {
     .await;
     open_tracked(&dnt, &site).await;
     assert_eq!(dnt.eval("return navigator.doNotTrack").await, "1");
-    browse_silently(&dnt, &site).await;
+    browse(&dnt, &site).await;
+    assert_silent(&dnt, window, "DNT").await;
     dnt.close().await;
 
     let gpc = Browser::start(BrowserOptions {
@@ -239,42 +295,32 @@ async fn dnt_gpc_and_the_optout_cookie_send_nothing() {
         gpc.eval("return navigator.globalPrivacyControl").await,
         true
     );
-    browse_silently(&gpc, &site).await;
+    browse(&gpc, &site).await;
+    assert_silent(&gpc, window, "GPC").await;
     gpc.close().await;
 
     let opted_out = Browser::start(BrowserOptions::default()).await;
     // The cookie belongs to the site's pages, set before the tracker loads.
     opted_out.open(&site.url("/landing")).await;
     opted_out.set_cookie("analytics_optout", "1").await;
-    browse_silently(&opted_out, &site).await;
+    browse(&opted_out, &site).await;
+    assert_silent(&opted_out, window, "opt-out cookie").await;
     opted_out.close().await;
-
-    // The same page in a plain browser is counted: the silence above was
-    // the tracker's doing, and the collector was up and writing meanwhile.
-    let control = Browser::start(BrowserOptions::default()).await;
-    open_tracked(&control, &site).await;
-    expect_event_count(&collector.db, 2).await;
-    control.close().await;
-    assert_eq!(
-        stored_events(&collector.db).await,
-        ["Queued / early=yes", "pageview /"].map(String::from)
-    );
 
     // Had a silent browser sent anything, the collector would have dropped
     // it (DNT/GPC headers, the cookie) or refused it, and counted that.
+    expect_event_count(&collector.db, 4).await;
     let metrics = collector.metrics().await;
-    assert!(
-        metrics.contains("analytics_events_accepted_total 2\n"),
-        "{metrics}"
-    );
-    assert!(
-        !metrics.contains("analytics_events_dropped_total{"),
-        "{metrics}"
-    );
-    assert!(
-        !metrics.contains("analytics_requests_rejected_total{"),
-        "{metrics}"
-    );
+    assert_metric(&metrics, "analytics_events_accepted_total", 4.0);
+    let samples = parse_metrics(&metrics);
+    let refused: Vec<&String> = samples
+        .keys()
+        .filter(|name| {
+            name.starts_with("analytics_events_dropped_total{")
+                || name.starts_with("analytics_requests_rejected_total{")
+        })
+        .collect();
+    assert!(refused.is_empty(), "{refused:?} in\n{metrics}");
     collector.stop().await;
 }
 

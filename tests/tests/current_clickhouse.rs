@@ -68,6 +68,13 @@ impl Side {
     }
 }
 
+/// Which server a query outside a step runs on.
+#[derive(Clone, Copy)]
+enum Server {
+    Old,
+    New,
+}
+
 /// Both servers, and everything that went wrong so far.
 struct Check {
     chdb: ChdbServer,
@@ -111,10 +118,33 @@ impl Check {
         }
     }
 
+    /// Compares a result with what was expected. No result (a step or query
+    /// that failed, already recorded with its error) is a failure of this
+    /// check too: a check that could not be made must not pass.
     fn expect<T: PartialEq + Debug>(&mut self, name: &str, got: Option<T>, expected: T) {
-        if let Some(got) = got {
-            if got != expected {
-                self.fail(format!("{name}: got {got:?}, expected {expected:?}"));
+        match got {
+            Some(got) if got == expected => {}
+            Some(got) => self.fail(format!("{name}: got {got:?}, expected {expected:?}")),
+            None => self.fail(format!(
+                "{name}: no result to compare with {expected:?} (see its failure above)"
+            )),
+        }
+    }
+
+    /// One query on one server, outside a step; a failure is recorded with
+    /// the server's error, and the chdb statement log is drained after it.
+    async fn query(&mut self, name: &str, side: Server, sql: &str) -> Option<String> {
+        let (db, server) = match side {
+            Server::Old => (self.old.db(), "18.16"),
+            Server::New => (self.new.db(), "26"),
+        };
+        let result = db.fetch_tsv(sql).await;
+        self.drain(name).await;
+        match result {
+            Ok(text) => Some(text),
+            Err(e) => {
+                self.fail(format!("{name}: failed on {server}: {e}\n    {sql}"));
+                None
             }
         }
     }
@@ -137,12 +167,28 @@ async fn our_sql_runs_on_current_clickhouse_as_on_18_16() {
         new,
         failures: Vec::new(),
     };
-    // The comparison server is the private 18.16 unless CLICKHOUSE_URL
-    // names another; the engine under test must be current.
+    // The engine under test must be current, and the baseline the 18.x
+    // the services are written for (the private server, or CLICKHOUSE_URL
+    // if that names one), asked by SQL rather than taken from the client.
     let new_version = check.new.db.version();
     assert!(
         new_version >= schema::client::ServerVersion(26, 0),
         "{new_version:?}"
+    );
+    // Over plain HTTP, as this test's database does not exist yet.
+    let old_version = reqwest::Client::new()
+        .post(&check.old.config.clickhouse.url)
+        .body("SELECT version()")
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .expect("the baseline server answers SELECT version()")
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        old_version.trim().starts_with("18."),
+        "the baseline server is {old_version:?}, not ClickHouse 18.x"
     );
 
     migrations(&mut check).await;
@@ -152,6 +198,9 @@ async fn our_sql_runs_on_current_clickhouse_as_on_18_16() {
         reports(&mut check, rollups).await;
     }
     lifecycle(&mut check).await;
+    // Anything 26 ran since the last drain (there should be nothing) is
+    // checked too, so no failed statement goes unreported.
+    check.drain("after the last check").await;
     assert!(
         check.failures.is_empty(),
         "{} failures on current ClickHouse:\n{}",
@@ -553,9 +602,9 @@ async fn lifecycle(check: &mut Check) {
     let name = "retention: table TTL on current ClickHouse only";
     let ttl_sql = "SELECT name FROM system.tables WHERE database = currentDatabase() \
                    AND position(create_table_query, ' TTL ') > 0 ORDER BY name";
-    let with_ttl = check.new.db().fetch_tsv(ttl_sql).await;
+    let with_ttl = check.query(name, Server::New, ttl_sql).await;
     let expected = "events\nvisit_events\nvisit_totals\nvisit_totals_daily\n".to_owned();
-    check.expect(name, with_ttl.ok(), expected);
-    let old_ttl = check.old.db().fetch_tsv(ttl_sql).await;
-    check.expect(name, old_ttl.ok(), String::new());
+    check.expect(name, with_ttl, expected);
+    let old_ttl = check.query(name, Server::Old, ttl_sql).await;
+    check.expect(name, old_ttl, String::new());
 }

@@ -87,7 +87,7 @@ async fn no_address_or_user_agent_is_stored_or_logged() {
     for secret in binary {
         assert!(tables_containing(&db, secret).await.is_empty());
     }
-    if let Some(dir) = private_server_dir() {
+    if let Some(dir) = server_files_to_scan("privacy scan of the server's files") {
         assert!(!files_containing(&dir, stored).is_empty());
         for secret in secrets {
             let files = files_containing(&dir, secret.as_bytes());

@@ -50,7 +50,7 @@ async fn day_change_erases_salts_older_than_yesterday_everywhere() {
     let first = visitor_on(&collector, "day0").await;
     let salt0 = salt_of(&collector.db, day0).await;
     assert_eq!(salt0.len(), 32);
-    if let Some(dir) = private_server_dir() {
+    if let Some(dir) = server_files_to_scan("the server's files hold today's salt") {
         // The disk scan below can see a salt: it finds today's.
         assert!(!files_containing(&dir, &salt0).is_empty());
     }
@@ -79,7 +79,7 @@ async fn day_change_erases_salts_older_than_yesterday_everywhere() {
     assert!(tables_containing(&collector.db, &salt0).await.is_empty());
 
     // Dropped parts are deleted from disk within seconds, not minutes.
-    if let Some(dir) = private_server_dir() {
+    if let Some(dir) = server_files_to_scan("an erased salt is gone from the server's files") {
         let gone = wait_until(Duration::from_secs(30), || async {
             files_containing(&dir, &salt0).is_empty()
         })

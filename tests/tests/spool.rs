@@ -5,9 +5,11 @@
 use integration_tests::*;
 use schema::config::Durability;
 use schema::local_server::{LocalServer, LocalServerOptions};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
+
+/// Acknowledged beacons each phase must see before the test moves on.
+const MIN_PER_PHASE: u64 = 50;
+const PER_PHASE: &str = "50 beacons acknowledged";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_beacons_survive_a_clickhouse_outage_exactly_once() {
@@ -22,34 +24,43 @@ async fn acknowledged_beacons_survive_a_clickhouse_outage_exactly_once() {
     config.collector.visitor_events_per_minute = 0;
     let collector = TestCollector::start(config).await;
 
-    let running = Arc::new(AtomicBool::new(true));
-    let next = Arc::new(AtomicU64::new(0));
-    let workers: Vec<_> = (0..8)
-        .map(|w| {
-            tokio::spawn(steady_load(
-                collector.url("/api/event"),
-                w,
-                running.clone(),
-                next.clone(),
-            ))
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Each phase waits for enough acknowledged beacons of its own, so a
+    // collector that refused everything while ClickHouse was down, or after
+    // it came back, fails here rather than passing on the other phases.
+    let load = SteadyLoad::start(collector.url("/api/event"), 8, "before the outage");
+    load.wait_for(PER_PHASE, Duration::from_secs(30), |t| {
+        t.acknowledged >= MIN_PER_PHASE
+    })
+    .await;
     tokio::task::block_in_place(|| server.stop());
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    load.next_phase("ClickHouse down");
+    load.wait_for(PER_PHASE, Duration::from_secs(30), |t| {
+        t.acknowledged >= MIN_PER_PHASE
+    })
+    .await;
     // ClickHouse is down, yet beacons are acknowledged from the spool.
+    let spooled = wait_until(Duration::from_secs(10), || async {
+        metric(&collector.metrics().await, "analytics_spool_bytes").is_some_and(|b| b > 0.0)
+    })
+    .await;
     let metrics = collector.metrics().await;
-    assert!(
-        !metrics.contains("analytics_spool_bytes 0\n"),
-        "the spool holds the outage's rows:\n{metrics}"
-    );
+    assert!(spooled, "the spool holds the outage's rows:\n{metrics}");
     tokio::task::block_in_place(|| server.restart()).expect("restart clickhouse");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    running.store(false, Ordering::Relaxed);
-    let mut acknowledged = 0;
-    for w in workers {
-        acknowledged += w.await.unwrap();
-    }
+    load.next_phase("ClickHouse back");
+    load.wait_for(PER_PHASE, Duration::from_secs(30), |t| {
+        t.acknowledged >= MIN_PER_PHASE
+    })
+    .await;
+    let report = load.stop().await;
+    report.assert_each_phase_acknowledged(MIN_PER_PHASE);
+    // The collector is up throughout: every request gets an answer, and
+    // the only answer besides 202 a beacon may get is back-pressure (503
+    // with Retry-After, the spool's appender falling behind), counted here.
+    report.assert_nothing_unexpected();
+    let total = report.total();
+    assert_eq!(total.no_answer, 0, "requests went unanswered: {report:#?}");
+    eprintln!("load by phase: {report:#?}");
+    let acknowledged = total.acknowledged;
     assert!(
         acknowledged > 100,
         "too little load to mean anything: {acknowledged}"

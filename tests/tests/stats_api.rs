@@ -24,22 +24,23 @@ fn pageview(site: &str, ts: i64, visitor: u64, path: &str) -> EventRow {
     }
 }
 
+/// The rows every test starts with.
+fn rows() -> Vec<EventRow> {
+    vec![
+        pageview(SITE, NOW - 100, 1, "/"),
+        pageview(SITE, NOW - 90, 2, "/'; DROP TABLE events; --"),
+        pageview(SITE, NOW - 400, 3, "/old"),
+        pageview(OTHER_SITE, NOW - 50, 4, "/"),
+    ]
+}
+
 async fn start(edit: impl FnOnce(&mut schema::Config)) -> (TestQuery, TestDb) {
     let mut config = test_config();
     with_editors(&mut config);
     edit(&mut config);
     let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
     let db = TestDb::connect(&config).await;
-    insert(
-        &db,
-        &[
-            pageview(SITE, NOW - 100, 1, "/"),
-            pageview(SITE, NOW - 90, 2, "/'; DROP TABLE events; --"),
-            pageview(SITE, NOW - 400, 3, "/old"),
-            pageview(OTHER_SITE, NOW - 50, 4, "/"),
-        ],
-    )
-    .await;
+    insert(&db, &rows()).await;
     (service, db)
 }
 
@@ -144,35 +145,55 @@ const INJECTIONS: [&str; 10] = [
 async fn injection_attempts_stay_values() {
     let (service, db) = start(|_| {}).await;
     let before = scalar(&db, "SELECT count() FROM events").await;
+    // Today's pageviews of SITE (a UTC site), from the rows as written.
+    let todays_pageviews = rows()
+        .iter()
+        .filter(|r| r.site == SITE && i64::from(r.timestamp) / 86_400 == NOW / 86_400)
+        .count();
+    assert!(todays_pageviews > 0);
     for attack in INJECTIONS {
-        let attempts = [
-            json!({"site_id": SITE, "metrics": ["visitors", "visits"], "date_range": "day",
-                   "filters": [["is", "event:page", [attack]]]}),
-            json!({"site_id": SITE, "metrics": ["visitors"], "date_range": "day",
-                   "filters": [["contains", "visit:source", [attack]], ["is_not", format!("event:props:{attack}"), [attack]]]}),
-            json!({"site_id": SITE, "metrics": ["pageviews"], "date_range": "day",
-                   "dimensions": [format!("event:props:{attack}")]}),
-            json!({"site_id": attack, "metrics": ["visitors"], "date_range": "day"}),
+        // As filter values and property names, an attack is just a value no
+        // event has: the query runs and counts exactly nothing. (No stored
+        // page equals an attack: the stored one starts with '/'.)
+        let zero_counts = [
+            (
+                json!({"site_id": SITE, "metrics": ["visitors", "visits"], "date_range": "day",
+                       "filters": [["is", "event:page", [attack]]]}),
+                json!([{"dimensions": [], "metrics": [0, 0]}]),
+            ),
+            (
+                json!({"site_id": SITE, "metrics": ["visitors"], "date_range": "day",
+                       "filters": [["contains", "visit:source", [attack]],
+                                   ["is_not", format!("event:props:{attack}"), [attack]]]}),
+                json!([{"dimensions": [], "metrics": [0]}]),
+            ),
+            // As a property to break down by, no event has it: every
+            // pageview of the day is under "(none)", and nothing else.
+            (
+                json!({"site_id": SITE, "metrics": ["pageviews"], "date_range": "day",
+                       "dimensions": [format!("event:props:{attack}")]}),
+                json!([{"dimensions": ["(none)"], "metrics": [todays_pageviews]}]),
+            ),
         ];
-        for body in attempts {
+        for (body, expected) in zero_counts {
             let (status, answer) = service.post(Some(ADMIN_TOKEN), &body).await;
-            assert!([200, 400].contains(&status), "{body} -> {status} {answer}");
-            if status == 200 {
-                // Nothing stored has these values, except the one page below.
-                let rows = answer["results"].as_array().unwrap();
-                for row in rows {
-                    for metric in row["metrics"].as_array().unwrap() {
-                        let expected_page = attack == "'; DROP TABLE events; --";
-                        assert!(
-                            metric.as_u64() == Some(0)
-                                || expected_page
-                                || row["dimensions"][0] == "(none)",
-                            "{body} -> {answer}"
-                        );
-                    }
-                }
-            }
+            assert_eq!(status, 200, "{body} -> {answer}");
+            assert_eq!(answer["results"], expected, "{body} -> {answer}");
         }
+        // As a site, an attack names no configured site: an admin is told
+        // so (400 naming `site_id`), as for any unknown site.
+        let body = json!({"site_id": attack, "metrics": ["visitors"], "date_range": "day"});
+        let (status, answer) = service.post(Some(ADMIN_TOKEN), &body).await;
+        assert_eq!(status, 400, "{body} -> {answer}");
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert!(message.contains("site_id"), "{body} -> {answer}");
+        // As a dimension name, it is no dimension: 400 naming the place.
+        let body = json!({"site_id": SITE, "metrics": ["visitors"], "date_range": "day",
+                          "dimensions": [attack]});
+        let (status, answer) = service.post(Some(ADMIN_TOKEN), &body).await;
+        assert_eq!(status, 400, "{body} -> {answer}");
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert!(message.contains("dimensions[0]"), "{body} -> {answer}");
     }
     // The stored injection-looking page is found by exact match, once.
     let exact = service
