@@ -3,42 +3,34 @@
 //! beacons sent in between are all stored.
 
 use integration_tests::*;
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const VALID: &str = r#"{"n":"pageview","u":"https://example.com/a?utm_source=x","d":"example.com","r":"https://google.com/","p":{"k":"v"},"w":1280}"#;
 
-/// Deterministic pseudo-random numbers (xorshift64), so a failure repeats.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// A malformed body of one of several kinds, and the content type to send.
-fn hostile_body(rng: &mut Rng) -> (Vec<u8>, &'static str) {
+fn hostile_body(rng: &mut StdRng) -> (Vec<u8>, &'static str) {
     let valid = VALID.as_bytes();
-    match rng.below(7) {
+    match rng.random_range(0..7) {
         // Cut short.
-        0 => (valid[..rng.below(valid.len())].to_vec(), "text/plain"),
+        0 => (
+            valid[..rng.random_range(0..valid.len())].to_vec(),
+            "text/plain",
+        ),
         // One byte replaced by something random.
         1 => {
             let mut body = valid.to_vec();
-            let at = rng.below(body.len());
-            body[at] = (rng.next() & 0xff) as u8;
+            let at = rng.random_range(0..body.len());
+            body[at] = (rng.next_u64() & 0xff) as u8;
             (body, "text/plain")
         }
         // Deep nesting.
-        2 => ("[".repeat(1 + rng.below(20_000)).into_bytes(), "text/plain"),
+        2 => (
+            "[".repeat(1 + rng.random_range(0..20_000)).into_bytes(),
+            "text/plain",
+        ),
         // Invalid UTF-8 inside a string.
         3 => (
             b"{\"n\":\"\xc3\x28\",\"u\":\"https://example.com/\",\"d\":\"example.com\"}".to_vec(),
@@ -46,13 +38,16 @@ fn hostile_body(rng: &mut Rng) -> (Vec<u8>, &'static str) {
         ),
         // Random bytes.
         4 => (
-            (0..rng.below(512))
-                .map(|_| (rng.next() & 0xff) as u8)
+            (0..rng.random_range(0..512))
+                .map(|_| (rng.next_u64() & 0xff) as u8)
                 .collect(),
             "application/json",
         ),
         // Too large.
-        5 => (vec![b' '; 65 * 1024 + rng.below(100_000)], "text/plain"),
+        5 => (
+            vec![b' '; 65 * 1024 + rng.random_range(0..100_000)],
+            "text/plain",
+        ),
         // A content type that is not accepted.
         _ => (valid.to_vec(), "multipart/form-data"),
     }
@@ -86,14 +81,14 @@ async fn malformed_requests_get_4xx_and_good_beacons_keep_landing() {
     config.collector.visitor_events_per_minute = 0;
     let collector = TestCollector::start(config).await;
     let addr = collector.addr;
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = StdRng::seed_from_u64(0x9e37_79b9_7f4a_7c15);
     let mut good = 0u64;
     for round in 0..40 {
         let mut requests = Vec::new();
         for _ in 0..50 {
             let (body, content_type) = hostile_body(&mut rng);
             // Now and then, a header far past the 32 KiB bound.
-            let extra = if rng.below(25) == 0 {
+            let extra = if rng.random_range(0..25) == 0 {
                 format!("X-Junk: {}\r\n", "a".repeat(64 * 1024))
             } else {
                 String::new()

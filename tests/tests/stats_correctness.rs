@@ -15,6 +15,9 @@ use chrono_tz::Tz;
 use integration_tests::query_harness::{insert, with_editors, TestQuery};
 use integration_tests::{test_config, TestDb, OTHER_SITE, SITE};
 use query::api::request::{Dimension, TimeGrain, DIMENSIONS};
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{RngCore, SeedableRng};
 use schema::EventRow;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,18 +52,10 @@ fn visitor_id(person: u64, ts: i64) -> u64 {
     person.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ day.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) | 1
 }
 
-/// A tiny deterministic generator, so the dataset is the same every run.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
+/// The dataset's draws come from a seeded generator, so every run builds
+/// the same data.
+fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
+    items.choose(rng).expect("a non-empty list")
 }
 
 const PAGES: [&str; 8] = [
@@ -74,7 +69,7 @@ const PAGES: [&str; 8] = [
     "/a\\'b%' OR 1=1",
 ];
 
-fn person_attrs(rng: &mut Rng) -> BTreeMap<&'static str, String> {
+fn person_attrs(rng: &mut StdRng) -> BTreeMap<&'static str, String> {
     let mut a = BTreeMap::new();
     let (browser, os, device) = *[
         ("Chrome", "Windows", "Desktop"),
@@ -82,15 +77,15 @@ fn person_attrs(rng: &mut Rng) -> BTreeMap<&'static str, String> {
         ("Safari", "iOS", "Mobile"),
         ("Samsung Internet", "Android", "Tablet"),
     ]
-    .get((rng.next() % 4) as usize)
+    .get((rng.next_u64() % 4) as usize)
     .unwrap();
     a.insert("browser", browser.to_string());
     a.insert(
         "browser_version",
-        rng.pick(&["120.0", "121.0", "17.2"]).into(),
+        pick(rng, &["120.0", "121.0", "17.2"]).into(),
     );
     a.insert("os", os.to_string());
-    a.insert("os_version", rng.pick(&["10", "14.1", ""]).into());
+    a.insert("os_version", pick(rng, &["10", "14.1", ""]).into());
     a.insert("device", device.to_string());
     let (country, region, city) = *[
         ("DE", "DE-BE", "Berlin"),
@@ -98,7 +93,7 @@ fn person_attrs(rng: &mut Rng) -> BTreeMap<&'static str, String> {
         ("US", "US-NY", "New York"),
         ("", "", ""),
     ]
-    .get((rng.next() % 4) as usize)
+    .get((rng.next_u64() % 4) as usize)
     .unwrap();
     a.insert("country", country.into());
     a.insert("region", region.into());
@@ -106,7 +101,7 @@ fn person_attrs(rng: &mut Rng) -> BTreeMap<&'static str, String> {
     a
 }
 
-fn visit_source(rng: &mut Rng, a: &mut BTreeMap<&'static str, String>) {
+fn visit_source(rng: &mut StdRng, a: &mut BTreeMap<&'static str, String>) {
     let (source, referrer, medium, usource, campaign) = *[
         ("Google", "google.com/search", "organic", "", ""),
         ("Direct / None", "", "", "", ""),
@@ -114,30 +109,30 @@ fn visit_source(rng: &mut Rng, a: &mut BTreeMap<&'static str, String>) {
         ("newsletter", "", "email", "newsletter", "spring'24"),
         ("Bing", "bing.com", "cpc", "", "x\\y"),
     ]
-    .get((rng.next() % 5) as usize)
+    .get((rng.next_u64() % 5) as usize)
     .unwrap();
     a.insert("source", source.into());
     a.insert("referrer", referrer.into());
     a.insert("utm_medium", medium.into());
     a.insert("utm_source", usource.into());
     a.insert("utm_campaign", campaign.into());
-    a.insert("utm_content", rng.pick(&["", "banner"]).into());
-    a.insert("utm_term", rng.pick(&["", "analytics"]).into());
+    a.insert("utm_content", pick(rng, &["", "banner"]).into());
+    a.insert("utm_term", pick(rng, &["", "analytics"]).into());
 }
 
 /// Random visits for 30 people on both sites, plus hand-made edge cases.
 fn dataset() -> Vec<Ev> {
-    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut rng = StdRng::seed_from_u64(0x5EED_1234_ABCD_0001);
     let mut out = Vec::new();
     for person in 1..=30u64 {
         let site = if person % 3 == 0 { OTHER_SITE } else { SITE };
         let base_attrs = person_attrs(&mut rng);
-        let mut ts = day_start() + (rng.next() % (3 * 86_400 - 7200)) as i64;
-        for _visit in 0..(1 + rng.next() % 3) {
+        let mut ts = day_start() + (rng.next_u64() % (3 * 86_400 - 7200)) as i64;
+        for _visit in 0..(1 + rng.next_u64() % 3) {
             let mut attrs = base_attrs.clone();
             visit_source(&mut rng, &mut attrs);
-            for i in 0..(1 + rng.next() % 4) {
-                let name = match rng.next() % 10 {
+            for i in 0..(1 + rng.next_u64() % 4) {
+                let name = match rng.next_u64() % 10 {
                     0 => "Signup",
                     1 => "Download",
                     2 if i > 0 => "engagement",
@@ -146,9 +141,12 @@ fn dataset() -> Vec<Ev> {
                 let interactive = name != "engagement" && !(name == "Download" && person % 2 == 0);
                 let mut props = Vec::new();
                 if name == "Signup" {
-                    props.push(("plan".into(), rng.pick(&["pro", "free", "it's"]).into()));
+                    props.push((
+                        "plan".into(),
+                        pick(&mut rng, &["pro", "free", "it's"]).into(),
+                    ));
                 }
-                if rng.next() % 5 == 0 {
+                if rng.next_u64() % 5 == 0 {
                     props.push(("k'ey".into(), "v\\al".into()));
                 }
                 out.push(Ev {
@@ -156,8 +154,8 @@ fn dataset() -> Vec<Ev> {
                     person,
                     ts,
                     name: name.into(),
-                    path: rng.pick(&PAGES).into(),
-                    host: rng.pick(&["example.com", "blog.example.com"]).into(),
+                    path: pick(&mut rng, &PAGES).into(),
+                    host: pick(&mut rng, &["example.com", "blog.example.com"]).into(),
                     props,
                     interactive,
                     attrs: attrs.clone(),
@@ -165,9 +163,9 @@ fn dataset() -> Vec<Ev> {
                 // Later events of a visit carry their own (internal) source.
                 attrs.insert("source", "Direct / None".into());
                 attrs.insert("referrer", String::new());
-                ts += 1 + (rng.next() % 900) as i64;
+                ts += 1 + (rng.next_u64() % 900) as i64;
             }
-            ts += GAP + 1 + (rng.next() % 20_000) as i64;
+            ts += GAP + 1 + (rng.next_u64() % 20_000) as i64;
         }
     }
     out.extend(edge_cases());
@@ -178,7 +176,7 @@ fn dataset() -> Vec<Ev> {
 /// non-interactive event; a gap of exactly 30 minutes (same visit) and of
 /// 30 minutes and one second (two visits).
 fn edge_cases() -> Vec<Ev> {
-    let mut rng = Rng(42);
+    let mut rng = StdRng::seed_from_u64(42);
     let mut attrs = person_attrs(&mut rng);
     visit_source(&mut rng, &mut attrs);
     attrs.insert("source", "DuckDuckGo".into());
@@ -219,6 +217,9 @@ fn edge_cases() -> Vec<Ev> {
     out.push(ev(102, d1 + 50_000, "pageview", "/pricing"));
     out.push(ev(102, d1 + 51_800, "pageview", "/blog"));
     out.push(ev(102, d1 + 53_601, "pageview", "/pricing"));
+    // Person 103: a pageview in the first minute of day 0, so that whole day
+    // is materialized and has daily totals whatever the random visits draw.
+    out.push(ev(103, day_start() + 30, "pageview", "/"));
     out
 }
 
