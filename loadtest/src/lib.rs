@@ -18,7 +18,9 @@
 
 pub mod bench_report;
 pub mod ceiling;
+pub mod demo;
 pub mod driver;
+pub mod geoip;
 pub mod stats;
 pub mod verify;
 pub mod workload;
@@ -165,7 +167,7 @@ pub async fn run(options: Options) -> anyhow::Result<Report> {
 }
 
 /// The target's socket address; loopback only unless `allow_remote`.
-async fn resolve(url: &url::Url, allow_remote: bool) -> anyhow::Result<SocketAddr> {
+pub async fn resolve(url: &url::Url, allow_remote: bool) -> anyhow::Result<SocketAddr> {
     let host = url.host_str().context("the URL has no host")?;
     let port = url.port_or_known_default().context("the URL has no port")?;
     let host = host.trim_matches(['[', ']']);

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use loadtest::bench_report::{self, BenchInputs};
+use loadtest::demo::{self, DemoConfig};
 use loadtest::{Options, Report, VerifyOptions, WorkloadConfig};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +36,36 @@ enum Command {
         /// Stop by itself after this many seconds.
         #[arg(long, default_value_t = 3600)]
         exit_after: u64,
+    },
+    /// Send a month of a demo site's traffic through the collector's
+    /// `POST /api/import` (for `scripts/up --demo`).
+    Demo {
+        /// The collector's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        target: String,
+        /// A file holding an admin editor's token.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// The demo site's domain, as configured in `[[site]]`.
+        #[arg(long, default_value = "demo.example")]
+        site: String,
+        /// Whole days of traffic, ending yesterday (UTC).
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Visitors on an ordinary weekday.
+        #[arg(long, default_value_t = 100)]
+        visitors_per_day: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Allow a target that is not on loopback.
+        #[arg(long)]
+        allow_remote: bool,
+    },
+    /// Write the tiny GeoIP database the demo's visitor addresses are in.
+    DemoGeoip {
+        /// Where to write the `.mmdb` file.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Write target/bench/ingest.md and ingest.svg from two `--json` reports.
     BenchReport {
@@ -127,6 +158,40 @@ async fn main() -> anyhow::Result<()> {
             loadtest::ceiling::serve(listener, stop).await;
             Ok(())
         }
+        Some(Command::Demo {
+            target,
+            token_file,
+            site,
+            days,
+            visitors_per_day,
+            seed,
+            allow_remote,
+        }) => {
+            let url = url::Url::parse(&target).with_context(|| format!("--target {target}"))?;
+            loadtest::resolve(&url, allow_remote).await?;
+            let token = std::fs::read_to_string(&token_file)
+                .with_context(|| format!("reading {}", token_file.display()))?;
+            let config = DemoConfig {
+                seed,
+                site,
+                days,
+                visitors_per_day,
+                today: chrono::Utc::now().timestamp().div_euclid(86_400),
+            };
+            let lines = demo::lines(&config);
+            let imported = demo::import(&target, token.trim(), &lines).await?;
+            println!(
+                "demo: {} events of {} sent to {}: {} accepted, {} dropped, {} invalid",
+                lines.len(),
+                demo::span(&config),
+                config.site,
+                imported.accepted,
+                imported.dropped,
+                imported.invalid
+            );
+            Ok(())
+        }
+        Some(Command::DemoGeoip { out }) => demo::write_geoip(&out),
         Some(Command::BenchReport {
             collector,
             ceiling,

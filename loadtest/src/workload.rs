@@ -75,7 +75,7 @@ pub struct Beacon {
 
 /// Real browser user agents with rough market weights (desktop and mobile
 /// Chrome, Safari, Firefox, Edge, Samsung Internet).
-const BROWSERS: &[(&str, u32)] = &[
+pub(crate) const BROWSERS: &[(&str, u32)] = &[
     ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", 24),
     ("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36", 18),
     ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1", 16),
@@ -106,7 +106,7 @@ const BOTS: &[&str] = &[
 
 /// Outside referrers with weights; the rest of the traffic is direct or an
 /// internal navigation (a self-referral).
-const REFERRERS: &[(&str, u32)] = &[
+pub(crate) const REFERRERS: &[(&str, u32)] = &[
     ("https://www.google.com/", 30),
     ("https://www.google.co.uk/search?q=privacy+analytics", 5),
     ("https://www.bing.com/search?q=analytics", 4),
@@ -121,7 +121,7 @@ const REFERRERS: &[(&str, u32)] = &[
     ("https://blog.example.net/2024/11/notes", 1),
 ];
 
-const CAMPAIGNS: &[(&str, &str, &str)] = &[
+pub(crate) const CAMPAIGNS: &[(&str, &str, &str)] = &[
     ("newsletter", "email", "november"),
     ("twitter", "social", "launch"),
     ("google", "cpc", "brand"),
@@ -224,7 +224,7 @@ fn visitor_address(i: u32, v6: bool) -> IpAddr {
     }
 }
 
-fn weighted<T: Copy>(rng: &mut StdRng, items: &[(T, u32)], total: u32) -> T {
+pub(crate) fn weighted<T: Copy>(rng: &mut StdRng, items: &[(T, u32)], total: u32) -> T {
     let mut pick = rng.random_range(0..total);
     for (item, weight) in items {
         if pick < *weight {
