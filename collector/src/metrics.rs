@@ -24,6 +24,7 @@ pub const QUEUE_BYTES: &str = "analytics_queue_bytes";
 pub const SPOOL_BYTES: &str = "analytics_spool_bytes";
 pub const SPOOL_OLDEST: &str = "analytics_spool_oldest_seconds";
 pub const IMPORT_LINES: &str = "analytics_import_lines";
+pub const FORWARDED_IGNORED: &str = "analytics_forwarded_header_ignored";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -57,6 +58,9 @@ pub struct Metrics {
     pub spool_oldest_seconds: Gauge,
     /// Lines of `POST /api/import`, by outcome: `accepted`, `dropped`, `invalid`.
     pub import_lines: Family<OutcomeLabel, Counter>,
+    /// Beacons that carried the forwarding header from a peer that is not a
+    /// trusted proxy: behind a proxy, a sign `trusted_proxies` misses it.
+    pub forwarded_ignored: Counter,
 }
 
 impl Default for Metrics {
@@ -76,6 +80,7 @@ impl Default for Metrics {
             spool_bytes: Gauge::default(),
             spool_oldest_seconds: Gauge::default(),
             import_lines: Family::default(),
+            forwarded_ignored: Counter::default(),
         };
         m.register();
         m
@@ -124,6 +129,11 @@ impl Metrics {
             INSERT_DURATION,
             "Duration of batch inserts",
             self.insert_duration.clone(),
+        );
+        r.register(
+            FORWARDED_IGNORED,
+            "Beacons whose forwarding header was ignored: their peer is not a trusted proxy",
+            self.forwarded_ignored.clone(),
         );
         r.register(
             SPOOL_OLDEST,

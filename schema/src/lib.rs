@@ -8,6 +8,7 @@ pub mod client;
 pub mod cluster;
 pub mod cluster_ddl;
 pub mod config;
+pub mod doctor;
 pub mod erase;
 pub mod event;
 pub mod export;

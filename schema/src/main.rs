@@ -32,6 +32,17 @@ enum Command {
         #[command(subcommand)]
         action: SiteCommand,
     },
+    /// Say in plain words what the services will do with a config, what
+    /// ClickHouse and the disks report, and what looks wrong.
+    Doctor {
+        #[arg(long, env = "ANALYTICS_CONFIG")]
+        config: PathBuf,
+    },
+    /// Make editor tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
     /// Run a private clickhouse-server on loopback until interrupted.
     LocalServer {
         /// Data directory; kept across runs.
@@ -41,6 +52,27 @@ enum Command {
         #[arg(long)]
         http_port: Option<u16>,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new random token, once, and the `[[editor]]` block (with only
+    /// the token's sha256) to paste into the config file.
+    New {
+        /// The editor's name, as logs and the dashboard show it.
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Comma-separated site domains this editor may read, or `*`.
+        #[arg(long, value_delimiter = ',', required = true)]
+        sites: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Viewer,
+    Admin,
 }
 
 #[derive(Subcommand)]
@@ -91,6 +123,10 @@ async fn main() -> anyhow::Result<()> {
                     config,
                 },
         } => export_site(config, &domain, &out).await,
+        Command::Doctor { config } => doctor(config).await,
+        Command::Token {
+            action: TokenCommand::New { name, role, sites },
+        } => new_token(&name, role, sites),
         Command::LocalServer { dir, http_port } => local_server(dir, http_port).await,
     }
 }
@@ -149,6 +185,38 @@ async fn migrate(path: PathBuf) -> anyhow::Result<()> {
         applied,
         erased.len()
     );
+    Ok(())
+}
+
+async fn doctor(path: PathBuf) -> anyhow::Result<()> {
+    let config = schema::Config::load(&path)?;
+    println!("Config: {} (valid)", path.display());
+    let report = schema::doctor::examine(&config, std::time::SystemTime::now()).await;
+    print!("{}", report.text);
+    Ok(())
+}
+
+fn new_token(name: &str, role: RoleArg, sites: Vec<String>) -> anyhow::Result<()> {
+    anyhow::ensure!(!name.trim().is_empty(), "NAME must not be empty");
+    let sites: Vec<String> = sites.iter().map(|s| s.trim().to_owned()).collect();
+    for site in &sites {
+        anyhow::ensure!(
+            site == "*" || schema::config::is_domain(site),
+            "--sites: `{site}` is not a site domain such as example.com (or `*`)"
+        );
+    }
+    let role = match role {
+        RoleArg::Viewer => schema::config::Role::Viewer,
+        RoleArg::Admin => schema::config::Role::Admin,
+    };
+    let new = schema::auth::NewEditor::generate(name, role, sites);
+    println!("Token for {name} (shown once; hand it over privately, it is not stored anywhere):");
+    println!();
+    println!("  {}", new.token);
+    println!();
+    println!("Paste this into the config file, then restart the query service:");
+    println!();
+    print!("{}", new.config_block());
     Ok(())
 }
 

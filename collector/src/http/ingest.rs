@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::http::cors;
 use crate::pipeline::outcome::{DropReason, DROPPED_HEADER};
 use crate::pipeline::Request;
-use crate::privacy::ClientAddress;
+use crate::privacy::{client_address, ClientAddress};
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
@@ -59,6 +59,14 @@ async fn handle(
     let c = &state.config.collector;
     let client =
         ClientAddress::of_request(peer.ip(), headers, &c.trusted_proxies, c.forwarded_header);
+    if client_address::forwarding_ignored(
+        peer.ip(),
+        headers,
+        &c.trusted_proxies,
+        c.forwarded_header,
+    ) {
+        state.metrics.forwarded_ignored.inc();
+    }
     let now = state.clock.now();
     let request = Request {
         beacon,

@@ -45,6 +45,23 @@ impl ClientAddress {
     }
 }
 
+/// Whether the request carries the configured forwarding header from a peer
+/// that is not a trusted proxy, so the header was ignored. Behind a reverse
+/// proxy missing from `trusted_proxies`, every beacon does, and every
+/// visitor looks like the proxy.
+pub fn forwarding_ignored(
+    peer: IpAddr,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    header: ForwardedHeader,
+) -> bool {
+    let name = match header {
+        ForwardedHeader::XForwardedFor => &X_FORWARDED_FOR,
+        ForwardedHeader::Forwarded => &http::header::FORWARDED,
+    };
+    headers.contains_key(name) && !is_trusted(peer, trusted)
+}
+
 /// The visitor's address: the socket peer, or, behind trusted proxies, the
 /// right-most address in `header` that is not itself a trusted proxy. Only
 /// the header the proxies write is read, so a client cannot slip in the other.
@@ -169,6 +186,24 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn ignored_forwarding_is_told_apart() {
+        let trusted = nets(&["127.0.0.1/32"]);
+        let with = headers(&[("x-forwarded-for", "9.9.9.9")]);
+        let outsider = ip("203.0.113.7");
+        assert!(forwarding_ignored(outsider, &with, &trusted, XFF));
+        assert!(!forwarding_ignored(ip("127.0.0.1"), &with, &trusted, XFF));
+        assert!(!forwarding_ignored(
+            outsider,
+            &HeaderMap::new(),
+            &trusted,
+            XFF
+        ));
+        // Only the configured header counts.
+        let other = ForwardedHeader::Forwarded;
+        assert!(!forwarding_ignored(outsider, &with, &trusted, other));
     }
 
     #[test]
