@@ -38,6 +38,11 @@ enum Command {
         #[arg(long, env = "ANALYTICS_CONFIG")]
         config: PathBuf,
     },
+    /// Check config files without starting anything.
+    Config {
+        #[command(subcommand)]
+        action: ConfigCommand,
+    },
     /// Make editor tokens.
     Token {
         #[command(subcommand)]
@@ -51,6 +56,17 @@ enum Command {
         /// HTTP port; a free one when omitted.
         #[arg(long)]
         http_port: Option<u16>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate FILE and name every bad key at once; exit 1 if any. With
+    /// --connect, also check that ClickHouse answers and is migrated.
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        connect: bool,
     },
 }
 
@@ -124,6 +140,9 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => export_site(config, &domain, &out).await,
         Command::Doctor { config } => doctor(config).await,
+        Command::Config {
+            action: ConfigCommand::Check { file, connect },
+        } => check_config(&file, connect).await,
         Command::Token {
             action: TokenCommand::New { name, role, sites },
         } => new_token(&name, role, sites),
@@ -185,6 +204,38 @@ async fn migrate(path: PathBuf) -> anyhow::Result<()> {
         applied,
         erased.len()
     );
+    Ok(())
+}
+
+async fn check_config(path: &std::path::Path, connect: bool) -> anyhow::Result<()> {
+    // A file that does not parse (syntax, unknown keys, wrong types) stops
+    // at its first error; values that parse are all checked.
+    let config = schema::Config::load_unchecked(path)?;
+    let problems = config.problems();
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    anyhow::ensure!(
+        problems.is_empty(),
+        "{}: {} invalid value(s)",
+        path.display(),
+        problems.len()
+    );
+    if connect {
+        let db = schema::connect(&config.clickhouse).await?;
+        schema::migrate::verify(&db)
+            .await
+            .context("the schema is missing or not the latest; run `schema migrate`")?;
+        println!(
+            "{}: valid; ClickHouse {}.{} at {} answers and is migrated",
+            path.display(),
+            db.version().0,
+            db.version().1,
+            config.clickhouse.url
+        );
+    } else {
+        println!("{}: valid", path.display());
+    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! `[clickhouse]`: where the server is, which database, and cluster mode.
 
-use super::{invalid, is_identifier, ConfigError};
+use super::{is_identifier, Problems};
 use serde::Deserialize;
 
 #[derive(Clone, Deserialize)]
@@ -52,52 +52,48 @@ impl Default for ClickHouseConfig {
 }
 
 impl ClickHouseConfig {
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+    pub(super) fn validate(&self, p: &mut Problems) {
         let url = &self.url;
         if url.starts_with("https://") {
             // No TLS stack is built in; see docs/clickhouse.md.
-            return invalid(
+            p.add(
                 "clickhouse.url",
                 "https is not supported; reach ClickHouse over a private network or a local TLS proxy",
             );
-        }
-        if !url.starts_with("http://") {
-            return invalid("clickhouse.url", "must start with http://");
+        } else if !url.starts_with("http://") {
+            p.add("clickhouse.url", "must start with http://");
         }
         if !is_identifier(&self.database) {
-            return invalid(
+            p.add(
                 "clickhouse.database",
                 "must be letters, digits and underscores, not starting with a digit",
             );
         }
-        self.validate_cluster()
+        self.validate_cluster(p);
     }
 
-    fn validate_cluster(&self) -> Result<(), ConfigError> {
+    fn validate_cluster(&self, p: &mut Problems) {
         let c = self;
         match &c.cluster {
-            Some(name) if !is_identifier(name) => {
-                return invalid(
-                    "clickhouse.cluster",
-                    "must be letters, digits and underscores, not starting with a digit",
-                )
-            }
+            Some(name) if !is_identifier(name) => p.add(
+                "clickhouse.cluster",
+                "must be letters, digits and underscores, not starting with a digit",
+            ),
             None if !c.hosts.is_empty() || c.replicated => {
                 let key = if c.replicated {
                     "clickhouse.replicated"
                 } else {
                     "clickhouse.hosts"
                 };
-                return invalid(key, "needs clickhouse.cluster");
+                p.add(key, "needs clickhouse.cluster");
             }
             _ => {}
         }
         for (i, host) in c.hosts.iter().enumerate() {
             if !host.starts_with("http://") || host.contains(char::is_whitespace) {
-                return invalid(&format!("clickhouse.hosts[{i}]"), "must be an http:// URL");
+                p.add(&format!("clickhouse.hosts[{i}]"), "must be an http:// URL");
             }
         }
-        Ok(())
     }
 }
 

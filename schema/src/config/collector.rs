@@ -1,7 +1,7 @@
 //! `[collector]`: the ingest endpoint's listener and limits, batching and
 //! durability, proxies and the opt-out cookie, and the enrichment files.
 
-use super::{invalid, is_domain, ConfigError};
+use super::{is_domain, Problems};
 use ipnet::IpNet;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -113,22 +113,22 @@ pub const MAX_BATCH_ROWS: usize = 1_000_000;
 pub const MAX_QUEUE_ROWS: usize = 10_000_000;
 
 impl CollectorConfig {
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+    pub(super) fn validate(&self, p: &mut Problems) {
         let c = self;
         if !is_cookie_name(&c.optout_cookie) {
-            return invalid("collector.optout_cookie", "must be a valid cookie name");
+            p.add("collector.optout_cookie", "must be a valid cookie name");
         }
         if !(1..=MAX_BATCH_ROWS).contains(&c.batch_max_rows) {
-            return invalid(
+            p.add(
                 "collector.batch_max_rows",
                 &format!("must be between 1 and {MAX_BATCH_ROWS}"),
             );
         }
         if c.batch_max_age_ms == 0 {
-            return invalid("collector.batch_max_age_ms", "must be at least 1");
+            p.add("collector.batch_max_age_ms", "must be at least 1");
         }
         if !(c.batch_max_rows..=MAX_QUEUE_ROWS).contains(&c.queue_capacity) {
-            return invalid(
+            p.add(
                 "collector.queue_capacity",
                 &format!("must be between collector.batch_max_rows and {MAX_QUEUE_ROWS}"),
             );
@@ -139,12 +139,14 @@ impl CollectorConfig {
             ("collector.header_read_timeout_ms", c.header_read_timeout_ms),
             ("collector.body_read_timeout_ms", c.body_read_timeout_ms),
         ];
-        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
-            return invalid(key, "must be at least 1");
+        for (key, value) in positive {
+            if value == 0 {
+                p.add(key, "must be at least 1");
+            }
         }
         if let Some(domain) = &c.optout_cookie_domain {
             if !is_domain(domain) {
-                return invalid(
+                p.add(
                     "collector.optout_cookie_domain",
                     "must be a lowercase host name such as example.com",
                 );
@@ -153,10 +155,9 @@ impl CollectorConfig {
         if let Some(url) = &c.public_url {
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             if !scheme_ok || url.contains(char::is_whitespace) {
-                return invalid("collector.public_url", "must be an http:// or https:// URL");
+                p.add("collector.public_url", "must be an http:// or https:// URL");
             }
         }
-        Ok(())
     }
 }
 

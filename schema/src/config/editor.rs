@@ -1,7 +1,7 @@
 //! `[[editor]]`: who may read reports (and, as `admin`, import), named by
 //! the sha256 of their token, and which sites each may read.
 
-use super::{invalid, ConfigError, SiteConfig};
+use super::{Problems, SiteConfig};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -23,28 +23,24 @@ pub struct EditorConfig {
 }
 
 /// Every `[[editor]]`: a well-formed token hash, and only configured sites.
-pub(super) fn validate_editors(
-    editors: &[EditorConfig],
-    sites: &[SiteConfig],
-) -> Result<(), ConfigError> {
+pub(super) fn validate_editors(editors: &[EditorConfig], sites: &[SiteConfig], p: &mut Problems) {
     for (i, editor) in editors.iter().enumerate() {
         let t = &editor.token_sha256;
         if t.len() != 64 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return invalid(
+            p.add(
                 &format!("editor[{i}].token_sha256"),
                 "must be 64 hex digits (sha256 of the token)",
             );
         }
         for site in &editor.sites {
             if site != "*" && !sites.iter().any(|s| &s.domain == site) {
-                return invalid(
+                p.add(
                     &format!("editor[{i}].sites"),
                     &format!("`{site}` is not a configured [[site]]"),
                 );
             }
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

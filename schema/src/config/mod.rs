@@ -56,6 +56,14 @@ pub struct Config {
 impl Config {
     /// Reads, applies environment overrides and validates.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let config = Self::load_unchecked(path)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and applies environment overrides, without validation (see
+    /// [`Config::problems`]).
+    pub fn load_unchecked(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
@@ -68,7 +76,6 @@ impl Config {
             other => other,
         })?;
         config.apply_env(|name| std::env::var(name).ok());
-        config.validate()?;
         Ok(config)
     }
 
@@ -90,12 +97,21 @@ impl Config {
         }
     }
 
+    /// The first invalid value, if any: what a service refuses to start on.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.clickhouse.validate()?;
-        self.collector.validate()?;
-        site::validate_sites(&self.site)?;
-        self.query.validate()?;
-        editor::validate_editors(&self.editor, &self.site)
+        self.problems().into_iter().next().map_or(Ok(()), Err)
+    }
+
+    /// Every invalid value, each naming its key, in the file's section
+    /// order: what `schema config check` reports all at once.
+    pub fn problems(&self) -> Vec<ConfigError> {
+        let mut p = Problems::default();
+        self.clickhouse.validate(&mut p);
+        self.collector.validate(&mut p);
+        site::validate_sites(&self.site, &mut p);
+        self.query.validate(&mut p);
+        editor::validate_editors(&self.editor, &self.site, &mut p);
+        p.0
     }
 
     pub fn site(&self, domain: &str) -> Option<&SiteConfig> {
@@ -103,12 +119,17 @@ impl Config {
     }
 }
 
-/// The error for `key`, as every section reports one.
-fn invalid<T>(key: &str, message: &str) -> Result<T, ConfigError> {
-    Err(ConfigError::Invalid {
-        key: key.into(),
-        message: message.into(),
-    })
+/// The invalid values found so far, each naming its key.
+#[derive(Debug, Default)]
+struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    fn add(&mut self, key: &str, message: &str) {
+        self.0.push(ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        });
+    }
 }
 
 /// A ClickHouse identifier we can splice into SQL without quoting.
@@ -183,6 +204,29 @@ sites = ["example.com"]
         assert_eq!(c.site("blog.example.org").unwrap().retention_days, 30);
         assert_eq!(c.editor[0].role, Role::Viewer);
         assert_eq!(c.collector.batch_max_rows, 10_000);
+    }
+
+    #[test]
+    fn every_invalid_value_is_named_at_once() {
+        let text = "[collector]\nbatch_max_age_ms = 0\nmax_connections = 0\n[query]\nsession_hours = 0\n[[site]]\ndomain = \"Bad\"\n";
+        let keys: Vec<String> = Config::parse(text)
+            .unwrap()
+            .problems()
+            .iter()
+            .map(|e| match e {
+                ConfigError::Invalid { key, .. } => key.clone(),
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "collector.batch_max_age_ms",
+                "collector.max_connections",
+                "site[0].domain",
+                "query.session_hours"
+            ]
+        );
     }
 
     #[test]

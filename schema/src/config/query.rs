@@ -1,7 +1,7 @@
 //! `[query]`: the reporting service's listener, CORS, per-report limits,
 //! rollups, and the dashboard's sessions.
 
-use super::{invalid, ConfigError};
+use super::Problems;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -71,22 +71,22 @@ impl Default for QueryConfig {
 }
 
 impl QueryConfig {
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+    pub(super) fn validate(&self, p: &mut Problems) {
         let q = self;
         if q.max_query_seconds == 0 {
-            return invalid("query.max_query_seconds", "must be at least 1");
+            p.add("query.max_query_seconds", "must be at least 1");
         }
         if q.rollup_every_seconds == 0 {
-            return invalid("query.rollup_every_seconds", "must be at least 1");
+            p.add("query.rollup_every_seconds", "must be at least 1");
         }
         if q.max_query_memory_mib < 64 {
-            return invalid("query.max_query_memory_mib", "must be at least 64");
+            p.add("query.max_query_memory_mib", "must be at least 64");
         }
         for (i, origin) in q.cors_origins.iter().enumerate() {
             if !(origin.starts_with("http://") || origin.starts_with("https://"))
                 || origin.ends_with('/')
             {
-                return invalid(
+                p.add(
                     &format!("query.cors_origins[{i}]"),
                     "must be an origin such as https://example.com (scheme and host, no path)",
                 );
@@ -95,25 +95,24 @@ impl QueryConfig {
         if let Some(url) = &q.public_url {
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             if !scheme_ok || url.contains(|c: char| c.is_whitespace() || c == ';' || c == ',') {
-                return invalid("query.public_url", "must be an http:// or https:// URL");
+                p.add("query.public_url", "must be an http:// or https:// URL");
             }
         }
         if q.session_secret
             .as_ref()
             .is_some_and(|s| s.chars().count() < MIN_SESSION_SECRET_LEN)
         {
-            return invalid(
+            p.add(
                 "query.session_secret",
                 &format!("must be at least {MIN_SESSION_SECRET_LEN} characters (say, `openssl rand -hex 32`)"),
             );
         }
         if !(1..=24 * 90).contains(&q.session_hours) {
-            return invalid(
+            p.add(
                 "query.session_hours",
                 "must be between 1 and 2160 (90 days)",
             );
         }
-        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! `[[site]]`: a site's domain, consent choices, which hostnames and paths
 //! count, its time zone and how long its events are kept.
 
-use super::{invalid, is_domain, ConfigError};
+use super::{is_domain, Problems};
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -64,19 +64,18 @@ fn yes() -> bool {
 
 /// Every `[[site]]`: its domain (once), hostnames, path globs, retention
 /// and time zone.
-pub(super) fn validate_sites(sites: &[SiteConfig]) -> Result<(), ConfigError> {
+pub(super) fn validate_sites(sites: &[SiteConfig], p: &mut Problems) {
     let mut seen = HashSet::new();
     for (i, site) in sites.iter().enumerate() {
         let key = format!("site[{i}].domain");
         if !is_domain(&site.domain) {
-            return invalid(&key, "must be a lowercase host name such as example.com");
-        }
-        if !seen.insert(&site.domain) {
-            return invalid(&key, "is listed twice");
+            p.add(&key, "must be a lowercase host name such as example.com");
+        } else if !seen.insert(&site.domain) {
+            p.add(&key, "is listed twice");
         }
         for (j, host) in site.hostnames.iter().enumerate() {
             if !is_domain(host.strip_prefix("*.").unwrap_or(host)) {
-                return invalid(
+                p.add(
                     &format!("site[{i}].hostnames[{j}]"),
                     "must be a lowercase host name, optionally starting with `*.`",
                 );
@@ -84,23 +83,22 @@ pub(super) fn validate_sites(sites: &[SiteConfig]) -> Result<(), ConfigError> {
         }
         for (j, glob) in site.exclude_paths.iter().enumerate() {
             if let Err(e) = globset::Glob::new(glob) {
-                return invalid(&format!("site[{i}].exclude_paths[{j}]"), &e.to_string());
+                p.add(&format!("site[{i}].exclude_paths[{j}]"), &e.to_string());
             }
         }
         if !(1..=MAX_RETENTION_DAYS).contains(&site.retention_days) {
-            return invalid(
+            p.add(
                 &format!("site[{i}].retention_days"),
                 &format!("must be between 1 and {MAX_RETENTION_DAYS}"),
             );
         }
         if site.timezone.parse::<chrono_tz::Tz>().is_err() {
-            return invalid(
+            p.add(
                 &format!("site[{i}].timezone"),
                 "must be an IANA time zone such as Europe/Berlin",
             );
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
