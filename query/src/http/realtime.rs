@@ -2,8 +2,6 @@
 //! five minutes as a bare number, as in Plausible's v1 API.
 
 use super::params;
-use crate::auth::caller::caller;
-use crate::auth::sites::readable_site;
 use crate::error::ApiError;
 use crate::sql::lookups;
 use crate::state::AppState;
@@ -23,10 +21,8 @@ pub async fn realtime_visitors(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let editor = caller(&state, &method, &headers)?;
-    let domain = params::site_id(&uri)?;
-    readable_site(&state.config, editor, &domain)?;
+    let site = params::requested_site(&state, &method, &headers, &uri)?;
     let since = (state.now)().timestamp() - REALTIME_SECS;
-    let visitors = lookups::visitors_since(&state.db, &domain, since, state.limits).await?;
+    let visitors = lookups::visitors_since(&state.db, &site.domain, since, state.limits).await?;
     Ok(Json(visitors).into_response())
 }

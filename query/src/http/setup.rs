@@ -13,8 +13,6 @@
 //! `localhost` pages (see docs/tracker.md).
 
 use super::params;
-use crate::auth::caller::caller;
-use crate::auth::sites::readable_site;
 use crate::error::ApiError;
 use crate::sql::lookups;
 use crate::state::AppState;
@@ -36,9 +34,7 @@ pub async fn setup(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let editor = caller(&state, &method, &headers)?;
-    let domain = params::site_id(&uri)?;
-    let site = readable_site(&state.config, editor, &domain)?;
+    let site = params::requested_site(&state, &method, &headers, &uri)?;
     let has_events = lookups::has_events(&state.db, &site.domain, state.limits).await?;
     let collector = CollectorUrl::from_config(&state.config.collector);
     let body = json!({
