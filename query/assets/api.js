@@ -47,6 +47,12 @@ export async function sites() {
   return (await call('api/dashboard/sites')).json();
 }
 
+/** Whether `site` has any event yet, and the tracker snippet to paste. */
+export async function setup(site) {
+  const url = `api/dashboard/setup?site_id=${encodeURIComponent(site)}`;
+  return (await call(url)).json();
+}
+
 export async function query(body) {
   return (await call('api/v2/query', { method: 'POST', body })).json();
 }

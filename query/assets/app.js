@@ -1,10 +1,13 @@
 // The dashboard's entry point: signs in (or finds the session), then keeps
 // every report in step with the view in the URL. Each change of the view
-// reloads the reports; answers to an older view are dropped.
+// reloads the reports; answers to an older view are dropped. A site without
+// any event yet gets the first-run panel instead (first-run.js), until its
+// first event arrives.
 
 import * as api from './api.js';
 import * as chart from './chart.js';
 import * as breakdowns from './breakdowns.js';
+import * as firstRun from './first-run.js';
 import * as format from './format.js';
 import * as view from './view.js';
 
@@ -29,6 +32,8 @@ const app = {
   generation: 0,
   panels: [],
   realtimeTimer: 0,
+  /** Sites known to have events: no need to ask again this session. */
+  live: new Set(),
 };
 
 function setState(state) {
@@ -43,6 +48,7 @@ function status(text) {
 
 function showLogin(message = '') {
   clearInterval(app.realtimeTimer);
+  firstRun.stop();
   $('dashboard').hidden = true;
   $('login').hidden = false;
   $('login-error').textContent = message;
@@ -153,9 +159,21 @@ function base() {
 async function load() {
   const generation = ++app.generation;
   const current = () => generation === app.generation;
+  firstRun.stop();
   setState('loading');
   status('Loading…');
   try {
+    const site = app.view.site;
+    if (!app.live.has(site)) {
+      const setup = await api.setup(site);
+      if (!current()) return;
+      if (!setup.has_events) {
+        waitForFirstEvent(setup);
+        return;
+      }
+      app.live.add(site);
+    }
+    firstRun.hide();
     const headline = await api.query({ ...base(), metrics: HEADLINE.map(([m]) => m) });
     if (!current()) return;
     const range = headline.query.date_range;
@@ -172,6 +190,24 @@ async function load() {
   } catch (e) {
     if (current()) failed(e);
   }
+}
+
+/** The snippet and the waiting status, until the site's first event. */
+function waitForFirstEvent(setup) {
+  const site = setup.site_id;
+  $('announce').textContent = '';
+  firstRun.show(setup);
+  status('');
+  setState('waiting');
+  firstRun.wait(site, {
+    arrived: () => {
+      app.live.add(site);
+      $('announce').textContent = `The first pageview of ${site} has arrived: showing the reports.`;
+      load();
+      refreshRealtime();
+    },
+    failed,
+  });
 }
 
 function describe(range, previous) {

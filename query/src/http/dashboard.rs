@@ -42,6 +42,7 @@ const ASSETS: &[Asset] = &[
     asset!("/format.js", "format.js", JS),
     asset!("/chart.js", "chart.js", JS),
     asset!("/breakdowns.js", "breakdowns.js", JS),
+    asset!("/first-run.js", "first-run.js", JS),
 ];
 
 /// A route for every asset, for a router of any state.

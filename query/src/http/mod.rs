@@ -7,6 +7,8 @@
 pub mod dashboard;
 pub mod health;
 pub mod login;
+pub mod params;
 pub mod realtime;
 pub mod routes;
+pub mod setup;
 pub mod stats;

@@ -2,7 +2,7 @@
 //! answers it, and CORS for the origins the config lists (only the Stats
 //! API gets it; the dashboard's own API is same-origin only).
 
-use super::{dashboard, health, login, realtime, stats};
+use super::{dashboard, health, login, realtime, setup, stats};
 use crate::state::AppState;
 use axum::http::{header, HeaderValue, Method};
 use axum::routing::{get, post};
@@ -23,6 +23,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/dashboard/login", post(login::login))
         .route("/api/dashboard/logout", post(login::logout))
         .route("/api/dashboard/sites", get(login::sites))
+        .route("/api/dashboard/setup", get(setup::setup))
         .merge(dashboard::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -1,7 +1,7 @@
-//! The two small questions the handlers ask besides reports: a site's
-//! visitors in the last minutes (realtime), and the local day of its first
-//! event (what `date_range: "all"` starts on). They run under the same
-//! limits as reports.
+//! The small questions the handlers ask besides reports: a site's visitors
+//! in the last minutes (realtime), the local day of its first event (what
+//! `date_range: "all"` starts on), and whether it has any event at all (the
+//! dashboard's first run). They run under the same limits as reports.
 
 use super::clickhouse::{fetch_json, number, Limits};
 use super::expr::{lit, visitors_fn};
@@ -47,4 +47,14 @@ pub async fn first_event_day(
         .get(1)
         .and_then(|v| v.as_str())
         .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()))
+}
+
+/// Whether `site` has any event yet. The sort key starts with `site`, so
+/// the index skips other sites' rows and `LIMIT 1` stops at the first row
+/// found: cheap enough for the dashboard to ask every few seconds while it
+/// waits for a site's first pageview.
+pub async fn has_events(db: &Db, site: &str, limits: Limits) -> Result<bool, ApiError> {
+    let sql = format!("SELECT 1 FROM events WHERE site = {} LIMIT 1", lit(site));
+    let json = fetch_json(db, &sql, limits).await?;
+    Ok(json.pointer("/data/0").is_some())
 }

@@ -7,7 +7,7 @@
 //! [`visits`] when a number needs them; [`clickhouse`] runs it under the
 //! configured limits. [`expr`] writes values, dimensions and filters as SQL
 //! text (user input only ever through [`expr::lit`]). Besides reports:
-//! the handlers' two small [`lookups`], and the statements the rollup
+//! the handlers' small [`lookups`], and the statements the rollup
 //! materializer runs ([`materialize`]).
 
 pub mod clickhouse;

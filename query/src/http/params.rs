@@ -1,0 +1,33 @@
+//! The site a GET endpoint is asked about in `?site_id=` (realtime, the
+//! dashboard's first run), checked one way for all of them: who is asking
+//! first (`401`), then the parameter, present and not empty (`400`), then
+//! whether the caller may read that site ([`readable_site`]: `403`).
+
+use crate::auth::caller::caller;
+use crate::auth::sites::readable_site;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::Query;
+use axum::http::{HeaderMap, Method, Uri};
+use schema::config::SiteConfig;
+
+#[derive(serde::Deserialize)]
+struct SiteParams {
+    site_id: Option<String>,
+}
+
+/// The configured site the request names, if its caller may read it.
+pub fn requested_site<'a>(
+    state: &'a AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<&'a SiteConfig, ApiError> {
+    let editor = caller(state, method, headers)?;
+    let domain = Query::<SiteParams>::try_from_uri(uri)
+        .ok()
+        .and_then(|Query(p)| p.site_id)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::BadQuery("`site_id` is required".into()))?;
+    readable_site(&state.config, editor, &domain)
+}
