@@ -22,6 +22,13 @@ const HEADLINE = [
   ['bounce_rate', 'Bounce rate', format.percent],
   ['visit_duration', 'Visit duration', format.duration],
 ];
+/**
+ * The headline's metrics for the current filters: like Plausible, the Stats
+ * API answers views per visit only without a page filter.
+ */
+function headlineMetrics() {
+  return HEADLINE.filter(([m]) => m !== 'views_per_visit' || !('page' in app.view.filters));
+}
 /** Metrics where going down is the good direction. */
 const LOWER_IS_BETTER = new Set(['bounce_rate']);
 const EXPORT_METRICS = ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit_duration'];
@@ -174,7 +181,7 @@ async function load() {
       app.live.add(site);
     }
     firstRun.hide();
-    const headline = await api.query({ ...base(), metrics: HEADLINE.map(([m]) => m) });
+    const headline = await api.query({ ...base(), metrics: headlineMetrics().map(([m]) => m) });
     if (!current()) return;
     const range = headline.query.date_range;
     app.lastRange = [range[0].slice(0, 10), range[1].slice(0, 10)];
@@ -216,14 +223,15 @@ function describe(range, previous) {
 }
 
 async function loadHeadline(answer, previous, current) {
-  const now = answer.results[0]?.metrics ?? HEADLINE.map(() => 0);
+  const shown = headlineMetrics();
+  const now = answer.results[0]?.metrics ?? shown.map(() => 0);
   let before = null;
   if (previous) {
-    const old = await api.query({ ...base(), date_range: previous, metrics: HEADLINE.map(([m]) => m) });
-    before = old.results[0]?.metrics ?? HEADLINE.map(() => 0);
+    const old = await api.query({ ...base(), date_range: previous, metrics: shown.map(([m]) => m) });
+    before = old.results[0]?.metrics ?? shown.map(() => 0);
   }
   if (!current()) return;
-  const items = HEADLINE.map(([metric, label, show], i) => {
+  const items = shown.map(([metric, label, show], i) => {
     const wrap = document.createElement('div');
     wrap.className = 'stat';
     wrap.dataset.metric = metric;
@@ -321,7 +329,10 @@ async function reloadPanel(panel) {
 
 async function exportCsv(panel) {
   try {
-    const body = { ...panelQuery(panel, 10000), metrics: EXPORT_METRICS };
+    // Like Plausible, the API counts pageviews by event, not by entry or exit page.
+    const session = ['visit:entry_page', 'visit:exit_page'].includes(panel.dimension.api);
+    const metrics = EXPORT_METRICS.filter((m) => !(session && m === 'pageviews'));
+    const body = { ...panelQuery(panel, 10000), metrics };
     const blob = await api.queryCsv(body);
     const link = document.createElement('a');
     link.href = URL.createObjectURL(blob);

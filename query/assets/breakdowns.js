@@ -25,6 +25,14 @@ export function display(key, value) {
   return key === 'country' ? country(value) : value;
 }
 
+/**
+ * Whether the Stats API filters by this value: like Plausible's, it takes
+ * countries only as two-letter codes (not the unknown country).
+ */
+function filterable(key, value) {
+  return key !== 'country' || [...value].length === 2;
+}
+
 function node(tag, props = {}, children = []) {
   const n = Object.assign(document.createElement(tag), props);
   n.append(...children);
@@ -78,10 +86,15 @@ export function create(panel, actions) {
     const rows = results.map((r) => {
       const value = r.dimensions[0];
       const text = display(state.tab, value);
-      const button = node('button', { type: 'button', className: 'row-filter', textContent: text, title: `Filter by ${text}` });
-      button.dataset.value = value;
-      button.addEventListener('click', () => actions.filter(state.tab, value));
-      const cell = node('td', { className: 'label' }, [button]);
+      let label;
+      if (filterable(state.tab, value)) {
+        label = node('button', { type: 'button', className: 'row-filter', textContent: text, title: `Filter by ${text}` });
+        label.dataset.value = value;
+        label.addEventListener('click', () => actions.filter(state.tab, value));
+      } else {
+        label = node('span', { textContent: text });
+      }
+      const cell = node('td', { className: 'label' }, [label]);
       cell.style.setProperty('--share', `${(r.metrics[0] / max) * 100}%`);
       return node('tr', {}, [cell, node('td', { className: 'num', textContent: count(r.metrics[0]) })]);
     });

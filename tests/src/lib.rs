@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod chdb;
 pub mod cluster_harness;
+pub mod fold;
 pub mod geoip_fixture;
 pub mod query_harness;
 pub mod report_catalogue;

@@ -4,6 +4,10 @@
 //! pagination, `include`, CSV, and sites in zones that the rollup path
 //! does or does not serve. Each entry has a name, so a failure names it.
 //!
+//! Every entry is one Plausible answers: metrics it would refuse with the
+//! entry's dimensions and filters are left out
+//! ([`crate::fold::plausible_metrics`]).
+//!
 //! Building visits is the costly part of a report (about a second a query
 //! on ClickHouse 26 even over a few rows), so expressions are combined where
 //! the SQL allows: one query groups by every visit dimension, one filter
@@ -22,16 +26,7 @@ pub struct Entry {
     pub csv: bool,
 }
 
-pub const METRICS: [&str; 8] = [
-    "visitors",
-    "visits",
-    "pageviews",
-    "views_per_visit",
-    "bounce_rate",
-    "visit_duration",
-    "events",
-    "percentage",
-];
+pub use crate::fold::METRICS;
 
 /// Metrics that need no visits: the events-table path.
 const EVENT_METRICS: [&str; 3] = ["visitors", "pageviews", "events"];
@@ -48,14 +43,10 @@ pub fn dimensions() -> Vec<&'static str> {
     fixed.chain(PROPS).collect()
 }
 
-const OPS: [&str; 6] = [
-    "is",
-    "is_not",
-    "contains",
-    "contains_not",
-    "matches",
-    "matches_not",
-];
+/// Every filter operator of the query service.
+fn ops() -> [&'static str; 6] {
+    query::api::request::Op::ALL.map(query::api::request::Op::name)
+}
 
 /// Dimensions filtered by: event ones, a property, visit ones.
 const FILTERED: [(&str, &str); 5] = [
@@ -77,7 +68,7 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
     let mut add = |name: String, body: Value| {
         out.push(Entry {
             name,
-            body,
+            body: answerable(body),
             csv: false,
         })
     };
@@ -146,7 +137,7 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
             ),
         );
     }
-    for op in OPS {
+    for op in ops() {
         let parts: Vec<Value> = FILTERED
             .iter()
             .map(|(dim, value)| {
@@ -155,7 +146,13 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
                 } else {
                     value.to_string()
                 };
-                json!([op, dim, [value, "nothing-matches"]])
+                // Countries are two-letter codes (`is` refuses others).
+                let nothing = if *dim == "visit:country" {
+                    "ZZ"
+                } else {
+                    "nothing-matches"
+                };
+                json!([op, dim, [value, nothing]])
             })
             .collect();
         add(
@@ -297,6 +294,74 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
             add(format!("site {zoned}, by {d}"), body);
         }
     }
+    for op in ops() {
+        // Case-insensitive, over a page and over an OS stored under another
+        // name than Plausible's (read through the name mapping).
+        let value = |v: &str| {
+            if op.starts_with("matches") {
+                format!("^{v}")
+            } else {
+                v.into()
+            }
+        };
+        add(
+            format!("filter {op}, case-insensitive, by visit:os"),
+            with(
+                with(
+                    base(&METRICS),
+                    "filters",
+                    json!([["or", [
+                        [op, "event:page", [value("/BLOG")], {"case_sensitive": false}],
+                        [op, "visit:os", [value("mac")], {"case_sensitive": false}]
+                    ]]]),
+                ),
+                "dimensions",
+                json!(["visit:os"]),
+            ),
+        );
+    }
+    for (name, range) in [
+        ("24h", json!("24h")),
+        ("91d", json!("91d")),
+        ("3mo", json!("3mo")),
+    ] {
+        add(
+            format!("range {name}, by time"),
+            with(
+                with(base(&["visitors", "visits"]), "date_range", range),
+                "dimensions",
+                json!(["time"]),
+            ),
+        );
+    }
+    let comparisons = [
+        (
+            "previous period, by visit:browser",
+            json!({"mode": "previous_period"}),
+            json!(["visit:browser"]),
+        ),
+        (
+            "year over year matching weekdays, by time:day",
+            json!({"mode": "year_over_year", "match_day_of_week": true}),
+            json!(["time:day"]),
+        ),
+        (
+            "custom range, by event:page and visit:os",
+            json!({"mode": "custom", "date_range": ["2026-11-01", "2026-11-07"]}),
+            json!(["event:page", "visit:os"]),
+        ),
+    ];
+    for (name, comparison, dimensions) in comparisons {
+        let body = with(
+            base(&["visitors", "bounce_rate", "percentage"]),
+            "dimensions",
+            dimensions,
+        );
+        add(
+            format!("comparison with {name}"),
+            with(body, "include", json!({"comparisons": comparison})),
+        );
+    }
     let csv: Vec<Entry> = ["by event:page, all metrics", "by time:day, event metrics"]
         .iter()
         .filter_map(|name| out.iter().find(|e| e.name == *name))
@@ -308,4 +373,32 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
         .collect();
     out.extend(csv);
     out
+}
+
+/// `body` without the metrics Plausible refuses with its dimensions and
+/// filters (nor orderings by them).
+fn answerable(mut body: Value) -> Value {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let metrics = strings(&body["metrics"]);
+    let dims = strings(&body["dimensions"]);
+    let filters = body["filters"].as_array().cloned().unwrap_or_default();
+    let metrics: Vec<&str> = metrics.iter().map(String::as_str).collect();
+    let dims: Vec<&str> = dims.iter().map(String::as_str).collect();
+    let kept = crate::fold::plausible_metrics(&metrics, &dims, &filters);
+    if let Some(order) = body.get_mut("order_by").and_then(Value::as_array_mut) {
+        order.retain(|entry| {
+            let name = entry[0].as_str().unwrap_or_default();
+            kept.contains(&name) || !metrics.contains(&name)
+        });
+    }
+    body["metrics"] = json!(kept);
+    body
 }

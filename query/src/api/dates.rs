@@ -1,13 +1,14 @@
 //! `date_range` resolved in the site's time zone into a half-open UTC
 //! interval, plus the time buckets (`time_labels`) it spans.
 //!
-//! Named ranges end today, in the site's zone: `day` is today, `7d`, `28d`
-//! and `30d` are that many days including today, `month` and `year` are the
-//! current calendar month and year, `6mo` and `12mo` are that many calendar
-//! months including the current one, and `all` starts on the day of the
-//! site's first stored event.
+//! Named ranges end today, in the site's zone: `day` is today, `7d`, `28d`,
+//! `30d`, `91d` (any `Nd`) are that many days including today, `month` and
+//! `year` are the current calendar month and year, `6mo` and `12mo` (any
+//! `Nmo`) are that many calendar months including the current one, and
+//! `all` starts on the day of the site's first stored event. `24h` is the
+//! 24 hours up to the clock's second, both ends included.
 
-use super::request::{DateRange, TimeGrain};
+use super::request::{DateRange, Shorthand, TimeGrain};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use schema::config::SiteConfig;
@@ -36,6 +37,20 @@ pub fn resolve(
 ) -> Span {
     let today = now.with_timezone(&tz).date_naive();
     match range {
+        DateRange::Named(name) if Shorthand::parse(name) == Some(Shorthand::Hours24) => {
+            let to = Utc
+                .timestamp_opt(now.timestamp(), 0)
+                .single()
+                .unwrap_or(now)
+                + Duration::seconds(1);
+            let from = to - Duration::hours(24) - Duration::seconds(1);
+            Span {
+                from,
+                to,
+                first_day: from.with_timezone(&tz).date_naive(),
+                last_day: today,
+            }
+        }
         DateRange::Named(name) => {
             let (first, last) = named(name, today, first_event);
             days(tz, first, last)
@@ -57,19 +72,16 @@ pub fn resolve(
 
 fn named(name: &str, today: NaiveDate, first_event: Option<NaiveDate>) -> (NaiveDate, NaiveDate) {
     let month_start = today.with_day(1).expect("day 1 exists");
-    match name {
-        "day" => (today, today),
-        "7d" => (today - Duration::days(6), today),
-        "28d" => (today - Duration::days(27), today),
-        "30d" => (today - Duration::days(29), today),
-        "month" => (month_start, month_end(month_start)),
-        "6mo" => (months_before(month_start, 5), month_end(month_start)),
-        "12mo" => (months_before(month_start, 11), month_end(month_start)),
-        "year" => (
+    match Shorthand::parse(name) {
+        Some(Shorthand::Day | Shorthand::Hours24) => (today, today),
+        Some(Shorthand::Days(n)) => (today - Duration::days(i64::from(n) - 1), today),
+        Some(Shorthand::Month) => (month_start, month_end(month_start)),
+        Some(Shorthand::Months(n)) => (months_before(month_start, n - 1), month_end(month_start)),
+        Some(Shorthand::Year) => (
             NaiveDate::from_ymd_opt(today.year(), 1, 1).expect("January 1st exists"),
             NaiveDate::from_ymd_opt(today.year(), 12, 31).expect("December 31st exists"),
         ),
-        _ => (first_event.unwrap_or(today).min(today), today),
+        Some(Shorthand::All) | None => (first_event.unwrap_or(today).min(today), today),
     }
 }
 
@@ -107,11 +119,11 @@ pub fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
         .unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
 }
 
-/// What `time` means for a span: hours for one day, days up to about a
-/// quarter, months beyond.
+/// What `time` means for a span: hours for one day (or 24 hours), days up
+/// to about a quarter, months beyond.
 pub fn auto_grain(span: &Span) -> TimeGrain {
     let days = (span.last_day - span.first_day).num_days() + 1;
-    if days <= 1 {
+    if days <= 1 || span.to - span.from <= Duration::hours(24) + Duration::seconds(1) {
         TimeGrain::Hour
     } else if days <= 93 {
         TimeGrain::Day
@@ -202,6 +214,27 @@ mod tests {
         );
         let six = resolve(&DateRange::Named("6mo".into()), Tz::UTC, now, None);
         assert_eq!(six.first_day, date("2023-08-01"));
+        let quarter = resolve(&DateRange::Named("91d".into()), Tz::UTC, now, None);
+        assert_eq!(
+            (quarter.first_day, quarter.last_day),
+            (date("2023-11-02"), date("2024-01-31"))
+        );
+        let three = resolve(&DateRange::Named("3mo".into()), Tz::UTC, now, None);
+        assert_eq!(
+            (three.first_day, three.last_day),
+            (date("2023-11-01"), date("2024-01-31"))
+        );
+        // The 24 hours up to the clock's second, in any zone; by the hour.
+        let hours = resolve(&DateRange::Named("24h".into()), berlin, now, None);
+        assert_eq!(
+            (hours.from, hours.to),
+            (at("2024-01-30T23:30:00Z"), at("2024-01-31T23:30:01Z"))
+        );
+        assert_eq!(
+            (hours.first_day, hours.last_day),
+            (date("2024-01-31"), date("2024-02-01"))
+        );
+        assert_eq!(auto_grain(&hours), TimeGrain::Hour);
         let all = resolve(
             &DateRange::Named("all".into()),
             Tz::UTC,

@@ -4,11 +4,12 @@
 //! every refusal names the offending part (`metrics[2]`, `filters[0][1]`)
 //! the way Plausible's own messages do. The bounds on sizes (page size,
 //! pattern and value lengths, nesting depth) are checked here, before any
-//! SQL is written.
+//! SQL is written, and so are the combinations Plausible refuses
+//! ([`super::rules`]).
 
 use super::request::{
-    DateRange, Dimension, Direction, Filter, Metric, Op, Query, SortKey, MAX_LIMIT,
-    MAX_PATTERN_LEN, MAX_VALUE_LEN, NAMED_RANGES,
+    CompareMode, Comparison, DateRange, Dimension, Direction, Filter, Metric, Op, Query, Shorthand,
+    SortKey, MAX_LIMIT, MAX_PATTERN_LEN, MAX_VALUE_LEN,
 };
 use crate::error::ApiError;
 use serde_json::Value;
@@ -45,8 +46,8 @@ pub fn parse(body: &Value) -> Result<Query, ApiError> {
     let date_range = parse_date_range(obj.get("date_range"))?;
     let order_by = parse_order_by(obj.get("order_by"), &metrics, &dimensions)?;
     let (limit, offset) = parse_pagination(obj.get("pagination"))?;
-    let (total_rows, time_labels) = parse_include(obj.get("include"), &dimensions)?;
-    Ok(Query {
+    let include = parse_include(obj.get("include"), &dimensions)?;
+    let query = Query {
         site_id,
         metrics,
         dimensions,
@@ -55,9 +56,12 @@ pub fn parse(body: &Value) -> Result<Query, ApiError> {
         order_by,
         limit,
         offset,
-        total_rows,
-        time_labels,
-    })
+        total_rows: include.total_rows,
+        time_labels: include.time_labels,
+        comparison: include.comparison,
+    };
+    super::rules::check(&query)?;
+    Ok(query)
 }
 
 fn strings<'a>(value: &'a Value, what: &str) -> Result<Vec<&'a str>, ApiError> {
@@ -177,15 +181,25 @@ fn parse_filter(value: &Value, at: &str, depth: usize) -> Result<Filter, ApiErro
             let child = parse_filter(child, &format!("{at}[1]"), depth + 1)?;
             Ok(Filter::Not(Box::new(child)))
         }
-        _ => parse_comparison(parts, at),
+        _ => parse_comparison(parts, at, depth),
     }
 }
 
-fn parse_comparison(parts: &[Value], at: &str) -> Result<Filter, ApiError> {
-    let [op, dimension, values] = parts else {
-        return Err(bad(format!(
-            "`{at}` must be [operator, dimension, [values]]"
-        )));
+/// Dimensions Plausible lets filter only at the top level, outside any
+/// `and`, `or` or `not`.
+fn top_level_only(dimension: &Dimension) -> bool {
+    *dimension == Dimension::Hostname
+}
+
+fn parse_comparison(parts: &[Value], at: &str, depth: usize) -> Result<Filter, ApiError> {
+    let (op, dimension, values, modifiers) = match parts {
+        [op, dimension, values] => (op, dimension, values, None),
+        [op, dimension, values, modifiers] => (op, dimension, values, Some(modifiers)),
+        _ => {
+            return Err(bad(format!(
+                "`{at}` must be [operator, dimension, [values]] or [operator, dimension, [values], {{\"case_sensitive\": false}}]"
+            )))
+        }
     };
     let op_name = op.as_str().unwrap_or_default();
     let op = Op::parse(op_name).ok_or_else(|| {
@@ -199,22 +213,64 @@ fn parse_comparison(parts: &[Value], at: &str) -> Result<Filter, ApiError> {
     let dimension = Dimension::parse(dim_name)
         .filter(|d| !d.is_time())
         .ok_or_else(|| bad(format!("`{at}[1]`: cannot filter by `{dim_name}`")))?;
+    if depth > 0 && top_level_only(&dimension) {
+        return Err(bad(format!(
+            "`{at}[1]`: Invalid filters. Dimension `{dim_name}` can only be filtered at the top level."
+        )));
+    }
     let values = strings(values, &format!("{at}[2]"))?;
     if values.is_empty() {
         return Err(bad(format!("`{at}[2]` must hold at least one value")));
     }
     for (i, v) in values.iter().enumerate() {
-        check_value(op, v, &format!("{at}[2][{i}]"))?;
+        let at = format!("{at}[2][{i}]");
+        check_value(op, v, &at)?;
+        if dimension == Dimension::Visit("country")
+            && matches!(op, Op::Is | Op::IsNot)
+            && v.chars().count() != 2
+        {
+            return Err(bad(format!(
+                "`{at}`: Invalid visit:country filter, visit:country needs to be a valid 2-letter country code."
+            )));
+        }
     }
+    let case_sensitive = match modifiers {
+        None => true,
+        Some(m) => parse_modifiers(m, &format!("{at}[3]"))?,
+    };
     Ok(Filter::Compare {
         op,
         dimension,
         values: values.into_iter().map(String::from).collect(),
+        case_sensitive,
     })
+}
+
+/// A filter's fourth element: `{"case_sensitive": bool}`, Plausible's one
+/// modifier. Returns whether matching is case-sensitive.
+fn parse_modifiers(value: &Value, at: &str) -> Result<bool, ApiError> {
+    let obj = value.as_object().ok_or_else(|| {
+        bad(format!(
+            "`{at}` must be an object such as {{\"case_sensitive\": false}}"
+        ))
+    })?;
+    if let Some(key) = obj.keys().find(|k| *k != "case_sensitive") {
+        return Err(bad(format!(
+            "`{at}`: unknown modifier `{key}`; the one modifier is `case_sensitive`"
+        )));
+    }
+    match obj.get("case_sensitive") {
+        None => Ok(true),
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| bad(format!("`{at}.case_sensitive` must be true or false"))),
+    }
 }
 
 fn check_value(op: Op, value: &str, at: &str) -> Result<(), ApiError> {
     if matches!(op, Op::Matches | Op::MatchesNot) {
+        // The same pattern, with `(?i)` in front, is what a case-insensitive
+        // filter runs: it compiles whenever this does.
         if value.len() > MAX_PATTERN_LEN {
             return Err(bad(format!(
                 "`{at}`: the pattern is longer than {MAX_PATTERN_LEN} bytes"
@@ -233,41 +289,46 @@ fn check_value(op: Op, value: &str, at: &str) -> Result<(), ApiError> {
 fn parse_date_range(value: Option<&Value>) -> Result<DateRange, ApiError> {
     let value = value.ok_or_else(|| bad("`date_range` is required"))?;
     if let Some(name) = value.as_str() {
-        if NAMED_RANGES.contains(&name) {
+        if Shorthand::parse(name).is_some() {
             return Ok(DateRange::Named(name.into()));
         }
         return Err(bad(format!(
-            "unknown `date_range` `{name}`; use day, 7d, 28d, 30d, month, 6mo, 12mo, year, all or [from, to]"
+            "unknown `date_range` `{name}`; use day, 24h, Nd (7d, 28d, 30d, 91d, ...), month, Nmo (6mo, 12mo, ...), year, all or [from, to]"
         )));
     }
     let pair = strings(value, "date_range")?;
     let [from, to] = pair.as_slice() else {
         return Err(bad("`date_range` must be a name or a [from, to] pair"));
     };
-    let range = if let (Ok(a), Ok(b)) = (parse_date(from), parse_date(to)) {
-        DateRange::Dates(a, b)
-    } else {
-        let a = chrono::DateTime::parse_from_rfc3339(from).map_err(|_| {
-            bad(format!(
-                "`date_range[0]` `{from}` is not a date (YYYY-MM-DD) or an RFC 3339 date-time"
-            ))
-        })?;
-        let b = chrono::DateTime::parse_from_rfc3339(to).map_err(|_| {
-            bad(format!(
-                "`date_range[1]` `{to}` is not a date (YYYY-MM-DD) or an RFC 3339 date-time"
-            ))
-        })?;
-        DateRange::DateTimes(a, b)
-    };
-    let in_order = match &range {
-        DateRange::Dates(a, b) => a <= b,
-        DateRange::DateTimes(a, b) => a <= b,
-        DateRange::Named(_) => true,
-    };
-    if !in_order {
+    if let Some(dates) = date_pair(from, to, "date_range")? {
+        return Ok(dates);
+    }
+    let a = chrono::DateTime::parse_from_rfc3339(from).map_err(|_| {
+        bad(format!(
+            "`date_range[0]` `{from}` is not a date (YYYY-MM-DD) or an RFC 3339 date-time"
+        ))
+    })?;
+    let b = chrono::DateTime::parse_from_rfc3339(to).map_err(|_| {
+        bad(format!(
+            "`date_range[1]` `{to}` is not a date (YYYY-MM-DD) or an RFC 3339 date-time"
+        ))
+    })?;
+    if a > b {
         return Err(bad("`date_range` ends before it starts"));
     }
-    Ok(range)
+    Ok(DateRange::DateTimes(a, b))
+}
+
+/// `[from, to]` as two dates (`YYYY-MM-DD`), if both are dates; refused
+/// when they are in the wrong order.
+fn date_pair(from: &str, to: &str, at: &str) -> Result<Option<DateRange>, ApiError> {
+    let (Ok(a), Ok(b)) = (parse_date(from), parse_date(to)) else {
+        return Ok(None);
+    };
+    if a > b {
+        return Err(bad(format!("`{at}` ends before it starts")));
+    }
+    Ok(Some(DateRange::Dates(a, b)))
 }
 
 fn parse_date(s: &str) -> chrono::ParseResult<chrono::NaiveDate> {
@@ -341,39 +402,116 @@ fn parse_pagination(value: Option<&Value>) -> Result<(u64, u64), ApiError> {
     Ok((limit, number("offset", 0)?))
 }
 
-fn parse_include(
-    value: Option<&Value>,
-    dimensions: &[Dimension],
-) -> Result<(bool, bool), ApiError> {
+/// What `include` asks for.
+#[derive(Debug, Default)]
+struct Include {
+    total_rows: bool,
+    time_labels: bool,
+    comparison: Option<Comparison>,
+}
+
+fn parse_include(value: Option<&Value>, dimensions: &[Dimension]) -> Result<Include, ApiError> {
     let Some(value) = value else {
-        return Ok((false, false));
+        return Ok(Include::default());
     };
     let obj = value
         .as_object()
         .ok_or_else(|| bad("`include` must be an object"))?;
-    let mut flags = (false, false);
+    let mut include = Include::default();
     for (key, v) in obj {
+        if key == "comparisons" {
+            include.comparison = parse_comparisons(v)?;
+            continue;
+        }
         let flag = v
             .as_bool()
             .ok_or_else(|| bad(format!("`include.{key}` must be true or false")))?;
         match key.as_str() {
-            "total_rows" => flags.0 = flag,
-            "time_labels" => flags.1 = flag,
-            // Plausible clients send these; there is nothing imported to mix in.
-            "imports" | "comparisons" => {}
+            "total_rows" => include.total_rows = flag,
+            "time_labels" => include.time_labels = flag,
+            // Plausible clients send it; there is nothing imported to mix in.
+            "imports" => {}
             _ => return Err(bad(format!("unknown key `{key}` in `include`"))),
         }
     }
-    if flags.1 && !dimensions.iter().any(Dimension::is_time) {
+    if include.time_labels && !dimensions.iter().any(Dimension::is_time) {
         return Err(bad("`include.time_labels` needs a time dimension"));
     }
-    Ok(flags)
+    Ok(include)
+}
+
+/// `include.comparisons`: Plausible's `{"mode": ..., "date_range": [...],
+/// "match_day_of_week": bool}`, or `false` (or `null`) for none.
+fn parse_comparisons(value: &Value) -> Result<Option<Comparison>, ApiError> {
+    const AT: &str = "include.comparisons";
+    if matches!(value, Value::Null | Value::Bool(false)) {
+        return Ok(None);
+    }
+    let obj = value.as_object().ok_or_else(|| {
+        bad(format!(
+            "`{AT}` must be an object such as {{\"mode\": \"previous_period\"}}"
+        ))
+    })?;
+    if let Some(key) = obj
+        .keys()
+        .find(|k| !["mode", "date_range", "match_day_of_week"].contains(&k.as_str()))
+    {
+        return Err(bad(format!("unknown key `{key}` in `{AT}`")));
+    }
+    let mode_name = obj
+        .get("mode")
+        .ok_or_else(|| bad(format!("`{AT}.mode` is required")))?
+        .as_str()
+        .unwrap_or_default();
+    let date_range = obj.get("date_range");
+    let mode = match (mode_name, date_range) {
+        ("previous_period" | "year_over_year", Some(_)) => {
+            return Err(bad(format!("`{AT}.date_range` is only for mode `custom`")))
+        }
+        ("previous_period", None) => CompareMode::PreviousPeriod,
+        ("year_over_year", None) => CompareMode::YearOverYear,
+        ("custom", None) => {
+            return Err(bad(format!(
+                "`{AT}.date_range` is required with mode `custom`"
+            )))
+        }
+        ("custom", Some(range)) => {
+            let at = format!("{AT}.date_range");
+            let pair = strings(range, &at)?;
+            let [from, to] = pair.as_slice() else {
+                return Err(bad(format!("`{at}` must be a [from, to] pair of dates")));
+            };
+            match date_pair(from, to, &at)? {
+                Some(DateRange::Dates(a, b)) => CompareMode::Custom(a, b),
+                _ => {
+                    return Err(bad(format!(
+                        "`{at}` must be a [from, to] pair of dates (YYYY-MM-DD)"
+                    )))
+                }
+            }
+        }
+        (other, _) => {
+            return Err(bad(format!(
+                "unknown `{AT}.mode` `{other}`; use previous_period, year_over_year or custom"
+            )))
+        }
+    };
+    let match_day_of_week = match obj.get("match_day_of_week") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| bad(format!("`{AT}.match_day_of_week` must be true or false")))?,
+    };
+    Ok(Some(Comparison {
+        mode,
+        match_day_of_week,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::request::TimeGrain;
+    use crate::api::request::{CompareMode, TimeGrain};
     use serde_json::json;
 
     fn error_of(body: Value) -> String {
@@ -387,7 +525,7 @@ mod tests {
     fn parses_a_full_query() {
         let q = parse(&json!({
             "site_id": "a.example",
-            "metrics": ["visitors", "bounce_rate"],
+            "metrics": ["visitors", "visits"],
             "date_range": ["2024-01-01", "2024-01-31"],
             "dimensions": ["visit:source", "time:day", "event:props:plan"],
             "filters": [["is", "visit:country", ["DE", "FR"]],
@@ -397,7 +535,7 @@ mod tests {
             "include": {"total_rows": true, "time_labels": true}
         }))
         .unwrap();
-        assert_eq!(q.metrics, vec![Metric::Visitors, Metric::BounceRate]);
+        assert_eq!(q.metrics, vec![Metric::Visitors, Metric::Visits]);
         assert_eq!(
             q.dimensions,
             vec![
@@ -452,7 +590,8 @@ mod tests {
                 with("filters", json!([["matches", "event:page", ["("]]])),
                 "filters[0][2][0]",
             ),
-            (with("date_range", json!("3d")), "date_range"),
+            (with("date_range", json!("fortnight")), "date_range"),
+            (with("date_range", json!("5001d")), "date_range"),
             (
                 with("date_range", json!(["2024-02-01", "2024-01-01"])),
                 "date_range",
@@ -489,6 +628,116 @@ mod tests {
         let body =
             json!({"site_id": "a", "metrics": ["visitors"], "date_range": "day", "filters": [f]});
         assert!(error_of(body).contains("nests deeper"));
+    }
+
+    #[test]
+    fn filters_take_plausibles_case_sensitive_modifier() {
+        let filter = |f: Value| {
+            parse(&json!({"site_id": "a", "metrics": ["visitors"], "date_range": "day", "filters": [f]}))
+                .map(|q| q.filter)
+        };
+        for (modifier, sensitive) in [
+            (json!({"case_sensitive": false}), false),
+            (json!({"case_sensitive": true}), true),
+            (json!({}), true),
+        ] {
+            for op in Op::ALL.map(Op::name) {
+                let f = filter(json!([op, "event:page", ["/A"], modifier])).unwrap();
+                assert!(
+                    matches!(f, Some(Filter::Compare { case_sensitive, .. }) if case_sensitive == sensitive),
+                    "{op} {modifier}: {f:?}"
+                );
+            }
+        }
+        for (modifier, part) in [
+            (json!({"case_insensitive": true}), "filters[0][3]"),
+            (json!({"case_sensitive": "no"}), "case_sensitive"),
+            (json!("i"), "filters[0][3]"),
+        ] {
+            let body = json!({"site_id": "a", "metrics": ["visitors"], "date_range": "day",
+                "filters": [["is", "event:page", ["/"], modifier]]});
+            assert!(error_of(body).contains(part), "{part}");
+        }
+    }
+
+    #[test]
+    fn hostname_filters_only_at_the_top_level_and_countries_are_two_letters() {
+        let body = |filters: Value| json!({"site_id": "a", "metrics": ["visitors"], "date_range": "day", "filters": filters});
+        assert!(parse(&body(json!([["is", "event:hostname", ["a.example"]]]))).is_ok());
+        for nested in [
+            json!([["not", ["is", "event:hostname", ["a.example"]]]]),
+            json!([["and", [["contains", "event:hostname", ["a"]]]]]),
+        ] {
+            assert!(error_of(body(nested)).contains("can only be filtered at the top level"));
+        }
+        assert!(parse(&body(json!([["is", "visit:country", ["EE", "DE"]]]))).is_ok());
+        // Only `is` and `is_not` take whole codes.
+        assert!(parse(&body(json!([["contains", "visit:country", ["E"]]]))).is_ok());
+        let message = error_of(body(json!([["is_not", "visit:country", ["EE", "EST"]]])));
+        assert!(message.contains("`filters[0][2][1]`"), "{message}");
+        assert!(message.contains("2-letter country code"), "{message}");
+    }
+
+    #[test]
+    fn comparisons_take_plausibles_object() {
+        let include = |v: Value| {
+            parse(
+                &json!({"site_id": "a", "metrics": ["visitors"], "date_range": "day",
+                "include": {"comparisons": v}}),
+            )
+        };
+        let c = |v: Value| include(v).unwrap().comparison;
+        assert_eq!(c(json!(false)), None);
+        assert_eq!(
+            c(json!({"mode": "previous_period"})),
+            Some(Comparison {
+                mode: CompareMode::PreviousPeriod,
+                match_day_of_week: false
+            })
+        );
+        assert_eq!(
+            c(json!({"mode": "year_over_year", "match_day_of_week": true})),
+            Some(Comparison {
+                mode: CompareMode::YearOverYear,
+                match_day_of_week: true
+            })
+        );
+        let day = |s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            c(json!({"mode": "custom", "date_range": ["2021-04-05", "2021-05-05"]}))
+                .map(|c| c.mode),
+            Some(CompareMode::Custom(day("2021-04-05"), day("2021-05-05")))
+        );
+        for (v, part) in [
+            (json!(true), "include.comparisons"),
+            (json!({"mode": "custom"}), "include.comparisons.date_range"),
+            (
+                json!({"mode": "custom", "date_range": ["2021-05-05", "2021-04-05"]}),
+                "ends before",
+            ),
+            (
+                json!({"mode": "custom", "date_range": ["2021-05-05T00:00:00Z", "2021-06-05T00:00:00Z"]}),
+                "dates",
+            ),
+            (
+                json!({"mode": "previous_period", "date_range": ["2021-04-05", "2021-05-05"]}),
+                "custom",
+            ),
+            (json!({"mode": "weekly"}), "include.comparisons.mode"),
+            (json!({}), "include.comparisons.mode"),
+            (
+                json!({"mode": "previous_period", "match_day_of_week": "yes"}),
+                "match_day_of_week",
+            ),
+            (json!({"mode": "previous_period", "extra": 1}), "extra"),
+        ] {
+            match include(v.clone()) {
+                Err(ApiError::BadQuery(m)) => {
+                    assert!(m.contains(part), "{v}: `{m}` should name `{part}`")
+                }
+                other => panic!("{v}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -59,6 +59,27 @@ impl Metric {
             Metric::Visits | Metric::ViewsPerVisit | Metric::BounceRate | Metric::VisitDuration
         )
     }
+
+    /// Which of Plausible's two tables the metric is counted from; it
+    /// refuses queries mixing one table's metrics with the other's
+    /// dimensions (see [`super::rules`]).
+    pub fn table(self) -> Table {
+        match self {
+            Metric::Pageviews | Metric::Events => Table::Events,
+            Metric::BounceRate | Metric::VisitDuration | Metric::ViewsPerVisit => Table::Sessions,
+            Metric::Visitors | Metric::Visits | Metric::Percentage => Table::Either,
+        }
+    }
+}
+
+/// Plausible keeps events and sessions in two tables, and a metric or a
+/// dimension belongs to one of them or is in both. Its rules on which
+/// metrics go with which dimensions follow from that, and we keep them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Events,
+    Sessions,
+    Either,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +188,16 @@ impl Dimension {
     pub fn is_time(&self) -> bool {
         matches!(self, Self::Time(_))
     }
+
+    /// Which of Plausible's tables the dimension lives in ([`Table`]):
+    /// `event:*` only in events, entry and exit pages only in sessions.
+    pub fn table(&self) -> Table {
+        match self {
+            Self::Page | Self::Name | Self::Hostname | Self::Prop(_) => Table::Events,
+            Self::EntryPage | Self::ExitPage => Table::Sessions,
+            Self::Visit(_) | Self::Time(_) => Table::Either,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,16 +211,18 @@ pub enum Op {
 }
 
 impl Op {
+    /// Every comparison operator.
+    pub const ALL: [Op; 6] = [
+        Op::Is,
+        Op::IsNot,
+        Op::Contains,
+        Op::ContainsNot,
+        Op::Matches,
+        Op::MatchesNot,
+    ];
+
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "is" => Self::Is,
-            "is_not" => Self::IsNot,
-            "contains" => Self::Contains,
-            "contains_not" => Self::ContainsNot,
-            "matches" => Self::Matches,
-            "matches_not" => Self::MatchesNot,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|op| op.name() == s)
     }
 
     pub fn name(self) -> &'static str {
@@ -215,6 +248,8 @@ pub enum Filter {
         op: Op,
         dimension: Dimension,
         values: Vec<String>,
+        /// False with Plausible's `{"case_sensitive": false}` modifier.
+        case_sensitive: bool,
     },
     And(Vec<Filter>),
     Or(Vec<Filter>),
@@ -222,12 +257,33 @@ pub enum Filter {
 }
 
 impl Filter {
+    /// `[op, dimension, values]` as sent, case-sensitive.
+    pub fn compare(op: Op, dimension: Dimension, values: Vec<String>) -> Self {
+        Self::Compare {
+            op,
+            dimension,
+            values,
+            case_sensitive: true,
+        }
+    }
+
     /// Whether any condition in the tree reads a visit attribute.
     pub fn needs_visits(&self) -> bool {
+        self.dimensions().iter().any(|d| d.needs_visits())
+    }
+
+    /// Every dimension the tree compares, at any depth.
+    pub fn dimensions(&self) -> Vec<&Dimension> {
+        let mut out = Vec::new();
+        self.collect_dimensions(&mut out);
+        out
+    }
+
+    fn collect_dimensions<'f>(&'f self, out: &mut Vec<&'f Dimension>) {
         match self {
-            Self::Compare { dimension, .. } => dimension.needs_visits(),
-            Self::And(fs) | Self::Or(fs) => fs.iter().any(Self::needs_visits),
-            Self::Not(f) => f.needs_visits(),
+            Self::Compare { dimension, .. } => out.push(dimension),
+            Self::And(fs) | Self::Or(fs) => fs.iter().for_each(|f| f.collect_dimensions(out)),
+            Self::Not(f) => f.collect_dimensions(out),
         }
     }
 }
@@ -235,7 +291,7 @@ impl Filter {
 /// `date_range` as sent; resolved against the site's time zone later.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DateRange {
-    /// `day`, `7d`, `28d`, `30d`, `month`, `6mo`, `12mo`, `year`, `all`.
+    /// A name [`Shorthand::parse`] accepts, as sent.
     Named(String),
     Dates(chrono::NaiveDate, chrono::NaiveDate),
     DateTimes(
@@ -244,10 +300,76 @@ pub enum DateRange {
     ),
 }
 
-/// The names `date_range` may take.
-pub const NAMED_RANGES: [&str; 9] = [
-    "day", "7d", "28d", "30d", "month", "6mo", "12mo", "year", "all",
-];
+/// A named `date_range`: Plausible's shorthands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shorthand {
+    /// `day`: today.
+    Day,
+    /// `24h`: the 24 hours up to now.
+    Hours24,
+    /// `7d`, `28d`, `30d`, `91d`, ...: that many days up to today.
+    Days(u32),
+    /// `month`: the current calendar month.
+    Month,
+    /// `6mo`, `12mo`, ...: that many calendar months, this one included.
+    Months(u32),
+    /// `year`: the current calendar year.
+    Year,
+    /// `all`: from the day of the site's first event.
+    All,
+}
+
+/// The most days and months a shorthand may name, as in Plausible.
+const MAX_SHORTHAND_DAYS: u32 = 5_000;
+const MAX_SHORTHAND_MONTHS: u32 = 100;
+
+impl Shorthand {
+    pub fn parse(s: &str) -> Option<Self> {
+        let count = |n: &str, max: u32| n.parse::<u32>().ok().filter(|n| (1..=max).contains(n));
+        Some(match s {
+            "day" => Self::Day,
+            "24h" => Self::Hours24,
+            "month" => Self::Month,
+            "year" => Self::Year,
+            "all" => Self::All,
+            _ => {
+                if let Some(n) = s.strip_suffix("mo") {
+                    Self::Months(count(n, MAX_SHORTHAND_MONTHS)?)
+                } else {
+                    Self::Days(count(s.strip_suffix('d')?, MAX_SHORTHAND_DAYS)?)
+                }
+            }
+        })
+    }
+}
+
+/// `include.comparisons`: what to compare each row with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Comparison {
+    pub mode: CompareMode,
+    /// Shift the compared range to start on the same weekday.
+    pub match_day_of_week: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompareMode {
+    /// As many days right before the range.
+    PreviousPeriod,
+    /// The same days 365 days earlier.
+    YearOverYear,
+    /// These days, both included.
+    Custom(chrono::NaiveDate, chrono::NaiveDate),
+}
+
+impl CompareMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PreviousPeriod => "previous_period",
+            Self::YearOverYear => "year_over_year",
+            Self::Custom(..) => "custom",
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortKey {
@@ -273,6 +395,7 @@ pub struct Query {
     pub offset: u64,
     pub total_rows: bool,
     pub time_labels: bool,
+    pub comparison: Option<Comparison>,
 }
 
 impl Query {
@@ -281,6 +404,14 @@ impl Query {
         self.metrics.iter().any(|m| m.needs_visits())
             || self.dimensions.iter().any(Dimension::needs_visits)
             || self.filter.as_ref().is_some_and(Filter::needs_visits)
+    }
+
+    /// The time dimension, if the query has one.
+    pub fn time_grain(&self) -> Option<TimeGrain> {
+        self.dimensions.iter().find_map(|d| match d {
+            Dimension::Time(g) => Some(*g),
+            _ => None,
+        })
     }
 }
 
@@ -331,5 +462,30 @@ mod tests {
             None
         );
         assert_eq!(Dimension::parse("visit:shoe"), None);
+    }
+
+    #[test]
+    fn shorthands_are_plausibles() {
+        for (name, parsed) in [
+            ("day", Some(Shorthand::Day)),
+            ("24h", Some(Shorthand::Hours24)),
+            ("7d", Some(Shorthand::Days(7))),
+            ("91d", Some(Shorthand::Days(91))),
+            ("5000d", Some(Shorthand::Days(5000))),
+            ("12mo", Some(Shorthand::Months(12))),
+            ("100mo", Some(Shorthand::Months(100))),
+            ("all", Some(Shorthand::All)),
+            ("0d", None),
+            ("5001d", None),
+            ("101mo", None),
+            ("-1d", None),
+            ("d", None),
+            ("7", None),
+            ("48h", None),
+            ("realtime", None),
+            ("30m", None),
+        ] {
+            assert_eq!(Shorthand::parse(name), parsed, "{name}");
+        }
     }
 }

@@ -3,10 +3,12 @@
 //! returns sums and counts ([`Raw`]), and the ratios and rounding happen
 //! here (what each number counts is in [`crate::sql::report`]).
 
+use super::compare;
 use super::dates::Span;
-use super::request::{Direction, Metric, Query, SortKey};
+use super::request::{CompareMode, Direction, Metric, Query, SortKey};
 use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 /// The raw numbers behind every metric of one result row.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -73,6 +75,56 @@ pub struct Answer<'a> {
     pub total_rows: u64,
     pub total_visitors: u64,
     pub time_labels: Option<Vec<String>>,
+    /// What `include.comparisons` compares the rows with.
+    pub compared: Option<Compared>,
+}
+
+/// The report of the compared range (`include.comparisons`).
+#[derive(Debug)]
+pub struct Compared {
+    pub span: Span,
+    /// Its rows, by their dimension values.
+    pub rows: HashMap<Vec<String>, Raw>,
+    /// Its visitors with the query's filters: the base of its `percentage`.
+    pub total_visitors: u64,
+    /// Its time bucket for each bucket of the range, by position.
+    pub time_buckets: HashMap<String, String>,
+}
+
+impl Compared {
+    /// A row's `comparison`: the compared row's dimensions (time buckets
+    /// moved to the compared range, `null` past its end), its metrics (zero
+    /// when it has no such row), and each metric's change.
+    fn of(&self, query: &Query, row: &Row, metrics: &[Value]) -> Value {
+        let dimensions: Vec<Option<String>> = query
+            .dimensions
+            .iter()
+            .zip(&row.dimensions)
+            .map(|(d, v)| {
+                if d.is_time() {
+                    self.time_buckets.get(v).cloned()
+                } else {
+                    Some(v.clone())
+                }
+            })
+            .collect();
+        let key: Option<Vec<String>> = dimensions.iter().cloned().collect();
+        let raw = key
+            .and_then(|k| self.rows.get(&k).copied())
+            .unwrap_or_default();
+        let old: Vec<Value> = query
+            .metrics
+            .iter()
+            .map(|m| raw.metric(*m, self.total_visitors))
+            .collect();
+        let change: Vec<Value> = query
+            .metrics
+            .iter()
+            .zip(old.iter().zip(metrics))
+            .map(|(m, (old, new))| compare::change(*m, old, new))
+            .collect();
+        json!({"dimensions": dimensions, "metrics": old, "change": change})
+    }
 }
 
 impl Answer<'_> {
@@ -88,7 +140,14 @@ impl Answer<'_> {
         let results: Vec<Value> = self
             .rows
             .iter()
-            .map(|row| json!({"dimensions": row.dimensions, "metrics": self.metrics(row)}))
+            .map(|row| {
+                let metrics = self.metrics(row);
+                let mut result = json!({"dimensions": row.dimensions, "metrics": metrics});
+                if let Some(compared) = &self.compared {
+                    result["comparison"] = compared.of(self.query, row, &metrics);
+                }
+                result
+            })
             .collect();
         let mut meta = Map::new();
         if self.query.total_rows {
@@ -103,7 +162,6 @@ impl Answer<'_> {
     /// The query as understood: names normalised, the range resolved.
     fn echo(&self) -> Value {
         let q = self.query;
-        let last = self.span.to - chrono::Duration::seconds(1);
         let order_by: Vec<Value> = q
             .order_by
             .iter()
@@ -120,19 +178,38 @@ impl Answer<'_> {
                 json!([name, dir])
             })
             .collect();
-        json!({
+        let mut include = json!({"total_rows": q.total_rows, "time_labels": q.time_labels});
+        let mut echo = json!({
             "site_id": q.site_id,
             "metrics": q.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),
-            "date_range": [
-                self.span.from.with_timezone(&self.tz).to_rfc3339(),
-                last.with_timezone(&self.tz).to_rfc3339(),
-            ],
+            "date_range": self.range(&self.span),
             "dimensions": q.dimensions.iter().map(|d| d.name()).collect::<Vec<_>>(),
             "filters": self.filters,
             "order_by": order_by,
-            "include": {"total_rows": q.total_rows, "time_labels": q.time_labels},
             "pagination": {"limit": q.limit, "offset": q.offset},
-        })
+        });
+        if let (Some(c), Some(compared)) = (q.comparison, &self.compared) {
+            let mut comparisons = json!({"mode": c.mode.name()});
+            if let CompareMode::Custom(a, b) = c.mode {
+                comparisons["date_range"] = json!([a.to_string(), b.to_string()]);
+            }
+            if c.match_day_of_week {
+                comparisons["match_day_of_week"] = json!(true);
+            }
+            include["comparisons"] = comparisons;
+            echo["comparison_date_range"] = self.range(&compared.span);
+        }
+        echo["include"] = include;
+        echo
+    }
+
+    /// A span's first and last second, in the site's zone.
+    fn range(&self, span: &Span) -> Value {
+        let last = span.to - chrono::Duration::seconds(1);
+        json!([
+            span.from.with_timezone(&self.tz).to_rfc3339(),
+            last.with_timezone(&self.tz).to_rfc3339(),
+        ])
     }
 
     /// A header row of dimension and metric names, then one row per result.

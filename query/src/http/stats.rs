@@ -1,12 +1,17 @@
 //! `POST /api/v2/query`: the Stats API. The whole path of a report in one
 //! handler: who is asking ([`crate::auth`]), the body parsed into a query
 //! ([`crate::api::parse`]), its range resolved in the site's zone
-//! ([`crate::api::dates`]), the report run ([`crate::sql::report`]), and the
-//! rows written as JSON or CSV ([`crate::api::response`]).
+//! ([`crate::api::dates`]), the report run ([`crate::sql::report`]) and,
+//! with `include.comparisons`, the compared range's too
+//! ([`crate::api::compare`]), and the rows written as JSON or CSV
+//! ([`crate::api::response`]).
 
+use crate::api::compare;
 use crate::api::dates::{self, Span};
-use crate::api::request::{DateRange, Dimension, Metric, Query, TimeGrain};
-use crate::api::response::{self, Answer};
+use crate::api::request::{
+    Comparison, DateRange, Direction, Filter, Metric, Op, Query, SortKey, TimeGrain, MAX_LIMIT,
+};
+use crate::api::response::{self, Answer, Compared, Raw, Row};
 use crate::auth::caller::caller;
 use crate::auth::sites::readable_site;
 use crate::error::ApiError;
@@ -45,23 +50,30 @@ pub async fn stats_query(
     let span = dates::resolve(&query.date_range, tz, now, first_event);
     let coverage = coverage(&state).await?;
     let report = Report::new(&query, tz, span, now.timestamp()).with_coverage(coverage);
-    let outcome = report.run(&state.db, state.limits).await?;
+    let grain = report.plan.grain;
+    let mut outcome = report.run(&state.db, state.limits).await?;
     let total_visitors = if response::needs_total(&query) {
         total_visitors(&state, &query, tz, span, now.timestamp(), coverage).await?
     } else {
         0
     };
-    let time_labels = query.time_labels.then(|| {
-        let grain = query
-            .dimensions
-            .iter()
-            .find_map(|d| match d {
-                Dimension::Time(g) => Some(*g),
-                _ => None,
-            })
-            .unwrap_or(TimeGrain::Auto);
-        dates::labels(&span, grain, tz)
-    });
+    let time_labels = query
+        .time_labels
+        .then(|| dates::labels(&span, query.time_grain().unwrap_or(TimeGrain::Auto), tz));
+    let compared = match query.comparison {
+        Some(comparison) => {
+            let labels = dates::labels(&span, grain, tz);
+            fill_time_rows(&query, &mut outcome.rows, outcome.total_rows, &labels);
+            let range = Range { tz, span, grain };
+            let run = Run {
+                state: &state,
+                now,
+                coverage,
+            };
+            Some(compared(&run, &query, &outcome.rows, range, comparison).await?)
+        }
+        None => None,
+    };
     let answer = Answer {
         query: &query,
         filters: body
@@ -74,6 +86,7 @@ pub async fn stats_query(
         total_rows: outcome.total_rows,
         total_visitors,
         time_labels,
+        compared,
     };
     if wants_csv(&headers) {
         let csv = answer
@@ -113,6 +126,137 @@ async fn total_visitors(
         .run(&state.db, state.limits)
         .await?;
     Ok(outcome.rows.first().map_or(0, |r| r.raw.visitors))
+}
+
+/// A report's range: its zone, span and what `time` means in it.
+#[derive(Clone, Copy)]
+struct Range {
+    tz: Tz,
+    span: Span,
+    grain: TimeGrain,
+}
+
+/// What running a report needs besides the query.
+struct Run<'a> {
+    state: &'a AppState,
+    now: chrono::DateTime<chrono::Utc>,
+    coverage: Option<Coverage>,
+}
+
+/// The report of the range `comparison` compares `range` with, for the
+/// dimension values of `rows` (all of them, whatever the page), bucketed
+/// by the same grain.
+async fn compared(
+    run: &Run<'_>,
+    query: &Query,
+    rows: &[Row],
+    range: Range,
+    comparison: Comparison,
+) -> Result<Compared, ApiError> {
+    let (tz, now) = (range.tz, run.now);
+    // Plausible's "today" here is the UTC date of its clock.
+    let today = now.date_naive();
+    let (first, last) = compare::compared_days(
+        range.span.first_day,
+        range.span.last_day,
+        today,
+        &comparison,
+    );
+    let span = dates::resolve(&DateRange::Dates(first, last), tz, now, None);
+    let time_buckets = match query.time_grain() {
+        Some(_) => dates::labels(&range.span, range.grain, tz)
+            .into_iter()
+            .zip(dates::labels(&span, range.grain, tz))
+            .collect(),
+        None => Default::default(),
+    };
+    let has_values = query.dimensions.iter().any(|d| !d.is_time());
+    let mut compared_rows = Default::default();
+    if !(has_values && rows.is_empty()) {
+        let filter = [query.filter.clone(), rows_filter(query, rows)]
+            .into_iter()
+            .flatten()
+            .reduce(|a, b| Filter::And(vec![a, b]));
+        let compared_query = Query {
+            filter,
+            offset: 0,
+            limit: MAX_LIMIT,
+            comparison: None,
+            ..query.clone()
+        };
+        let outcome = Report::new(&compared_query, tz, span, now.timestamp())
+            .with_grain(range.grain)
+            .with_coverage(run.coverage)
+            .run(&run.state.db, run.state.limits)
+            .await?;
+        compared_rows = outcome
+            .rows
+            .into_iter()
+            .map(|r| (r.dimensions, r.raw))
+            .collect();
+    }
+    let total_visitors = if response::needs_total(query) {
+        let timestamp = now.timestamp();
+        total_visitors(run.state, query, tz, span, timestamp, run.coverage).await?
+    } else {
+        0
+    };
+    Ok(Compared {
+        span,
+        rows: compared_rows,
+        total_visitors,
+        time_buckets,
+    })
+}
+
+/// Limits a compared report to the dimension values of `rows` (each
+/// non-time dimension to the values it has there), as Plausible does, so
+/// that a page of rows finds its compared rows whatever their rank.
+fn rows_filter(query: &Query, rows: &[Row]) -> Option<Filter> {
+    let parts: Vec<Filter> = query
+        .dimensions
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.is_time())
+        .map(|(i, d)| {
+            let mut values: Vec<String> = rows.iter().map(|r| r.dimensions[i].clone()).collect();
+            values.sort_unstable();
+            values.dedup();
+            Filter::compare(Op::Is, d.clone(), values)
+        })
+        .collect();
+    match parts.len() {
+        0 => None,
+        1 => parts.into_iter().next(),
+        _ => Some(Filter::And(parts)),
+    }
+}
+
+/// With comparisons, a report by time alone holds every bucket of the
+/// range, empty ones too, so each can show its compared value (as in
+/// Plausible). Only when the report fits on its first page; in time order
+/// unless ordered by a metric.
+fn fill_time_rows(query: &Query, rows: &mut Vec<Row>, total_rows: u64, labels: &[String]) {
+    let [time] = query.dimensions.as_slice() else {
+        return;
+    };
+    if !time.is_time() || query.offset > 0 || total_rows > query.limit {
+        return;
+    }
+    for label in labels {
+        if !rows.iter().any(|r| r.dimensions[0] == *label) {
+            rows.push(Row {
+                dimensions: vec![label.clone()],
+                raw: Raw::default(),
+            });
+        }
+    }
+    match query.order_by.first() {
+        Some((SortKey::Metric(_), _)) => {}
+        Some((_, Direction::Desc)) => rows.sort_by(|a, b| b.dimensions.cmp(&a.dimensions)),
+        _ => rows.sort_by(|a, b| a.dimensions.cmp(&b.dimensions)),
+    }
+    rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
 }
 
 /// Materialized visits to read, unless `[query] rollups` is off.

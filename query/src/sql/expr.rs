@@ -3,15 +3,27 @@
 //! enums in [`crate::api::request`], never from the request text. How
 //! visitors are counted ([`visitors_fn`]) is here too, since every path
 //! must count them the same way.
+//!
+//! A dimension has three forms: as stored ([`stored`]), as Plausible would
+//! have stored it (renamed browsers and OSes, [`canonical`]), and as
+//! answers show it (also with labels for empty values, [`shown`]; see
+//! [`crate::api::names`]). Groups are made of shown values; `is` filters
+//! compare stored values with the stored values a name stands for, so that
+//! they still use the tables' sort order; `contains` and `matches` look at
+//! canonical values, as Plausible's look at its stored ones.
 
+use crate::api::names;
 use crate::api::request::{Dimension, Filter, Op, TimeGrain};
 
-/// A ClickHouse string literal holding exactly `s`.
+/// A ClickHouse string literal holding exactly `s`. The `clickhouse` crate
+/// reads a `?` in the SQL it is given as a bind placeholder and `??` as a
+/// `?`, so a `?` is doubled too.
 pub fn lit(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {
         match c {
+            '?' => out.push_str("??"),
             '\\' => out.push_str("\\\\"),
             '\'' => out.push_str("\\'"),
             '\0' => out.push_str("\\0"),
@@ -43,9 +55,24 @@ pub fn visitors_fn(combinator: &str) -> String {
 pub const NO_PROP: &str = "(none)";
 
 /// The expression of a dimension over a relation with the events table's
-/// column names, plus `v_*` visit columns when visits are built.
-/// `grain` resolves `time`; `tz` is the site's zone as a literal.
+/// column names, plus `v_*` visit columns when visits are built, as
+/// answers show it. `grain` resolves `time`; `tz` is the site's zone as a
+/// literal.
 pub fn dimension(d: &Dimension, grain: TimeGrain, tz: &str) -> String {
+    match d {
+        Dimension::Time(TimeGrain::Auto) => dimension(&Dimension::Time(grain), grain, tz),
+        Dimension::Time(TimeGrain::Hour) => {
+            format!("formatDateTime(timestamp, '%Y-%m-%d %H:00:00', {tz})")
+        }
+        Dimension::Time(TimeGrain::Day) => format!("toString(toDate(timestamp, {tz}))"),
+        Dimension::Time(TimeGrain::Week) => format!("toString(toMonday(timestamp, {tz}))"),
+        Dimension::Time(TimeGrain::Month) => format!("toString(toStartOfMonth(timestamp, {tz}))"),
+        other => shown(other, &stored(other)),
+    }
+}
+
+/// A non-time dimension's stored value over the relation.
+pub fn stored(d: &Dimension) -> String {
     match d {
         Dimension::Page => "pathname".into(),
         Dimension::Name => "name".into(),
@@ -60,13 +87,41 @@ pub fn dimension(d: &Dimension, grain: TimeGrain, tz: &str) -> String {
         Dimension::EntryPage => "v_entry_page".into(),
         Dimension::ExitPage => "v_exit_page".into(),
         Dimension::Visit(column) => format!("v_{column}"),
-        Dimension::Time(TimeGrain::Auto) => dimension(&Dimension::Time(grain), grain, tz),
-        Dimension::Time(TimeGrain::Hour) => {
-            format!("formatDateTime(timestamp, '%Y-%m-%d %H:00:00', {tz})")
-        }
-        Dimension::Time(TimeGrain::Day) => format!("toString(toDate(timestamp, {tz}))"),
-        Dimension::Time(TimeGrain::Week) => format!("toString(toMonday(timestamp, {tz}))"),
-        Dimension::Time(TimeGrain::Month) => format!("toString(toStartOfMonth(timestamp, {tz}))"),
+        Dimension::Time(_) => unreachable!("time is bucketed, not stored"),
+    }
+}
+
+/// `value` (a stored value of `d`) as Plausible would have stored it:
+/// browsers and operating systems under its names.
+pub fn canonical(d: &Dimension, value: &str) -> String {
+    let Dimension::Visit(column) = d else {
+        return value.into();
+    };
+    let renames = names::renames(column);
+    if renames.is_empty() {
+        return value.into();
+    }
+    let list = |items: Vec<&str>| {
+        let items: Vec<String> = items.into_iter().map(lit).collect();
+        format!("[{}]", items.join(", "))
+    };
+    format!(
+        "transform({value}, {}, {}, {value})",
+        list(renames.iter().map(|r| r.0).collect()),
+        list(renames.iter().map(|r| r.1).collect())
+    )
+}
+
+/// `value` (a stored value of `d`) as answers show it: canonical, and an
+/// empty one as Plausible's label for it.
+pub fn shown(d: &Dimension, value: &str) -> String {
+    let renamed = canonical(d, value);
+    match d {
+        Dimension::Visit(column) => match names::empty_label(column) {
+            Some(label) => format!("if(empty({value}), {}, {renamed})", lit(label)),
+            None => renamed,
+        },
+        _ => renamed,
     }
 }
 
@@ -75,9 +130,10 @@ pub fn filter(f: &Filter) -> String {
     match f {
         Filter::Compare {
             op,
-            dimension: d,
+            dimension,
             values,
-        } => compare(*op, &dimension(d, TimeGrain::Day, "'UTC'"), values),
+            case_sensitive,
+        } => compare(*op, dimension, values, *case_sensitive),
         Filter::And(fs) => join(fs, " AND "),
         Filter::Or(fs) => join(fs, " OR "),
         Filter::Not(f) => format!("NOT ({})", filter(f)),
@@ -89,21 +145,75 @@ fn join(fs: &[Filter], sep: &str) -> String {
     parts.join(sep)
 }
 
-fn compare(op: Op, expr: &str, values: &[String]) -> String {
+fn compare(op: Op, d: &Dimension, values: &[String], case_sensitive: bool) -> String {
+    let stored = stored(d);
     let any = match op {
         Op::Is | Op::IsNot => {
+            // A property's "(none)" is its stored form already.
+            let values = match d {
+                Dimension::Prop(_) => values
+                    .iter()
+                    .map(|v| fold_case(v, case_sensitive))
+                    .collect(),
+                _ => names::is_values(d, values, case_sensitive),
+            };
             let list: Vec<String> = values.iter().map(|v| lit(v)).collect();
-            format!("{expr} IN ({})", list.join(", "))
+            format!(
+                "{} IN ({})",
+                lower(&stored, case_sensitive),
+                list.join(", ")
+            )
         }
         Op::Contains | Op::ContainsNot => {
-            any_of(values, |v| format!("position({expr}, {}) > 0", lit(v)))
+            let expr = canonical(d, &stored);
+            let position = if case_sensitive {
+                "position"
+            } else {
+                "positionCaseInsensitiveUTF8"
+            };
+            any_of(values, |v| format!("{position}({expr}, {}) > 0", lit(v)))
         }
-        Op::Matches | Op::MatchesNot => any_of(values, |v| format!("match({expr}, {})", lit(v))),
+        Op::Matches | Op::MatchesNot => {
+            let expr = canonical(d, &stored);
+            any_of(values, |v| {
+                format!("match({expr}, {})", lit(&pattern(v, case_sensitive)))
+            })
+        }
     };
     if op.negated() {
         format!("NOT ({any})")
     } else {
         any
+    }
+}
+
+/// A `matches` value as the pattern ClickHouse runs. Case-insensitive, it
+/// is `(?i)(?:value)|\b\B`: ClickHouse 18.16 first looks for a substring
+/// every match must hold, and does so case-sensitively even under `(?i)`
+/// (so `(?i)^/DOCS` never matched `/docs`); an alternative at the top level
+/// leaves it no such substring, and `\b\B` (a word boundary that is not
+/// one) never matches.
+fn pattern(value: &str, case_sensitive: bool) -> String {
+    if case_sensitive {
+        value.into()
+    } else {
+        format!("(?i)(?:{value})|\\b\\B")
+    }
+}
+
+fn fold_case(s: &str, case_sensitive: bool) -> String {
+    if case_sensitive {
+        s.into()
+    } else {
+        s.to_lowercase()
+    }
+}
+
+fn lower(expr: &str, case_sensitive: bool) -> String {
+    if case_sensitive {
+        expr.into()
+    } else {
+        format!("lowerUTF8({expr})")
     }
 }
 
@@ -122,25 +232,74 @@ mod tests {
         assert_eq!(lit("it's"), "'it\\'s'");
         assert_eq!(lit("a\\' OR 1=1 --"), "'a\\\\\\' OR 1=1 --'");
         assert_eq!(lit("x\0y\nz"), "'x\\0y\\nz'");
+        assert_eq!(lit("^/a?b(?i)"), "'^/a??b(??i)'");
     }
 
     #[test]
     fn filters_combine() {
         let f = Filter::And(vec![
-            Filter::Compare {
-                op: Op::Is,
-                dimension: Dimension::Visit("country"),
-                values: vec!["DE".into(), "FR".into()],
-            },
-            Filter::Not(Box::new(Filter::Compare {
-                op: Op::ContainsNot,
-                dimension: Dimension::Page,
-                values: vec!["/a".into()],
-            })),
+            Filter::compare(
+                Op::Is,
+                Dimension::Visit("country"),
+                vec!["DE".into(), "FR".into()],
+            ),
+            Filter::Not(Box::new(Filter::compare(
+                Op::ContainsNot,
+                Dimension::Page,
+                vec!["/a".into()],
+            ))),
         ]);
         assert_eq!(
             filter(&f),
             "(v_country IN ('DE', 'FR')) AND (NOT (NOT ((position(pathname, '/a') > 0))))"
+        );
+    }
+
+    #[test]
+    fn names_are_mapped_when_read() {
+        let os = Dimension::Visit("os");
+        let shown = dimension(&os, TimeGrain::Day, "'UTC'");
+        assert!(
+            shown.starts_with("if(empty(v_os), '(not set)', transform(v_os, ['macOS', "),
+            "{shown}"
+        );
+        assert!(shown.contains("['Mac', 'Mac', 'GNU/Linux', "), "{shown}");
+        let source = dimension(&Dimension::Visit("source"), TimeGrain::Day, "'UTC'");
+        assert_eq!(source, "if(empty(v_source), 'Direct / None', v_source)");
+        assert_eq!(
+            dimension(&Dimension::Visit("country"), TimeGrain::Day, "'UTC'"),
+            "v_country"
+        );
+        // `is` looks up stored values, so sorted columns stay sorted.
+        let is_mac = Filter::compare(Op::Is, os.clone(), vec!["Mac".into()]);
+        assert_eq!(filter(&is_mac), "v_os IN ('macOS', 'Mac OS', 'Mac')");
+        let direct = Filter::compare(
+            Op::IsNot,
+            Dimension::Visit("source"),
+            vec!["Direct / None".into()],
+        );
+        assert_eq!(filter(&direct), "NOT (v_source IN ('', 'Direct / None'))");
+    }
+
+    #[test]
+    fn case_insensitive_filters() {
+        let ci = |op, d: Dimension, v: &str| Filter::Compare {
+            op,
+            dimension: d,
+            values: vec![v.into()],
+            case_sensitive: false,
+        };
+        assert_eq!(
+            filter(&ci(Op::Is, Dimension::Visit("utm_medium"), "sociaL")),
+            "lowerUTF8(v_utm_medium) IN ('social')"
+        );
+        assert_eq!(
+            filter(&ci(Op::Contains, Dimension::Page, "/BLOG")),
+            "(positionCaseInsensitiveUTF8(pathname, '/BLOG') > 0)"
+        );
+        assert_eq!(
+            filter(&ci(Op::MatchesNot, Dimension::Name, "^sign")),
+            "NOT ((match(name, '(??i)(??:^sign)|\\\\b\\\\B')))"
         );
     }
 }

@@ -14,7 +14,7 @@
 use super::expr::{self, lit};
 use super::visits::{self, Needs, Window};
 use crate::api::dates::{self, Span};
-use crate::api::request::{Dimension, Filter, Query, TimeGrain};
+use crate::api::request::{Dimension, Query, TimeGrain};
 use chrono_tz::Tz;
 
 /// Rows of materialized tables whose generation is the current one.
@@ -74,7 +74,7 @@ impl<'a> Plan<'a> {
     pub(crate) fn used_dimensions(&self) -> Vec<&Dimension> {
         let mut dims: Vec<&Dimension> = self.query.dimensions.iter().collect();
         if let Some(f) = &self.query.filter {
-            filter_dimensions(f, &mut dims);
+            dims.extend(f.dimensions());
         }
         dims
     }
@@ -117,14 +117,6 @@ impl<'a> Plan<'a> {
             needs.columns().join(", "),
             visits::relation(&window, needs)
         )
-    }
-}
-
-fn filter_dimensions<'f>(f: &'f Filter, out: &mut Vec<&'f Dimension>) {
-    match f {
-        Filter::Compare { dimension, .. } => out.push(dimension),
-        Filter::And(fs) | Filter::Or(fs) => fs.iter().for_each(|f| filter_dimensions(f, out)),
-        Filter::Not(f) => filter_dimensions(f, out),
     }
 }
 

@@ -27,7 +27,7 @@ use super::clickhouse::{fetch_json, number, Limits};
 use super::plan::{dim_aliases, Coverage, Plan};
 use super::{events, rollups};
 use crate::api::dates::Span;
-use crate::api::request::{Dimension, Direction, Metric, Query, SortKey};
+use crate::api::request::{Dimension, Direction, Metric, Query, SortKey, TimeGrain};
 use crate::api::response::{Raw, Row};
 use crate::error::ApiError;
 use chrono_tz::Tz;
@@ -57,6 +57,13 @@ impl<'a> Report<'a> {
     /// Reads materialized visits where `coverage` allows.
     pub fn with_coverage(mut self, coverage: Option<Coverage>) -> Self {
         self.plan.coverage = coverage;
+        self
+    }
+
+    /// Buckets `time` by `grain` whatever the range's length (a compared
+    /// range is bucketed as the range it is compared with).
+    pub fn with_grain(mut self, grain: TimeGrain) -> Self {
+        self.plan.grain = grain;
         self
     }
 

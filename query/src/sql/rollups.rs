@@ -13,7 +13,7 @@
 //! This path reads only the [`Plan`]; [`super::report`] asks it first and
 //! falls back to [`super::events`] when it declines.
 
-use super::expr::{lit, visitors_fn};
+use super::expr::{self, lit, visitors_fn};
 use super::plan::{Plan, CURRENT};
 use super::visits::DAY;
 use crate::api::request::{Dimension, TimeGrain, DIMENSIONS};
@@ -36,14 +36,19 @@ pub fn sql(plan: &Plan, dims: &[String]) -> Option<String> {
     let q = plan.query;
     let other = q.dimensions.iter().find(|d| !d.is_time());
     let dim = other.map_or(String::new(), Dimension::name);
-    // Over the unioned rows, the non-time dimension is `value`.
+    // Over the unioned rows, the non-time dimension is `value`, as stored:
+    // shown as answers show it (values that read the same make one group).
     let selects: Vec<String> = q
         .dimensions
         .iter()
         .zip(dims)
         .enumerate()
         .map(|(i, (d, expr))| {
-            let expr = if d.is_time() { expr.as_str() } else { "value" };
+            let expr = if d.is_time() {
+                expr.clone()
+            } else {
+                expr::shown(d, "value")
+            };
             format!("{expr} AS d{i}, ")
         })
         .collect();
@@ -129,11 +134,12 @@ fn days_suffice(plan: &Plan) -> bool {
     }
 }
 
-/// The hours after the materialized ones, totalled like the view does.
-/// Reports of event metrics only read them straight from `events`: their
-/// numbers do not depend on visits, and building visits costs several scans.
+/// The hours after the materialized ones, totalled like the view does
+/// (values as stored). Reports of event metrics only read them straight
+/// from `events`: their numbers do not depend on visits, and building
+/// visits costs several scans.
 fn tail(plan: &Plan, dim: Option<&Dimension>, from: i64) -> String {
-    let value = dim.map_or("''".to_string(), |d| plan.dimension(d));
+    let value = dim.map_or("''".to_string(), expr::stored);
     let (visit_sums, rows) = if plan.query.needs_visits() {
         (
             "sumState(toUInt64(is_first)) AS visits, sumState(toUInt64(is_first AND v_bounce)) AS bounces, \
