@@ -2,6 +2,10 @@
 //! limits from `[query]`, with ClickHouse's own limit errors told apart from
 //! storage failures (see [`ApiError::from_report`]), and its JSON numbers
 //! read either way it writes them.
+//!
+//! The SQL is sent as written (`query_raw`): values are already escaped by
+//! [`super::expr::lit`], and the crate's `query` would read every `?` in
+//! them as a bind placeholder (`?` fails, `??` silently becomes `?`).
 
 use crate::error::ApiError;
 use schema::Db;
@@ -30,7 +34,7 @@ pub async fn fetch_json(db: &Db, sql: &str, limits: Limits) -> Result<Value, Api
     // A little longer than ClickHouse's own limit, so its clearer error wins.
     let wait = Duration::from_secs(u64::from(limits.seconds) + 5);
     let bytes = schema::client::within(wait, async {
-        let mut cursor = client.query(sql).fetch_bytes("JSONCompact")?;
+        let mut cursor = client.query_raw(sql).fetch_bytes("JSONCompact")?;
         Ok(cursor.collect().await?)
     })
     .await
