@@ -42,7 +42,11 @@ pub async fn stats_query(
         _ => None,
     };
     let now = (state.now)();
-    let span = dates::resolve(&query.date_range, tz, now, first_event);
+    let span = dates::resolve(&query.date_range, tz, now, first_event)?;
+    let grain = time_grain(&query);
+    if let Some(grain) = grain {
+        dates::check_buckets(&span, grain)?;
+    }
     let coverage = coverage(&state).await?;
     let report = Report::new(&query, tz, span, now.timestamp()).with_coverage(coverage);
     let outcome = report.run(&state.db, state.limits).await?;
@@ -51,17 +55,9 @@ pub async fn stats_query(
     } else {
         0
     };
-    let time_labels = query.time_labels.then(|| {
-        let grain = query
-            .dimensions
-            .iter()
-            .find_map(|d| match d {
-                Dimension::Time(g) => Some(*g),
-                _ => None,
-            })
-            .unwrap_or(TimeGrain::Auto);
-        dates::labels(&span, grain, tz)
-    });
+    let time_labels = query
+        .time_labels
+        .then(|| dates::labels(&span, grain.unwrap_or(TimeGrain::Auto), tz));
     let answer = Answer {
         query: &query,
         filters: body
@@ -82,6 +78,14 @@ pub async fn stats_query(
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response());
     }
     Ok(Json(answer.json()).into_response())
+}
+
+/// The grain of the query's time dimension, if it has one.
+fn time_grain(query: &Query) -> Option<TimeGrain> {
+    query.dimensions.iter().find_map(|d| match d {
+        Dimension::Time(g) => Some(*g),
+        _ => None,
+    })
 }
 
 fn wants_csv(headers: &HeaderMap) -> bool {
