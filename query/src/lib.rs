@@ -40,6 +40,7 @@ use schema::Config;
 use state::AppState;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Runs the service with the system clock until `shutdown` resolves.
@@ -102,6 +103,14 @@ impl QueryService {
             seconds: self.config.query.max_query_seconds,
             memory_bytes: u64::from(self.config.query.max_query_memory_mib) << 20,
         };
+        let q = &self.config.query;
+        let listen_limits = schema::listener::Limits {
+            max_connections: q.max_connections,
+            header_read_timeout: Duration::from_millis(q.header_read_timeout_ms),
+            // A report in flight ends within ClickHouse's time limit (and
+            // the few seconds more `fetch_json` waits).
+            drain_for: Duration::from_secs(u64::from(q.max_query_seconds) + 10),
+        };
         let stop = tokio_util::sync::CancellationToken::new();
         let job = (self.config.query.rollups && self.rollup_job).then(|| {
             let materializer =
@@ -122,14 +131,17 @@ impl QueryService {
             now: self.now,
         });
         tracing::info!(listen = %listener.local_addr()?, "query service listening");
-        let served = axum::serve(listener, http::routes::app(state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let stopping = tokio_util::sync::CancellationToken::new();
+        let signal = stopping.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            signal.cancel();
+        });
+        schema::listener::serve(listener, http::routes::app(state), listen_limits, stopping).await;
         stop.cancel();
         if let Some(job) = job {
             let _ = job.await;
         }
-        served?;
         Ok(())
     }
 }

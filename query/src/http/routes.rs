@@ -2,7 +2,7 @@
 //! answers it, and CORS for the origins the config lists (only the Stats
 //! API gets it; the dashboard's own API is same-origin only).
 
-use super::{dashboard, health, login, realtime, stats};
+use super::{body, dashboard, health, login, realtime, stats};
 use crate::state::AppState;
 use axum::http::{header, HeaderValue, Method};
 use axum::routing::{get, post};
@@ -26,6 +26,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(dashboard::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body::bounded,
+        ))
         .with_state(state)
 }
 

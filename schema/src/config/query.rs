@@ -1,5 +1,5 @@
-//! `[query]`: the reporting service's listener, CORS, per-report limits,
-//! rollups, and the dashboard's sessions.
+//! `[query]`: the reporting service's listener and its connection limits,
+//! CORS, per-report limits, rollups, and the dashboard's sessions.
 
 use super::{invalid, ConfigError};
 use serde::Deserialize;
@@ -9,6 +9,12 @@ use std::net::SocketAddr;
 #[serde(deny_unknown_fields, default)]
 pub struct QueryConfig {
     pub listen: SocketAddr,
+    /// Connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Deadline for a request's headers, so slow clients cannot hold sockets.
+    pub header_read_timeout_ms: u64,
+    /// Deadline for a request's body.
+    pub body_read_timeout_ms: u64,
     /// Browser origins allowed to call the Stats API (CORS); none by default.
     pub cors_origins: Vec<String>,
     /// ClickHouse's `max_execution_time` for every report query.
@@ -35,6 +41,9 @@ impl std::fmt::Debug for QueryConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QueryConfig")
             .field("listen", &self.listen)
+            .field("max_connections", &self.max_connections)
+            .field("header_read_timeout_ms", &self.header_read_timeout_ms)
+            .field("body_read_timeout_ms", &self.body_read_timeout_ms)
             .field("cors_origins", &self.cors_origins)
             .field("max_query_seconds", &self.max_query_seconds)
             .field("max_query_memory_mib", &self.max_query_memory_mib)
@@ -58,6 +67,9 @@ impl Default for QueryConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8081".parse().expect("valid literal"),
+            max_connections: 1_000,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
             cors_origins: Vec::new(),
             max_query_seconds: 20,
             max_query_memory_mib: 2048,
@@ -73,8 +85,14 @@ impl Default for QueryConfig {
 impl QueryConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let q = self;
-        if q.max_query_seconds == 0 {
-            return invalid("query.max_query_seconds", "must be at least 1");
+        let positive = [
+            ("query.max_connections", q.max_connections as u64),
+            ("query.header_read_timeout_ms", q.header_read_timeout_ms),
+            ("query.body_read_timeout_ms", q.body_read_timeout_ms),
+            ("query.max_query_seconds", u64::from(q.max_query_seconds)),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return invalid(key, "must be at least 1");
         }
         if q.rollup_every_seconds == 0 {
             return invalid("query.rollup_every_seconds", "must be at least 1");
@@ -127,6 +145,15 @@ mod tests {
             (
                 "[query]\nmax_query_seconds = 0\n",
                 "query.max_query_seconds",
+            ),
+            ("[query]\nmax_connections = 0\n", "query.max_connections"),
+            (
+                "[query]\nheader_read_timeout_ms = 0\n",
+                "query.header_read_timeout_ms",
+            ),
+            (
+                "[query]\nbody_read_timeout_ms = 0\n",
+                "query.body_read_timeout_ms",
             ),
             (
                 "[query]\ncors_origins = [\"https://a.example/\"]\n",
