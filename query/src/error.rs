@@ -28,8 +28,28 @@ pub enum ApiError {
     BodyTimeout(std::time::Duration),
     #[error("the report exceeded the {0}; narrow the date range or the filters")]
     LimitExceeded(&'static str),
+    #[error("{0}; retry in a moment")]
+    Crowded(Crowded),
     #[error("storage unavailable: {0}")]
     Storage(#[from] schema::DbError),
+}
+
+/// Which bound on reports in flight a refused report met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crowded {
+    /// `[query] max_concurrent_reports_per_editor`.
+    Editor(usize),
+    /// `[query] max_concurrent_reports`.
+    Service(usize),
+}
+
+impl std::fmt::Display for Crowded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Editor(n) => write!(f, "this editor has {n} reports running already (the most it may)"),
+            Self::Service(n) => write!(f, "the service is running {n} reports already (the most it may)"),
+        }
+    }
 }
 
 impl ApiError {
@@ -44,6 +64,7 @@ impl ApiError {
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::LimitExceeded(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Crowded(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -52,11 +73,14 @@ impl ApiError {
     /// query's fault and gets its own message; anything else is storage.
     pub fn from_report(e: schema::DbError) -> Self {
         let text = e.to_string();
-        // ClickHouse error codes: 159 TIMEOUT_EXCEEDED, 241 MEMORY_LIMIT_EXCEEDED.
+        // ClickHouse error codes: 159 TIMEOUT_EXCEEDED, 241 MEMORY_LIMIT_EXCEEDED,
+        // 158 TOO_MANY_ROWS.
         if text.contains("Code: 159") || matches!(e, schema::DbError::Timeout(_)) {
             Self::LimitExceeded("query time limit")
         } else if text.contains("Code: 241") {
             Self::LimitExceeded("query memory limit")
+        } else if text.contains("Code: 158") {
+            Self::LimitExceeded("limit on rows read")
         } else if text.contains("Code: 427") {
             // re2 refused a pattern that Rust's regex accepted.
             Self::BadQuery(format!(
@@ -76,10 +100,15 @@ impl IntoResponse for ApiError {
         }
         let body = Json(serde_json::json!({ "error": self.to_string() }));
         let mut response = (status, body).into_response();
-        if matches!(self, Self::TooManyLogins) {
+        let retry_after = match self {
+            Self::TooManyLogins => Some("60"),
+            Self::Crowded(_) => Some("1"),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
         }
         response
     }
@@ -100,6 +129,9 @@ mod tests {
         assert!(timeout.to_string().contains("time limit"));
         let memory = from_text("Code: 241, e.displayText() = DB::Exception: Memory limit");
         assert!(memory.to_string().contains("memory limit"));
+        let rows = from_text("Code: 158, e.displayText() = DB::Exception: Limit for rows to read exceeded");
+        assert_eq!(rows.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(rows.to_string().contains("rows read"));
         let ours =
             ApiError::from_report(schema::DbError::Timeout(std::time::Duration::from_secs(1)));
         assert!(ours.to_string().contains("time limit"));

@@ -102,6 +102,7 @@ impl QueryService {
         let limits = sql::clickhouse::Limits {
             seconds: self.config.query.max_query_seconds,
             memory_bytes: u64::from(self.config.query.max_query_memory_mib) << 20,
+            rows_to_read: self.config.query.max_query_rows_to_read,
         };
         let q = &self.config.query;
         let listen_limits = schema::listener::Limits {
@@ -125,6 +126,7 @@ impl QueryService {
         let state = Arc::new(AppState {
             sessions: auth::session::Sessions::new(&self.config.query),
             login_limit: http::login::login_limiter(),
+            admission: http::admission::Admission::new(&self.config),
             config: self.config,
             db,
             limits,

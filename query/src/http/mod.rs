@@ -4,6 +4,7 @@
 //! they share [`crate::state::AppState`] and never the route table, so the
 //! table is the only place that knows every path.
 
+pub mod admission;
 pub mod body;
 pub mod dashboard;
 pub mod health;

@@ -34,6 +34,7 @@ pub async fn realtime_visitors(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::BadQuery("`site_id` is required".into()))?;
     readable_site(&state.config, editor, &domain)?;
+    let _slot = state.admission.admit(editor)?;
     let since = (state.now)().timestamp() - REALTIME_SECS;
     let visitors = lookups::visitors_since(&state.db, &domain, since, state.limits).await?;
     Ok(Json(visitors).into_response())

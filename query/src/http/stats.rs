@@ -34,6 +34,7 @@ pub async fn stats_query(
         .map_err(|e| ApiError::BadQuery(format!("the body is not valid JSON: {e}")))?;
     let query = crate::api::parse::parse(&body)?;
     let site = readable_site(&state.config, editor, &query.site_id)?;
+    let _slot = state.admission.admit(editor)?;
     let tz = dates::site_zone(site);
     let first_event = match query.date_range {
         DateRange::Named(ref n) if n == "all" => {

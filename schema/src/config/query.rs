@@ -21,6 +21,12 @@ pub struct QueryConfig {
     pub max_query_seconds: u32,
     /// ClickHouse's `max_memory_usage` for every report query, in MiB.
     pub max_query_memory_mib: u32,
+    /// ClickHouse's `max_rows_to_read` for every report query.
+    pub max_query_rows_to_read: u64,
+    /// Reports running at once, in all; more are answered 429.
+    pub max_concurrent_reports: usize,
+    /// Reports one editor may have running at once; more are answered 429.
+    pub max_concurrent_reports_per_editor: usize,
     /// Materialize visits and read them in reports (see docs/stats-api.md).
     pub rollups: bool,
     /// How often the materializer runs, in seconds.
@@ -47,6 +53,12 @@ impl std::fmt::Debug for QueryConfig {
             .field("cors_origins", &self.cors_origins)
             .field("max_query_seconds", &self.max_query_seconds)
             .field("max_query_memory_mib", &self.max_query_memory_mib)
+            .field("max_query_rows_to_read", &self.max_query_rows_to_read)
+            .field("max_concurrent_reports", &self.max_concurrent_reports)
+            .field(
+                "max_concurrent_reports_per_editor",
+                &self.max_concurrent_reports_per_editor,
+            )
             .field("rollups", &self.rollups)
             .field("rollup_every_seconds", &self.rollup_every_seconds)
             .field("public_url", &self.public_url)
@@ -73,6 +85,9 @@ impl Default for QueryConfig {
             cors_origins: Vec::new(),
             max_query_seconds: 20,
             max_query_memory_mib: 2048,
+            max_query_rows_to_read: 1_000_000_000,
+            max_concurrent_reports: 16,
+            max_concurrent_reports_per_editor: 6,
             rollups: true,
             rollup_every_seconds: 30,
             public_url: None,
@@ -90,9 +105,21 @@ impl QueryConfig {
             ("query.header_read_timeout_ms", q.header_read_timeout_ms),
             ("query.body_read_timeout_ms", q.body_read_timeout_ms),
             ("query.max_query_seconds", u64::from(q.max_query_seconds)),
+            ("query.max_query_rows_to_read", q.max_query_rows_to_read),
+            ("query.max_concurrent_reports", q.max_concurrent_reports as u64),
+            (
+                "query.max_concurrent_reports_per_editor",
+                q.max_concurrent_reports_per_editor as u64,
+            ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return invalid(key, "must be at least 1");
+        }
+        if q.max_concurrent_reports_per_editor > q.max_concurrent_reports {
+            return invalid(
+                "query.max_concurrent_reports_per_editor",
+                "must not be more than query.max_concurrent_reports",
+            );
         }
         if q.rollup_every_seconds == 0 {
             return invalid("query.rollup_every_seconds", "must be at least 1");
@@ -147,6 +174,18 @@ mod tests {
                 "query.max_query_seconds",
             ),
             ("[query]\nmax_connections = 0\n", "query.max_connections"),
+            (
+                "[query]\nmax_query_rows_to_read = 0\n",
+                "query.max_query_rows_to_read",
+            ),
+            (
+                "[query]\nmax_concurrent_reports = 0\n",
+                "query.max_concurrent_reports",
+            ),
+            (
+                "[query]\nmax_concurrent_reports = 4\nmax_concurrent_reports_per_editor = 5\n",
+                "query.max_concurrent_reports_per_editor",
+            ),
             (
                 "[query]\nheader_read_timeout_ms = 0\n",
                 "query.header_read_timeout_ms",
