@@ -1,5 +1,12 @@
 //! The one error type of the query service, and the one place it becomes
 //! an HTTP status and a `{"error": "..."}` body.
+//!
+//! A caller is told precisely what was wrong with its own request, and
+//! nothing of ours: an error that carries ClickHouse's text (which names
+//! tables, the database, settings and sometimes the server's address) is
+//! logged once with a random request id, and the caller gets a plain
+//! message with the same id, e.g. `storage unavailable (request
+//! 7f3a09c2d4e1b865)`, to quote when asking an operator.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +37,11 @@ pub enum ApiError {
     LimitExceeded(&'static str),
     #[error("{0}; retry in a moment")]
     Crowded(Crowded),
-    #[error("storage unavailable: {0}")]
+    /// RE2 refused a pattern that `regex` and [`crate::api::pattern`]
+    /// accepted (a Unicode property it lacks, say).
+    #[error("a `matches` pattern was refused by ClickHouse's regular expressions (RE2); see the Stats API's filter docs")]
+    PatternRefused(schema::DbError),
+    #[error("storage unavailable")]
     Storage(#[from] schema::DbError),
 }
 
@@ -59,7 +70,7 @@ impl ApiError {
             Self::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
             Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::BadQuery(_) | Self::PatternRefused(_) => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -82,10 +93,7 @@ impl ApiError {
         } else if text.contains("Code: 158") {
             Self::LimitExceeded("limit on rows read")
         } else if text.contains("Code: 427") {
-            // re2 refused a pattern that Rust's regex accepted.
-            Self::BadQuery(format!(
-                "a `matches` pattern was refused by ClickHouse: {text}"
-            ))
+            Self::PatternRefused(e)
         } else {
             Self::Storage(e)
         }
@@ -95,10 +103,20 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::warn!(error = %self, "report failed");
-        }
-        let body = Json(serde_json::json!({ "error": self.to_string() }));
+        let message = match &self {
+            Self::Storage(detail) => {
+                let id = request_id();
+                tracing::warn!(request_id = %id, error = %detail, "report failed");
+                format!("{self} (request {id})")
+            }
+            Self::PatternRefused(detail) => {
+                let id = request_id();
+                tracing::info!(request_id = %id, error = %detail, "pattern refused by clickhouse");
+                format!("{self} (request {id})")
+            }
+            _ => self.to_string(),
+        };
+        let body = Json(serde_json::json!({ "error": message }));
         let mut response = (status, body).into_response();
         let retry_after = match self {
             Self::TooManyLogins => Some("60"),
@@ -112,6 +130,11 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// 64 random bits in hex: unique enough to find one log line.
+fn request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
 }
 
 #[cfg(test)]
@@ -143,5 +166,36 @@ mod tests {
             from_text("Connection refused").status(),
             StatusCode::SERVICE_UNAVAILABLE
         );
+    }
+
+    async fn body_of(error: ApiError) -> (StatusCode, String) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn storage_errors_show_an_id_and_nothing_of_clickhouse() {
+        let leaky = [
+            schema::DbError::Unexpected("Code: 60, DB::Exception: Table db_x.events doesn't exist".into()),
+            schema::DbError::SchemaMismatch {
+                table: "events".into(),
+                detail: "http://10.0.0.7:8123 db_x".into(),
+            },
+        ];
+        for error in leaky {
+            let (status, body) = body_of(ApiError::from_report(error)).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            for needle in ["Code", "DB::", "db_x", "10.0.0.7", "events"] {
+                assert!(!body.contains(needle), "{needle} in {body}");
+            }
+            assert!(body.starts_with("{\"error\":\"storage unavailable (request "), "{body}");
+        }
+        let (status, body) = body_of(from_text("Code: 427, DB::Exception: re2 db_x")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(!body.contains("db_x") && !body.contains("Code"), "{body}");
     }
 }
