@@ -8,6 +8,7 @@
 //! message with the same id, e.g. `storage unavailable (request
 //! 7f3a09c2d4e1b865)`, to quote when asking an operator.
 
+use crate::auth::throttle::RetryAfter;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,8 +20,10 @@ pub enum ApiError {
     /// Deliberately the same whether or not such an editor exists.
     #[error("that token was not accepted")]
     LoginRefused,
-    #[error("too many sign-in attempts; try again in a minute")]
-    TooManyLogins,
+    #[error("too many sign-in attempts from your network; try again in {} s", .0.0)]
+    TooManyLogins(RetryAfter),
+    #[error("too many refused tokens from your network; try again in {} s", .0.0)]
+    TooManyTokenFailures(RetryAfter),
     #[error("a cookie-authenticated request must come from the dashboard's own pages (send `X-Requested-With`)")]
     CrossSite,
     #[error("this token may not read site `{0}`")]
@@ -67,7 +70,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized | Self::LoginRefused => StatusCode::UNAUTHORIZED,
-            Self::TooManyLogins => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyLogins(_) | Self::TooManyTokenFailures(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadQuery(_) | Self::PatternRefused(_) => StatusCode::BAD_REQUEST,
@@ -119,14 +124,16 @@ impl IntoResponse for ApiError {
         let body = Json(serde_json::json!({ "error": message }));
         let mut response = (status, body).into_response();
         let retry_after = match self {
-            Self::TooManyLogins => Some("60"),
-            Self::Crowded(_) => Some("1"),
+            Self::TooManyLogins(RetryAfter(s)) | Self::TooManyTokenFailures(RetryAfter(s)) => {
+                Some(s)
+            }
+            Self::Crowded(_) => Some(1),
             _ => None,
         };
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -125,7 +125,8 @@ impl QueryService {
         }
         let state = Arc::new(AppState {
             sessions: auth::session::Sessions::new(&self.config.query),
-            login_limit: http::login::login_limiter(),
+            login_throttle: http::login::login_throttle(),
+            token_failures: http::login::token_failure_throttle(),
             admission: http::admission::Admission::new(&self.config),
             config: self.config,
             db,

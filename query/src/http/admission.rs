@@ -8,6 +8,7 @@
 //! A report holds its [`Slot`] from before its first SQL statement until its
 //! answer is written, so the bound counts what ClickHouse is working on.
 
+use crate::auth::editor_key;
 use crate::error::{ApiError, Crowded};
 use schema::config::EditorConfig;
 use schema::Config;
@@ -18,7 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub struct Admission {
     total: Arc<Semaphore>,
     total_max: usize,
-    /// By the editor's token hash: names need not be unique.
+    /// By [`editor_key`].
     per_editor: HashMap<String, Arc<Semaphore>>,
     per_editor_max: usize,
 }
@@ -38,7 +39,7 @@ impl Admission {
             .iter()
             .map(|e| {
                 let places = Arc::new(Semaphore::new(q.max_concurrent_reports_per_editor));
-                (key(e), places)
+                (editor_key(e), places)
             })
             .collect();
         Self {
@@ -53,7 +54,7 @@ impl Admission {
     pub fn admit(&self, editor: &EditorConfig) -> Result<Slot, ApiError> {
         let places = self
             .per_editor
-            .get(&key(editor))
+            .get(&editor_key(editor))
             .ok_or(ApiError::Unauthorized)?;
         let editor_place = places.clone().try_acquire_owned().map_err(|_| {
             ApiError::Crowded(Crowded::Editor(self.per_editor_max))
@@ -68,10 +69,6 @@ impl Admission {
             _total: total_place,
         })
     }
-}
-
-fn key(editor: &EditorConfig) -> String {
-    editor.token_sha256.to_ascii_lowercase()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! five minutes as a bare number, as in Plausible's v1 API.
 
 use crate::auth::caller::caller;
+use crate::auth::client_net::ClientNet;
 use crate::auth::sites::readable_site;
 use crate::error::ApiError;
 use crate::sql::lookups;
@@ -23,11 +24,12 @@ pub struct RealtimeParams {
 /// `GET /api/v1/stats/realtime/visitors?site_id=`: a bare number.
 pub async fn realtime_visitors(
     State(state): State<Arc<AppState>>,
+    net: ClientNet,
     method: Method,
     headers: HeaderMap,
     params: Result<UrlQuery<RealtimeParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let editor = caller(&state, &method, &headers)?;
+    let editor = caller(&state, net, &method, &headers)?;
     let domain = params
         .ok()
         .and_then(|UrlQuery(p)| p.site_id)

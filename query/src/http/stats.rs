@@ -8,6 +8,7 @@ use crate::api::dates::{self, Span};
 use crate::api::request::{DateRange, Dimension, Metric, Query, TimeGrain};
 use crate::api::response::{self, Answer};
 use crate::auth::caller::caller;
+use crate::auth::client_net::ClientNet;
 use crate::auth::sites::readable_site;
 use crate::error::ApiError;
 use crate::jobs;
@@ -25,11 +26,12 @@ use std::sync::Arc;
 
 pub async fn stats_query(
     State(state): State<Arc<AppState>>,
+    net: ClientNet,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let editor = caller(&state, &method, &headers)?;
+    let editor = caller(&state, net, &method, &headers)?;
     let body: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadQuery(format!("the body is not valid JSON: {e}")))?;
     let query = crate::api::parse::parse(&body)?;
