@@ -128,6 +128,7 @@ impl IntoResponse for ApiError {
                 Some(s)
             }
             Self::Crowded(_) => Some(1),
+            Self::Storage(_) => Some(STORAGE_RETRY_SECS),
             _ => None,
         };
         if let Some(seconds) = retry_after {
@@ -138,6 +139,9 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// When to try again after ClickHouse failed (`Retry-After` of a 503).
+pub const STORAGE_RETRY_SECS: u64 = 5;
 
 /// 64 random bits in hex: unique enough to find one log line.
 fn request_id() -> String {

@@ -91,22 +91,14 @@ pub async fn sites(
         .map(|s| json!({"domain": s.domain, "timezone": s.timezone}))
         .collect();
     let body = json!({"editor": editor.name, "sites": sites});
-    let mut response = Json(body).into_response();
-    no_store(&mut response);
-    Ok(response)
+    // `no-store`, like every answer: see `routes::api_headers`.
+    Ok(Json(body).into_response())
 }
 
 fn with_cookie(body: serde_json::Value, cookie: &str) -> Response {
     let mut response = Json(body).into_response();
-    no_store(&mut response);
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
-}
-
-fn no_store(response: &mut Response) {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
