@@ -60,8 +60,14 @@ pub enum Crowded {
 impl std::fmt::Display for Crowded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Editor(n) => write!(f, "this editor has {n} reports running already (the most it may)"),
-            Self::Service(n) => write!(f, "the service is running {n} reports already (the most it may)"),
+            Self::Editor(n) => write!(
+                f,
+                "this editor has {n} reports running already (the most it may)"
+            ),
+            Self::Service(n) => write!(
+                f,
+                "the service is running {n} reports already (the most it may)"
+            ),
         }
     }
 }
@@ -70,9 +76,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized | Self::LoginRefused => StatusCode::UNAUTHORIZED,
-            Self::TooManyLogins(_) | Self::TooManyTokenFailures(_) => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::TooManyLogins(_) | Self::TooManyTokenFailures(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::CrossSite => StatusCode::FORBIDDEN,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadQuery(_) | Self::PatternRefused(_) => StatusCode::BAD_REQUEST,
@@ -163,7 +167,9 @@ mod tests {
         assert!(timeout.to_string().contains("time limit"));
         let memory = from_text("Code: 241, e.displayText() = DB::Exception: Memory limit");
         assert!(memory.to_string().contains("memory limit"));
-        let rows = from_text("Code: 158, e.displayText() = DB::Exception: Limit for rows to read exceeded");
+        let rows = from_text(
+            "Code: 158, e.displayText() = DB::Exception: Limit for rows to read exceeded",
+        );
         assert_eq!(rows.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(rows.to_string().contains("rows read"));
         let ours =
@@ -191,7 +197,9 @@ mod tests {
     #[tokio::test]
     async fn storage_errors_show_an_id_and_nothing_of_clickhouse() {
         let leaky = [
-            schema::DbError::Unexpected("Code: 60, DB::Exception: Table db_x.events doesn't exist".into()),
+            schema::DbError::Unexpected(
+                "Code: 60, DB::Exception: Table db_x.events doesn't exist".into(),
+            ),
             schema::DbError::SchemaMismatch {
                 table: "events".into(),
                 detail: "http://10.0.0.7:8123 db_x".into(),
@@ -203,7 +211,10 @@ mod tests {
             for needle in ["Code", "DB::", "db_x", "10.0.0.7", "events"] {
                 assert!(!body.contains(needle), "{needle} in {body}");
             }
-            assert!(body.starts_with("{\"error\":\"storage unavailable (request "), "{body}");
+            assert!(
+                body.starts_with("{\"error\":\"storage unavailable (request "),
+                "{body}"
+            );
         }
         let (status, body) = body_of(from_text("Code: 427, DB::Exception: re2 db_x")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);

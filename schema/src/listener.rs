@@ -82,10 +82,12 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: Can
             tokio::spawn(refuse(stream));
             continue;
         };
-        let service = app.clone().map_request(move |mut request: axum::extract::Request<_>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            request
-        });
+        let service = app
+            .clone()
+            .map_request(move |mut request: axum::extract::Request<_>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
         let service = TowerToHyperService::new(service);
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {

@@ -97,8 +97,10 @@ async fn cells_that_a_spreadsheet_would_run_are_neutralised() {
     }
     // JSON answers carry the values as stored.
     let answer = service
-        .ok(&json!({"site_id": SITE, "metrics": ["pageviews"], "date_range": "day",
-                    "dimensions": ["event:page"]}))
+        .ok(
+            &json!({"site_id": SITE, "metrics": ["pageviews"], "date_range": "day",
+                    "dimensions": ["event:page"]}),
+        )
         .await;
     let pages: Vec<&str> = answer["results"]
         .as_array()

@@ -17,7 +17,9 @@ fn body(filters: Value) -> Value {
 
 /// `n` different pages, none stored.
 fn pages(n: usize, len: usize) -> Vec<String> {
-    (0..n).map(|i| format!("/{i:0>width$}", width = len - 1)).collect()
+    (0..n)
+        .map(|i| format!("/{i:0>width$}", width = len - 1))
+        .collect()
 }
 
 #[tokio::test]
@@ -39,17 +41,32 @@ async fn filters_past_their_bounds_get_400_naming_the_filter() {
 
     let page_filter = |values: Vec<String>| json!(["is", "event:page", values]);
     let many_conditions: Vec<Value> = (0..31).map(|i| page_filter(pages(1 + i % 2, 8))).collect();
-    let nested = json!(["or", (0..31).map(|_| page_filter(pages(1, 8))).collect::<Vec<_>>()]);
+    let nested = json!([
+        "or",
+        (0..31)
+            .map(|_| page_filter(pages(1, 8)))
+            .collect::<Vec<_>>()
+    ]);
     // Nine filters of 100 values of 20 bytes: 18,000 bytes, past the
     // 16,384 allowed, in the ninth.
     let heavy: Vec<Value> = (0..9).map(|_| page_filter(pages(100, 20))).collect();
     let refused = [
-        (body(json!([page_filter(pages(101, 8))])), ["filters[0][2]", "100 values"]),
-        (body(json!(many_conditions)), ["filters[30]", "30 conditions"]),
+        (
+            body(json!([page_filter(pages(101, 8))])),
+            ["filters[0][2]", "100 values"],
+        ),
+        (
+            body(json!(many_conditions)),
+            ["filters[30]", "30 conditions"],
+        ),
         (body(json!([nested])), ["filters[0]", "30 conditions"]),
         (body(json!(heavy)), ["filters[8]", "16384 bytes"]),
         (
-            body(json!([["matches", "event:page", ["^/blog", "(?<slug>[a-z]+)"]]])),
+            body(json!([[
+                "matches",
+                "event:page",
+                ["^/blog", "(?<slug>[a-z]+)"]
+            ]])),
             ["filters[0][2][1]", "RE2"],
         ),
         (
@@ -79,14 +96,22 @@ async fn filters_past_their_bounds_get_400_naming_the_filter() {
     // At the bounds, and with RE2's own spellings, the filters run.
     let at_bounds = [
         body(json!([page_filter(pages(100, 8))])),
-        body(json!((0..30).map(|_| page_filter(pages(1, 8))).collect::<Vec<_>>())),
-        body(json!((0..8).map(|_| page_filter(pages(100, 20))).collect::<Vec<_>>())),
+        body(json!((0..30)
+            .map(|_| page_filter(pages(1, 8)))
+            .collect::<Vec<_>>())),
+        body(json!((0..8)
+            .map(|_| page_filter(pages(100, 20)))
+            .collect::<Vec<_>>())),
     ];
     for body in at_bounds {
         let answer = service.ok(&body).await;
         assert_eq!(answer["results"][0]["metrics"][0], 0);
     }
-    let re2 = body(json!([["matches", "event:page", ["^/(?P<slug>b[a-z]+)$", "a{1000}"]]]));
+    let re2 = body(json!([[
+        "matches",
+        "event:page",
+        ["^/(?P<slug>b[a-z]+)$", "a{1000}"]
+    ]]));
     assert_eq!(service.ok(&re2).await["results"][0]["metrics"][0], 1);
     service.stop().await;
 }

@@ -137,7 +137,11 @@ fn value_lists(op: Op) -> Vec<Vec<String>> {
             .map(|v| regex::escape(v))
             .chain(PATTERNS.iter().map(|p| p.to_string()))
             .collect(),
-        _ => VALUES.iter().chain(ABSENT.iter()).map(|v| v.to_string()).collect(),
+        _ => VALUES
+            .iter()
+            .chain(ABSENT.iter())
+            .map(|v| v.to_string())
+            .collect(),
     };
     let pairs = singles
         .chunks(2)

@@ -83,7 +83,10 @@ async fn failed_reports_answer_a_plain_message_whose_id_is_in_the_log() {
     assert_no_internals(&text, url, database);
     let answer: Value = serde_json::from_str(&text).unwrap();
     let message = answer["error"].as_str().unwrap();
-    assert!(message.starts_with("storage unavailable (request "), "{message}");
+    assert!(
+        message.starts_with("storage unavailable (request "),
+        "{message}"
+    );
     let storage_id = request_id(message);
     assert_ne!(storage_id, pattern_id);
 

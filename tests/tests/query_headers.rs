@@ -14,7 +14,9 @@ const NOW: i64 = 1_710_000_000;
 fn assert_api_headers(what: &str, response: &reqwest::Response) {
     let headers = response.headers();
     assert_eq!(
-        headers.get("x-content-type-options").map(|v| v.to_str().unwrap()),
+        headers
+            .get("x-content-type-options")
+            .map(|v| v.to_str().unwrap()),
         Some("nosniff"),
         "{what}: {headers:?}"
     );
@@ -46,7 +48,11 @@ async fn every_api_answer_is_nosniff_and_no_store_and_every_503_says_when_to_ret
     let query = || http.post(service.url("/api/v2/query"));
     let realtime = format!("/api/v1/stats/realtime/visitors?site_id={SITE}");
     let cases = [
-        ("report", query().bearer_auth(ADMIN_TOKEN).json(&report), 200),
+        (
+            "report",
+            query().bearer_auth(ADMIN_TOKEN).json(&report),
+            200,
+        ),
         (
             "CSV report",
             query()
@@ -74,7 +80,11 @@ async fn every_api_answer_is_nosniff_and_no_store_and_every_503_says_when_to_ret
                 .json(&json!({"token": ADMIN_TOKEN})),
             403,
         ),
-        ("unknown path", http.get(service.url("/api/v3/nothing")), 404),
+        (
+            "unknown path",
+            http.get(service.url("/api/v3/nothing")),
+            404,
+        ),
         ("health", http.get(service.url("/healthz")), 200),
         ("readiness", http.get(service.url("/readyz")), 200),
     ];

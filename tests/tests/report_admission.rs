@@ -117,9 +117,12 @@ async fn post(service: &TestQuery, token: &str, body: &Value) -> (u16, Option<St
 async fn reports_past_the_per_editor_or_total_bound_get_429_while_others_run() {
     let mut config = test_config();
     with_editors(&mut config);
-    config
-        .editor
-        .push(editor("other-admin", OTHER_ADMIN_TOKEN, Role::Admin, &["*"]));
+    config.editor.push(editor(
+        "other-admin",
+        OTHER_ADMIN_TOKEN,
+        Role::Admin,
+        &["*"],
+    ));
     config.query.max_concurrent_reports = 3;
     config.query.max_concurrent_reports_per_editor = 2;
     let db = TestDb::connect(&config).await;
@@ -162,10 +165,16 @@ async fn reports_past_the_per_editor_or_total_bound_get_429_while_others_run() {
     assert_eq!(status, 429, "{answer}");
     assert_eq!(retry.as_deref(), Some("1"));
     let message = answer["error"].as_str().unwrap();
-    assert!(message.contains("editor") && message.contains('2'), "{message}");
+    assert!(
+        message.contains("editor") && message.contains('2'),
+        "{message}"
+    );
     // Another editor's cheap report still runs.
     let (status, _, answer) = post(&service, VIEWER_TOKEN, &report(OTHER_SITE, false)).await;
-    assert_eq!((status, &answer["results"][0]["metrics"][0]), (200, &json!(1)));
+    assert_eq!(
+        (status, &answer["results"][0]["metrics"][0]),
+        (200, &json!(1))
+    );
 
     // A third editor takes the last place of the service.
     in_flight.push(spawn_held(OTHER_ADMIN_TOKEN));
@@ -174,7 +183,10 @@ async fn reports_past_the_per_editor_or_total_bound_get_429_while_others_run() {
     assert_eq!(status, 429, "{answer}");
     assert_eq!(retry.as_deref(), Some("1"));
     let message = answer["error"].as_str().unwrap();
-    assert!(message.contains("service") && message.contains('3'), "{message}");
+    assert!(
+        message.contains("service") && message.contains('3'),
+        "{message}"
+    );
 
     // Released, the held reports finish and the places are free again.
     release.send(true).unwrap();

@@ -85,7 +85,9 @@ async fn refused_bearer_tokens_are_limited_per_network() {
     let (service, _db) = start().await;
     let first = client_from("127.0.0.1");
     for i in 0..TOKEN_FAILURES_PER_MINUTE {
-        let status = bearer(&service, &first, &format!("guess-{i}")).await.status();
+        let status = bearer(&service, &first, &format!("guess-{i}"))
+            .await
+            .status();
         assert_eq!(status, 401, "guess {i}");
     }
     let refused = bearer(&service, &first, "guess-more").await;

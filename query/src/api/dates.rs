@@ -358,7 +358,8 @@ mod tests {
     /// zones and at a few moments: a refusal must name `date_range`, a
     /// span must be storable, and every grain's labels bounded.
     fn check_hostile(range: serde_json::Value) {
-        let body = serde_json::json!({"site_id": "a", "metrics": ["visitors"], "date_range": range});
+        let body =
+            serde_json::json!({"site_id": "a", "metrics": ["visitors"], "date_range": range});
         let query = match crate::api::parse::parse(&body) {
             Ok(query) => query,
             Err(ApiError::BadQuery(m)) => {
@@ -388,7 +389,9 @@ mod tests {
                                 check_labels(&span, tz, &what);
                             }
                         }
-                        Err(ApiError::BadQuery(m)) => assert!(m.contains("date_range"), "{what}: {m}"),
+                        Err(ApiError::BadQuery(m)) => {
+                            assert!(m.contains("date_range"), "{what}: {m}")
+                        }
                         Err(other) => panic!("{what}: {other:?}"),
                     }
                 }
@@ -397,7 +400,13 @@ mod tests {
     }
 
     fn check_labels(span: &Span, tz: Tz, what: &str) {
-        for grain in [TimeGrain::Auto, TimeGrain::Hour, TimeGrain::Day, TimeGrain::Week, TimeGrain::Month] {
+        for grain in [
+            TimeGrain::Auto,
+            TimeGrain::Hour,
+            TimeGrain::Day,
+            TimeGrain::Week,
+            TimeGrain::Month,
+        ] {
             match check_buckets(span, grain) {
                 Ok(()) => {
                     let labels = labels(span, grain, tz);
@@ -452,14 +461,20 @@ mod tests {
         // starts at the epoch, where the first storable event is.
         let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
         let first = resolve(&range("1970-01-01", "1970-01-01"), kolkata, now, None).unwrap();
-        assert_eq!((first.from, first.to), (DateTime::UNIX_EPOCH, at("1970-01-01T18:30:00Z")));
+        assert_eq!(
+            (first.from, first.to),
+            (DateTime::UNIX_EPOCH, at("1970-01-01T18:30:00Z"))
+        );
         let hours = |days: i64| {
             let last = date("2024-01-01") + Duration::days(days - 1);
             check_buckets(&days_span(date("2024-01-01"), last), TimeGrain::Hour)
         };
         assert!(hours(MAX_HOURLY_DAYS).is_ok());
         let refused = hours(MAX_HOURLY_DAYS + 1).unwrap_err().to_string();
-        assert!(refused.contains("time:hour") && refused.contains("93 days"), "{refused}");
+        assert!(
+            refused.contains("time:hour") && refused.contains("93 days"),
+            "{refused}"
+        );
     }
 
     fn days_span(first: NaiveDate, last: NaiveDate) -> Span {

@@ -15,9 +15,8 @@
 //! the service answers as a 400 too ([`crate::error::ApiError::from_report`]).
 
 use regex_syntax::ast::{
-    self, AssertionKind, Ast, ClassSetBinaryOp, ClassSetItem, ClassUnicode,
-    ClassUnicodeKind, Flag, FlagsItemKind, GroupKind, HexLiteralKind, LiteralKind,
-    RepetitionKind, RepetitionRange,
+    self, AssertionKind, Ast, ClassSetBinaryOp, ClassSetItem, ClassUnicode, ClassUnicodeKind, Flag,
+    FlagsItemKind, GroupKind, HexLiteralKind, LiteralKind, RepetitionKind, RepetitionRange,
 };
 
 /// The most memory a pattern's compiled program may take in `regex`:

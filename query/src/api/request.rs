@@ -235,9 +235,10 @@ impl Filter {
     pub fn size(&self) -> (usize, usize) {
         match self {
             Self::Compare { values, .. } => (1, values.iter().map(String::len).sum()),
-            Self::And(fs) | Self::Or(fs) => fs.iter().map(Self::size).fold((0, 0), |a, b| {
-                (a.0 + b.0, a.1 + b.1)
-            }),
+            Self::And(fs) | Self::Or(fs) => fs
+                .iter()
+                .map(Self::size)
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
             Self::Not(f) => f.size(),
         }
     }

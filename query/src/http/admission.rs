@@ -56,9 +56,10 @@ impl Admission {
             .per_editor
             .get(&editor_key(editor))
             .ok_or(ApiError::Unauthorized)?;
-        let editor_place = places.clone().try_acquire_owned().map_err(|_| {
-            ApiError::Crowded(Crowded::Editor(self.per_editor_max))
-        })?;
+        let editor_place = places
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ApiError::Crowded(Crowded::Editor(self.per_editor_max)))?;
         let total_place = self
             .total
             .clone()

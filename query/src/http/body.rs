@@ -38,8 +38,11 @@ pub async fn bounded(State(state): State<Arc<AppState>>, request: Request, next:
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
             return ApiError::BodyTooLarge(MAX_BODY_BYTES).into_response()
         }
-        Ok(Err(_)) => return ApiError::BadQuery("the request body could not be read".into()).into_response(),
+        Ok(Err(_)) => {
+            return ApiError::BadQuery("the request body could not be read".into()).into_response()
+        }
         Err(_) => return ApiError::BodyTimeout(deadline).into_response(),
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }

@@ -106,7 +106,10 @@ impl QueryConfig {
             ("query.body_read_timeout_ms", q.body_read_timeout_ms),
             ("query.max_query_seconds", u64::from(q.max_query_seconds)),
             ("query.max_query_rows_to_read", q.max_query_rows_to_read),
-            ("query.max_concurrent_reports", q.max_concurrent_reports as u64),
+            (
+                "query.max_concurrent_reports",
+                q.max_concurrent_reports as u64,
+            ),
             (
                 "query.max_concurrent_reports_per_editor",
                 q.max_concurrent_reports_per_editor as u64,
