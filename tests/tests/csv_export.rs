@@ -4,8 +4,8 @@
 //! `'` (OWASP's advice), every other cell exactly as stored.
 
 use chrono::{TimeZone, Utc};
-use integration_tests::query_harness::{insert, with_editors, TestQuery, ADMIN_TOKEN};
-use integration_tests::{test_config, TestDb, SITE};
+use integration_tests::query_harness::{insert, pageview, serve, TestQuery, ADMIN_TOKEN};
+use integration_tests::SITE;
 use schema::EventRow;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -66,24 +66,15 @@ async fn exported(service: &TestQuery, dimension: &str) -> BTreeMap<String, Stri
 
 #[tokio::test]
 async fn cells_that_a_spreadsheet_would_run_are_neutralised() {
-    let mut config = test_config();
-    with_editors(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
+    let (service, db, _) = serve(|_| {}, Utc.timestamp_opt(NOW, 0).unwrap()).await;
     let rows: Vec<EventRow> = VALUES
         .iter()
         .enumerate()
         .map(|(i, v)| EventRow {
-            timestamp: (NOW - 100 - i as i64) as u32,
-            site: SITE.into(),
-            name: "pageview".into(),
-            pathname: (*v).into(),
             utm_source: (*v).into(),
             props_keys: vec!["k".into()],
             props_values: vec![(*v).into()],
-            visitor_id: i as u64 + 1,
-            interactive: 1,
-            ..EventRow::default()
+            ..pageview(SITE, NOW - 100 - i as i64, i as u64 + 1, v)
         })
         .collect();
     insert(&db, &rows).await;

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use integration_tests::query_harness::{
-    editor, insert, with_editors, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN,
+    editor, from_dashboard, insert, with_editors, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN,
 };
 use integration_tests::{test_config, TestDb, OTHER_SITE, SITE};
 use schema::config::Role;
@@ -336,11 +336,8 @@ async fn logout_clears_the_cookie() {
         .await
         .unwrap();
     assert_eq!(without_header.status(), 403);
-    let response = service
-        .http()
-        .post(service.url("/api/dashboard/logout"))
-        .header("cookie", &cookie)
-        .header("x-requested-with", "dashboard")
+    let logout = service.url("/api/dashboard/logout");
+    let response = from_dashboard(service.http(), &logout, Some(&cookie))
         .send()
         .await
         .unwrap();

@@ -4,9 +4,8 @@
 //! patterns that compile too large or use syntax ClickHouse's RE2 lacks.
 
 use chrono::{TimeZone, Utc};
-use integration_tests::query_harness::{insert, with_editors, TestQuery, ADMIN_TOKEN};
-use integration_tests::{test_config, TestDb, SITE};
-use schema::EventRow;
+use integration_tests::query_harness::{insert, pageview, serve, ADMIN_TOKEN};
+use integration_tests::SITE;
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_710_000_000;
@@ -24,20 +23,9 @@ fn pages(n: usize, len: usize) -> Vec<String> {
 
 #[tokio::test]
 async fn filters_past_their_bounds_get_400_naming_the_filter() {
-    let mut config = test_config();
-    with_editors(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
-    let row = EventRow {
-        timestamp: (NOW - 100) as u32,
-        site: SITE.into(),
-        name: "pageview".into(),
-        pathname: "/blog".into(),
-        visitor_id: 1,
-        interactive: 1,
-        ..EventRow::default()
-    };
-    insert(&db, &[row]).await;
+    let now = Utc.timestamp_opt(NOW, 0).unwrap();
+    let (service, db, _) = serve(|_| {}, now).await;
+    insert(&db, &[pageview(SITE, NOW - 100, 1, "/blog")]).await;
 
     let page_filter = |values: Vec<String>| json!(["is", "event:page", values]);
     let many_conditions: Vec<Value> = (0..31).map(|i| page_filter(pages(1 + i % 2, 8))).collect();

@@ -6,8 +6,9 @@
 //! the inserted values (string comparison and the `regex` crate) picks.
 
 use chrono::{TimeZone, Utc};
-use integration_tests::query_harness::{insert, with_editors, TestQuery};
-use integration_tests::{test_config, TestDb, SITE};
+use integration_tests::query_harness::{insert, pageview, serve, TestQuery, ADMIN_TOKEN};
+use integration_tests::{TestDb, SITE};
+use query::api::request::Op;
 use schema::EventRow;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -52,40 +53,16 @@ const PATTERNS: [&str; 10] = [
     "\"",
 ];
 
-#[derive(Clone, Copy, Debug)]
-enum Op {
-    Is,
-    IsNot,
-    Contains,
-    ContainsNot,
-    Matches,
-    MatchesNot,
-}
-
-impl Op {
-    fn name(self) -> &'static str {
-        match self {
-            Op::Is => "is",
-            Op::IsNot => "is_not",
-            Op::Contains => "contains",
-            Op::ContainsNot => "contains_not",
-            Op::Matches => "matches",
-            Op::MatchesNot => "matches_not",
-        }
-    }
-
-    /// Whether a row whose dimension value is `value` passes.
-    fn passes(self, value: &str, filter: &[String]) -> bool {
-        let any = |test: &dyn Fn(&str) -> bool| filter.iter().any(|f| test(f));
-        match self {
-            Op::Is => any(&|f| value == f),
-            Op::IsNot => !any(&|f| value == f),
-            Op::Contains => any(&|f| value.contains(f)),
-            Op::ContainsNot => !any(&|f| value.contains(f)),
-            Op::Matches => any(&|f| regex::Regex::new(f).unwrap().is_match(value)),
-            Op::MatchesNot => !any(&|f| regex::Regex::new(f).unwrap().is_match(value)),
-        }
-    }
+/// Whether a row whose dimension value is `value` passes `op` with the
+/// filter's values: Rust string operations and the `regex` crate.
+fn passes(op: Op, value: &str, filter: &[String]) -> bool {
+    let any = |test: &dyn Fn(&str) -> bool| filter.iter().any(|f| test(f));
+    let matched = match op {
+        Op::Is | Op::IsNot => any(&|f| value == f),
+        Op::Contains | Op::ContainsNot => any(&|f| value.contains(f)),
+        Op::Matches | Op::MatchesNot => any(&|f| regex::Regex::new(f).unwrap().is_match(value)),
+    };
+    matched != op.negated()
 }
 
 fn rows() -> Vec<EventRow> {
@@ -93,18 +70,19 @@ fn rows() -> Vec<EventRow> {
         .iter()
         .enumerate()
         .map(|(i, v)| EventRow {
-            timestamp: (NOW - 100 - i as i64) as u32,
-            site: SITE.into(),
-            name: "pageview".into(),
-            pathname: (*v).into(),
-            visitor_id: 1000 + i as u64,
             utm_source: (*v).into(),
             props_keys: vec![(*v).into()],
             props_values: vec![(*v).into()],
-            interactive: 1,
-            ..EventRow::default()
+            ..pageview(SITE, NOW - 100 - i as i64, 1000 + i as u64, v)
         })
         .collect()
+}
+
+/// The service with the rows stored, and the database (dropped with it).
+async fn start() -> (TestQuery, TestDb) {
+    let (service, db, _) = serve(|_| {}, Utc.timestamp_opt(NOW, 0).unwrap()).await;
+    insert(&db, &rows()).await;
+    (service, db)
 }
 
 /// The pages a filter lets through, as the service reports them: the
@@ -113,9 +91,7 @@ async fn pages_passing(service: &TestQuery, filter: Value) -> BTreeSet<String> {
     let body = json!({"site_id": SITE, "metrics": ["pageviews"], "date_range": "day",
                       "dimensions": ["event:page"], "filters": [filter],
                       "pagination": {"limit": 1000}});
-    let (status, answer) = service
-        .post(Some(integration_tests::query_harness::ADMIN_TOKEN), &body)
-        .await;
+    let (status, answer) = service.post(Some(ADMIN_TOKEN), &body).await;
     assert_eq!(status, 200, "{body} -> {answer}");
     answer["results"]
         .as_array()
@@ -126,6 +102,25 @@ async fn pages_passing(service: &TestQuery, filter: Value) -> BTreeSet<String> {
             r["dimensions"][0].as_str().unwrap().to_owned()
         })
         .collect()
+}
+
+/// Runs one filter and compares the pages it lets through with the rows
+/// whose value (`value_of` the stored one) passes it; a failure described.
+async fn check(
+    service: &TestQuery,
+    op: Op,
+    dimension: &str,
+    values: &[String],
+    value_of: impl Fn(&'static str) -> &'static str,
+) -> Option<String> {
+    let expected: BTreeSet<String> = VALUES
+        .iter()
+        .filter(|row| passes(op, value_of(row), values))
+        .map(|row| row.to_string())
+        .collect();
+    let filter = json!([op.name(), dimension, values]);
+    let got = pages_passing(service, filter.clone()).await;
+    (got != expected).then(|| format!("{filter}: got {got:?}, expected {expected:?}"))
 }
 
 /// The value lists sent with each operator: one stored or absent value
@@ -163,26 +158,14 @@ const OPS: [Op; 6] = [
 
 #[tokio::test]
 async fn placeholder_and_quote_characters_filter_exactly_on_pages_and_sources() {
-    let mut config = test_config();
-    with_editors(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
-    insert(&db, &rows()).await;
+    let (service, _db) = start().await;
     let mut failures = Vec::new();
     // `visit:utm_source` goes through the visit relation, `event:page` not.
     for dimension in ["event:page", "visit:utm_source"] {
         for op in OPS {
             for values in value_lists(op) {
-                let expected: BTreeSet<String> = VALUES
-                    .iter()
-                    .filter(|v| op.passes(v, &values))
-                    .map(|v| v.to_string())
-                    .collect();
-                let filter = json!([op.name(), dimension, values]);
-                let got = pages_passing(&service, filter.clone()).await;
-                if got != expected {
-                    failures.push(format!("{filter}: got {got:?}, expected {expected:?}"));
-                }
+                let failure = check(&service, op, dimension, &values, |row| row).await;
+                failures.extend(failure);
             }
         }
     }
@@ -192,11 +175,7 @@ async fn placeholder_and_quote_characters_filter_exactly_on_pages_and_sources() 
 
 #[tokio::test]
 async fn placeholder_and_quote_characters_work_in_property_keys_and_values() {
-    let mut config = test_config();
-    with_editors(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
-    insert(&db, &rows()).await;
+    let (service, _db) = start().await;
     let mut failures = Vec::new();
     for key in VALUES {
         // A row's value of this property: its own if it carries the key,
@@ -212,16 +191,7 @@ async fn placeholder_and_quote_characters_work_in_property_keys_and_values() {
             (Op::MatchesNot, vec!["\\?".to_string()]),
         ];
         for (op, values) in lists {
-            let expected: BTreeSet<String> = VALUES
-                .iter()
-                .filter(|row| op.passes(value_of(row), &values))
-                .map(|v| v.to_string())
-                .collect();
-            let filter = json!([op.name(), dimension, values]);
-            let got = pages_passing(&service, filter.clone()).await;
-            if got != expected {
-                failures.push(format!("{filter}: got {got:?}, expected {expected:?}"));
-            }
+            failures.extend(check(&service, op, &dimension, &values, value_of).await);
         }
         // Grouped by the property: one pageview has it, the rest do not.
         let body = json!({"site_id": SITE, "metrics": ["pageviews"], "date_range": "day",

@@ -5,9 +5,8 @@
 //! answer; none may take the service down or keep it busy for long.
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use integration_tests::query_harness::{insert, with_editors, TestQuery, ADMIN_TOKEN};
-use integration_tests::{test_config, TestDb, NO_DNT_SITE, OTHER_SITE, SITE};
-use schema::EventRow;
+use integration_tests::query_harness::{insert, pageview, serve, TestQuery, ADMIN_TOKEN};
+use integration_tests::{TestDb, NO_DNT_SITE, OTHER_SITE, SITE};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_710_000_000; // 2024-03-09 16:00:00 UTC
@@ -18,42 +17,32 @@ fn body(site: &str, range: Value) -> Value {
 
 /// A site without events.
 const EMPTY_SITE: &str = "empty.example";
-/// The first and the last second ClickHouse's `DateTime` holds inside the
-/// range the API allows: New York's 2105-12-31 23:00 local.
+/// A second near the end of the range the API allows: New York's
+/// 2105-12-31 23:00 local.
 const EDGE_OF_2105: i64 = 4_291_761_600;
 
 /// SITE (UTC) has an event today; OTHER_SITE (Kolkata) one five seconds
 /// into 1970; NO_DNT_SITE (New York) one in the last hour of 2105 there.
 async fn start() -> (TestQuery, TestDb) {
-    let mut config = test_config();
-    with_editors(&mut config);
-    // East and west of UTC, so local days at the edges start before 1970
-    // and end after 2105 in UTC.
-    config.site[1].timezone = "Asia/Kolkata".into();
-    config.site[2].timezone = "America/New_York".into();
-    config
-        .site
-        .push(schema::config::SiteConfig::new(EMPTY_SITE));
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
-    let row = |site: &str, ts: i64| EventRow {
-        timestamp: ts as u32,
-        site: site.into(),
-        name: "pageview".into(),
-        pathname: "/".into(),
-        visitor_id: 1,
-        interactive: 1,
-        ..EventRow::default()
-    };
-    insert(
-        &db,
-        &[
-            row(SITE, NOW - 100),
-            row(OTHER_SITE, 5),
-            row(NO_DNT_SITE, EDGE_OF_2105),
-        ],
+    let (service, db, _) = serve(
+        |config| {
+            // East and west of UTC, so local days at the edges start before
+            // 1970 and end after 2105 in UTC.
+            config.site[1].timezone = "Asia/Kolkata".into();
+            config.site[2].timezone = "America/New_York".into();
+            config
+                .site
+                .push(schema::config::SiteConfig::new(EMPTY_SITE));
+        },
+        Utc.timestamp_opt(NOW, 0).unwrap(),
     )
     .await;
+    let rows = [
+        pageview(SITE, NOW - 100, 1, "/"),
+        pageview(OTHER_SITE, 5, 1, "/"),
+        pageview(NO_DNT_SITE, EDGE_OF_2105, 1, "/"),
+    ];
+    insert(&db, &rows).await;
     (service, db)
 }
 

@@ -5,8 +5,8 @@
 //! the time bounds below only prove "does not hang".
 
 use chrono::{TimeZone, Utc};
-use integration_tests::query_harness::{with_editors, TestQuery, ADMIN_TOKEN};
-use integration_tests::{test_config, wait_until, TestDb, SITE};
+use integration_tests::query_harness::{serve, TestQuery, ADMIN_TOKEN};
+use integration_tests::{wait_until, TestDb, SITE};
 use schema::Config;
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -16,11 +16,7 @@ use tokio::net::TcpStream;
 const NOW: i64 = 1_710_000_000;
 
 async fn start(edit: impl FnOnce(&mut Config)) -> (TestQuery, TestDb) {
-    let mut config = test_config();
-    with_editors(&mut config);
-    edit(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
+    let (service, db, _) = serve(edit, Utc.timestamp_opt(NOW, 0).unwrap()).await;
     (service, db)
 }
 

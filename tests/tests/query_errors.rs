@@ -6,9 +6,8 @@
 //! This binary captures its logs, so it holds one test.
 
 use chrono::{TimeZone, Utc};
-use integration_tests::query_harness::{insert, with_editors, TestQuery, ADMIN_TOKEN};
-use integration_tests::{capture_logs, test_config, TestDb, SITE};
-use schema::EventRow;
+use integration_tests::query_harness::{insert, pageview, serve, ADMIN_TOKEN};
+use integration_tests::{capture_logs, SITE};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_710_000_000;
@@ -39,20 +38,9 @@ fn assert_no_internals(text: &str, url: &str, database: &str) {
 #[tokio::test]
 async fn failed_reports_answer_a_plain_message_whose_id_is_in_the_log() {
     let logs = capture_logs();
-    let mut config = test_config();
-    with_editors(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
-    let row = EventRow {
-        timestamp: (NOW - 100) as u32,
-        site: SITE.into(),
-        name: "pageview".into(),
-        pathname: "/".into(),
-        visitor_id: 1,
-        interactive: 1,
-        ..EventRow::default()
-    };
-    insert(&db, &[row]).await;
+    let now = Utc.timestamp_opt(NOW, 0).unwrap();
+    let (service, db, config) = serve(|_| {}, now).await;
+    insert(&db, &[pageview(SITE, NOW - 100, 1, "/")]).await;
     let url = &config.clickhouse.url;
     let database = &config.clickhouse.database;
 

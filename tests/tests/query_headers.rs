@@ -4,9 +4,8 @@
 //! on every 503, so a client knows when to come back.
 
 use chrono::{TimeZone, Utc};
-use integration_tests::query_harness::{insert, with_editors, TestQuery, ADMIN_TOKEN};
-use integration_tests::{test_config, TestDb, SITE};
-use schema::EventRow;
+use integration_tests::query_harness::{insert, pageview, serve, ADMIN_TOKEN};
+use integration_tests::SITE;
 use serde_json::json;
 
 const NOW: i64 = 1_710_000_000;
@@ -29,20 +28,9 @@ fn assert_api_headers(what: &str, response: &reqwest::Response) {
 
 #[tokio::test]
 async fn every_api_answer_is_nosniff_and_no_store_and_every_503_says_when_to_retry() {
-    let mut config = test_config();
-    with_editors(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
-    let row = EventRow {
-        timestamp: (NOW - 100) as u32,
-        site: SITE.into(),
-        name: "pageview".into(),
-        pathname: "/".into(),
-        visitor_id: 1,
-        interactive: 1,
-        ..EventRow::default()
-    };
-    insert(&db, &[row]).await;
+    let now = Utc.timestamp_opt(NOW, 0).unwrap();
+    let (service, db, config) = serve(|_| {}, now).await;
+    insert(&db, &[pageview(SITE, NOW - 100, 1, "/")]).await;
     let http = service.http();
     let report = json!({"site_id": SITE, "metrics": ["visitors"], "date_range": "day"});
     let query = || http.post(service.url("/api/v2/query"));

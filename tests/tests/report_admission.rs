@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use chrono::{TimeZone, Utc};
 use integration_tests::query_harness::{
-    editor, insert, with_editors, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN,
+    editor, insert, pageview, serve, with_editors, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN,
 };
 use integration_tests::{test_config, wait_until, TestDb, OTHER_SITE, SITE};
 use schema::config::Role;
@@ -113,6 +113,16 @@ async fn post(service: &TestQuery, token: &str, body: &Value) -> (u16, Option<St
     (status, retry, response.json().await.unwrap())
 }
 
+/// A cheap report of `token` is refused with 429, `Retry-After: 1` and a
+/// message holding `words`.
+async fn assert_crowded(service: &TestQuery, token: &str, site: &str, words: [&str; 2]) {
+    let (status, retry, answer) = post(service, token, &report(site, false)).await;
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(retry.as_deref(), Some("1"));
+    let message = answer["error"].as_str().unwrap();
+    assert!(words.iter().all(|w| message.contains(w)), "{message}");
+}
+
 #[tokio::test]
 async fn reports_past_the_per_editor_or_total_bound_get_429_while_others_run() {
     let mut config = test_config();
@@ -130,16 +140,11 @@ async fn reports_past_the_per_editor_or_total_bound_get_429_while_others_run() {
     let mut proxied = config.clone();
     proxied.clickhouse.url = proxy_url;
     let service = Arc::new(TestQuery::start(proxied, Utc.timestamp_opt(NOW, 0).unwrap()).await);
-    let row = |site: &str| EventRow {
-        timestamp: (NOW - 100) as u32,
-        site: site.into(),
-        name: "pageview".into(),
-        pathname: "/".into(),
-        visitor_id: 1,
-        interactive: 1,
-        ..EventRow::default()
-    };
-    insert(&db, &[row(SITE), row(OTHER_SITE)]).await;
+    let rows = [
+        pageview(SITE, NOW - 100, 1, "/"),
+        pageview(OTHER_SITE, NOW - 100, 1, "/"),
+    ];
+    insert(&db, &rows).await;
 
     let spawn_held = |token: &'static str| {
         let service = service.clone();
@@ -161,14 +166,7 @@ async fn reports_past_the_per_editor_or_total_bound_get_429_while_others_run() {
     // The admin fills both of its places.
     let mut in_flight = vec![spawn_held(ADMIN_TOKEN), spawn_held(ADMIN_TOKEN)];
     held_reaches(2).await;
-    let (status, retry, answer) = post(&service, ADMIN_TOKEN, &report(SITE, false)).await;
-    assert_eq!(status, 429, "{answer}");
-    assert_eq!(retry.as_deref(), Some("1"));
-    let message = answer["error"].as_str().unwrap();
-    assert!(
-        message.contains("editor") && message.contains('2'),
-        "{message}"
-    );
+    assert_crowded(&service, ADMIN_TOKEN, SITE, ["editor", "2"]).await;
     // Another editor's cheap report still runs.
     let (status, _, answer) = post(&service, VIEWER_TOKEN, &report(OTHER_SITE, false)).await;
     assert_eq!(
@@ -179,14 +177,7 @@ async fn reports_past_the_per_editor_or_total_bound_get_429_while_others_run() {
     // A third editor takes the last place of the service.
     in_flight.push(spawn_held(OTHER_ADMIN_TOKEN));
     held_reaches(3).await;
-    let (status, retry, answer) = post(&service, VIEWER_TOKEN, &report(OTHER_SITE, false)).await;
-    assert_eq!(status, 429, "{answer}");
-    assert_eq!(retry.as_deref(), Some("1"));
-    let message = answer["error"].as_str().unwrap();
-    assert!(
-        message.contains("service") && message.contains('3'),
-        "{message}"
-    );
+    assert_crowded(&service, VIEWER_TOKEN, OTHER_SITE, ["service", "3"]).await;
 
     // Released, the held reports finish and the places are free again.
     release.send(true).unwrap();
@@ -202,21 +193,10 @@ async fn reports_past_the_per_editor_or_total_bound_get_429_while_others_run() {
 
 #[tokio::test]
 async fn reports_past_the_row_read_limit_get_422() {
-    let mut config = test_config();
-    with_editors(&mut config);
-    config.query.max_query_rows_to_read = 10;
-    let db = TestDb::connect(&config).await;
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
+    let now = Utc.timestamp_opt(NOW, 0).unwrap();
+    let (service, db, _) = serve(|c| c.query.max_query_rows_to_read = 10, now).await;
     let rows: Vec<EventRow> = (0..100)
-        .map(|i| EventRow {
-            timestamp: (NOW - 100 - i) as u32,
-            site: SITE.into(),
-            name: "pageview".into(),
-            pathname: format!("/{i}").into(),
-            visitor_id: i as u64,
-            interactive: 1,
-            ..EventRow::default()
-        })
+        .map(|i| pageview(SITE, NOW - 100 - i, i as u64, &format!("/{i}")))
         .collect();
     insert(&db, &rows).await;
     let (status, _, answer) = post(&service, ADMIN_TOKEN, &report(SITE, false)).await;

@@ -8,8 +8,10 @@
 //! 127.0.0.1, 127.0.0.2 (the same /24) and 127.0.1.1 (another).
 
 use chrono::{TimeZone, Utc};
-use integration_tests::query_harness::{with_editors, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN};
-use integration_tests::{test_config, TestDb, OTHER_SITE, SITE};
+use integration_tests::query_harness::{
+    from_dashboard, serve, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN,
+};
+use integration_tests::{TestDb, OTHER_SITE, SITE};
 use serde_json::{json, Value};
 use std::net::IpAddr;
 
@@ -20,10 +22,7 @@ const LOGINS_PER_MINUTE: usize = 20;
 const TOKEN_FAILURES_PER_MINUTE: usize = 30;
 
 async fn start() -> (TestQuery, TestDb) {
-    let mut config = test_config();
-    with_editors(&mut config);
-    let service = TestQuery::start(config.clone(), Utc.timestamp_opt(NOW, 0).unwrap()).await;
-    let db = TestDb::connect(&config).await;
+    let (service, db, _) = serve(|_| {}, Utc.timestamp_opt(NOW, 0).unwrap()).await;
     (service, db)
 }
 
@@ -36,9 +35,7 @@ fn client_from(from: &str) -> reqwest::Client {
 }
 
 async fn login(service: &TestQuery, client: &reqwest::Client, token: &str) -> reqwest::Response {
-    client
-        .post(service.url("/api/dashboard/login"))
-        .header("x-requested-with", "dashboard")
+    from_dashboard(client, &service.url("/api/dashboard/login"), None)
         .json(&json!({ "token": token }))
         .send()
         .await
@@ -111,17 +108,9 @@ async fn session(service: &TestQuery, token: &str) -> String {
 }
 
 async fn with_cookie(service: &TestQuery, cookie: &str, site: &str) -> u16 {
-    service
-        .http()
-        .post(service.url("/api/v2/query"))
-        .header("cookie", cookie)
-        .header("x-requested-with", "dashboard")
-        .json(&report(site))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let url = service.url("/api/v2/query");
+    let request = from_dashboard(service.http(), &url, Some(cookie)).json(&report(site));
+    request.send().await.unwrap().status().as_u16()
 }
 
 #[tokio::test]
@@ -132,15 +121,9 @@ async fn a_cookie_copied_before_sign_out_is_refused_after_it() {
     let viewer = session(&service, VIEWER_TOKEN).await;
     let copy = laptop.clone();
     assert_eq!(with_cookie(&service, &copy, SITE).await, 200);
-    let signed_out = service
-        .http()
-        .post(service.url("/api/dashboard/logout"))
-        .header("cookie", &laptop)
-        .header("x-requested-with", "dashboard")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_out.status(), 200);
+    let logout = service.url("/api/dashboard/logout");
+    let signed_out = from_dashboard(service.http(), &logout, Some(&laptop)).send();
+    assert_eq!(signed_out.await.unwrap().status(), 200);
     // The copy, and the editor's other sessions, end with it...
     assert_eq!(with_cookie(&service, &copy, SITE).await, 401);
     assert_eq!(with_cookie(&service, &phone, SITE).await, 401);

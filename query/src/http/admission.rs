@@ -88,8 +88,10 @@ mod tests {
 
     #[test]
     fn each_editor_and_the_service_have_their_bound() {
-        let mut config = Config::default();
-        config.editor = vec![editor("a"), editor("b"), editor("c")];
+        let mut config = Config {
+            editor: vec![editor("a"), editor("b"), editor("c")],
+            ..Config::default()
+        };
         config.query.max_concurrent_reports = 3;
         config.query.max_concurrent_reports_per_editor = 2;
         let admission = Admission::new(&config);
