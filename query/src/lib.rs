@@ -4,10 +4,15 @@
 //!
 //! # How a report request becomes SQL
 //! The folders follow a request down and back up:
-//! 1. [`http`]: the route table ([`http::routes`]) hands `POST /api/v2/query`
-//!    to its handler ([`http::stats`]), which drives the steps below.
+//! 1. [`http`]: the shared listener ([`schema::listener`]) bounds
+//!    connections and headers, [`http::body`] reads the body within its
+//!    bounds, and the route table ([`http::routes`]) hands
+//!    `POST /api/v2/query` to its handler ([`http::stats`]), which drives
+//!    the steps below.
 //! 2. [`auth`]: who is asking (bearer token or session cookie, with the
-//!    cross-site checks), and whether that editor may read the site.
+//!    cross-site checks and the per-network limit on refused tokens), and
+//!    whether that editor may read the site; then [`http::admission`]
+//!    gives the report one of the editor's and the service's places.
 //! 3. [`api`]: the body parsed into a checked [`api::request::Query`]
 //!    ([`api::parse`]), and its `date_range` resolved in the site's time
 //!    zone ([`api::dates`]).
@@ -16,15 +21,16 @@
 //! 5. [`sql::visits`] / [`sql::rollups`]: [`sql::report`] answers from
 //!    rolled-up totals when they hold the answer exactly, else from events
 //!    ([`sql::events`]), grouped into visits at query time when needed.
-//! 6. ClickHouse: [`sql::clickhouse`] runs the SQL under the time and
-//!    memory limits of `[query]`.
+//! 6. ClickHouse: [`sql::clickhouse`] runs the SQL read-only under the
+//!    time, memory and row-read limits of `[query]`.
 //! 7. [`api::response`]: the raw numbers become metrics, written as
 //!    Plausible's JSON or as CSV.
 //!
 //! In the background, [`jobs`] materializes visits and their totals hour
 //! by hour (the statements are in [`sql::materialize`]), which step 5
 //! reads. [`state`] is what handlers share, and [`error`] the one error
-//! type and its HTTP status.
+//! type and its HTTP status (internal detail goes to the log under a
+//! request id, never to the caller).
 
 pub mod api;
 pub mod auth;

@@ -14,7 +14,7 @@ use schema::{Config, EventRow};
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_710_000_000; // 2024-03-09 16:00:00 UTC
-/// Sign-in attempts a minute per query service, as the README documents.
+/// Sign-in attempts a minute per client network, as docs/dashboard.md says.
 const LOGINS_PER_MINUTE: u64 = 20;
 
 fn now() -> DateTime<Utc> {
@@ -415,8 +415,9 @@ async fn sign_in_attempts_are_rate_limited() {
     let mut limited = None;
     let mut answered = 0;
     let started = std::time::Instant::now();
-    // The documented limit is 20 a minute for the whole service, all of
-    // them available at once; 40 quick attempts cannot all fit.
+    // The documented limit is 20 a minute per client network (every
+    // attempt here comes from 127.0.0.1), all of them available at once;
+    // 40 quick attempts cannot all fit. Other networks: tests/sign_in.rs.
     for _ in 0..40 {
         let response = login(&service, "wrong").await;
         if response.status() == 429 {
