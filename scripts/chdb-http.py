@@ -11,7 +11,10 @@ It stops when its standard input closes (the test that started it ended).
 What it translates, and nothing more:
 - the statement comes from the body, or from `?query=` when the body holds
   an insert's data; `database` becomes `USE`, `default_format` the output
-  format, and every other parameter a setting for that statement only;
+  format, and every other parameter a setting for that statement only
+  (`SET` before it, `SET ... = DEFAULT` after; `readonly` goes into the
+  statement's own `SETTINGS` clause instead, since once set in the session
+  it cannot be set back);
 - `INSERT INTO t(cols) FORMAT F` followed by data: chdb takes no binary
   data with a statement, so the data is written to a file and inserted with
   `INSERT INTO t(cols) SELECT * FROM file(path, F)` (F names its columns);
@@ -56,10 +59,14 @@ class Engine:
         database = params.get("database")
         fmt = params.get("default_format", "TabSeparated")
         settings = [(k, v) for k, v in params.items() if k not in NOT_SETTINGS]
+        readonly = [(k, v) for k, v in settings if k == "readonly"]
+        settings = [(k, v) for k, v in settings if k != "readonly"]
         with self.lock:
             started = time.monotonic()
             try:
                 statement = self.statement(sql, data)
+                for name, value in readonly:
+                    statement = f"{statement} SETTINGS {quote_name(name)} = {quote_value(value)}"
                 if database:
                     self.session.query(f"USE {quote_name(database)}")
                 for name, value in settings:

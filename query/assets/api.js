@@ -8,20 +8,36 @@ export class ApiError extends Error {
   }
 }
 
+// A report refused because too many run at once (429 with a short
+// Retry-After) is sent again after that wait, a few times at most.
+const RETRIES = 5;
+const MAX_RETRY_WAIT_SECONDS = 5;
+
+function shortRetryAfter(response) {
+  if (response.status !== 429) return null;
+  const seconds = Number(response.headers.get('Retry-After'));
+  return seconds > 0 && seconds <= MAX_RETRY_WAIT_SECONDS ? seconds : null;
+}
+
 async function call(path, { method = 'GET', body, accept = 'application/json' } = {}) {
   const headers = { 'X-Requested-With': 'dashboard', Accept: accept };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: 'same-origin',
-      cache: 'no-store',
-    });
-  } catch {
-    throw new ApiError(0, 'The analytics service cannot be reached.');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new ApiError(0, 'The analytics service cannot be reached.');
+    }
+    const wait = shortRetryAfter(response);
+    if (wait === null || attempt >= RETRIES) break;
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000));
   }
   if (!response.ok) {
     let message = `The service answered ${response.status}.`;

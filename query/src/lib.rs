@@ -4,10 +4,15 @@
 //!
 //! # How a report request becomes SQL
 //! The folders follow a request down and back up:
-//! 1. [`http`]: the route table ([`http::routes`]) hands `POST /api/v2/query`
-//!    to its handler ([`http::stats`]), which drives the steps below.
+//! 1. [`http`]: the shared listener ([`schema::listener`]) bounds
+//!    connections and headers, [`http::body`] reads the body within its
+//!    bounds, and the route table ([`http::routes`]) hands
+//!    `POST /api/v2/query` to its handler ([`http::stats`]), which drives
+//!    the steps below.
 //! 2. [`auth`]: who is asking (bearer token or session cookie, with the
-//!    cross-site checks), and whether that editor may read the site.
+//!    cross-site checks and the per-network limit on refused tokens), and
+//!    whether that editor may read the site; then [`http::admission`]
+//!    gives the report one of the editor's and the service's places.
 //! 3. [`api`]: the body parsed into a checked [`api::request::Query`]
 //!    ([`api::parse`]), and its `date_range` resolved in the site's time
 //!    zone ([`api::dates`]).
@@ -16,15 +21,16 @@
 //! 5. [`sql::visits`] / [`sql::rollups`]: [`sql::report`] answers from
 //!    rolled-up totals when they hold the answer exactly, else from events
 //!    ([`sql::events`]), grouped into visits at query time when needed.
-//! 6. ClickHouse: [`sql::clickhouse`] runs the SQL under the time and
-//!    memory limits of `[query]`.
+//! 6. ClickHouse: [`sql::clickhouse`] runs the SQL read-only under the
+//!    time, memory and row-read limits of `[query]`.
 //! 7. [`api::response`]: the raw numbers become metrics, written as
 //!    Plausible's JSON or as CSV.
 //!
 //! In the background, [`jobs`] materializes visits and their totals hour
 //! by hour (the statements are in [`sql::materialize`]), which step 5
 //! reads. [`state`] is what handlers share, and [`error`] the one error
-//! type and its HTTP status.
+//! type and its HTTP status (internal detail goes to the log under a
+//! request id, never to the caller).
 
 pub mod api;
 pub mod auth;
@@ -40,6 +46,7 @@ use schema::Config;
 use state::AppState;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Runs the service with the system clock until `shutdown` resolves.
@@ -101,6 +108,15 @@ impl QueryService {
         let limits = sql::clickhouse::Limits {
             seconds: self.config.query.max_query_seconds,
             memory_bytes: u64::from(self.config.query.max_query_memory_mib) << 20,
+            rows_to_read: self.config.query.max_query_rows_to_read,
+        };
+        let q = &self.config.query;
+        let listen_limits = schema::listener::Limits {
+            max_connections: q.max_connections,
+            header_read_timeout: Duration::from_millis(q.header_read_timeout_ms),
+            // A report in flight ends within ClickHouse's time limit (and
+            // the few seconds more `fetch_json` waits).
+            drain_for: Duration::from_secs(u64::from(q.max_query_seconds) + 10),
         };
         let stop = tokio_util::sync::CancellationToken::new();
         let job = (self.config.query.rollups && self.rollup_job).then(|| {
@@ -115,21 +131,26 @@ impl QueryService {
         }
         let state = Arc::new(AppState {
             sessions: auth::session::Sessions::new(&self.config.query),
-            login_limit: http::login::login_limiter(),
+            login_throttle: http::login::login_throttle(),
+            token_failures: http::login::token_failure_throttle(),
+            admission: http::admission::Admission::new(&self.config),
             config: self.config,
             db,
             limits,
             now: self.now,
         });
         tracing::info!(listen = %listener.local_addr()?, "query service listening");
-        let served = axum::serve(listener, http::routes::app(state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let stopping = tokio_util::sync::CancellationToken::new();
+        let signal = stopping.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            signal.cancel();
+        });
+        schema::listener::serve(listener, http::routes::app(state), listen_limits, stopping).await;
         stop.cancel();
         if let Some(job) = job {
             let _ = job.await;
         }
-        served?;
         Ok(())
     }
 }

@@ -140,6 +140,9 @@ fn base_client(config: &ClickHouseConfig) -> Client {
     client
 }
 
+/// Statements go to the server as written (`query_raw`): callers build SQL
+/// with values already escaped, and the crate's `query` would take any `?`
+/// in those values for a bind placeholder. Bind with `client().query()`.
 impl Db {
     /// A client whose default database is the configured one.
     pub fn client(&self) -> &Client {
@@ -177,7 +180,7 @@ impl Db {
     /// Runs one statement that returns nothing.
     pub async fn execute(&self, sql: &str) -> Result<(), DbError> {
         within(QUERY_TIMEOUT, async {
-            Ok(self.client.query(sql).execute().await?)
+            Ok(self.client.query_raw(sql).execute().await?)
         })
         .await
     }
@@ -185,7 +188,7 @@ impl Db {
     /// Runs one statement that returns nothing, with query-level settings.
     pub async fn execute_with(&self, sql: &str, settings: &[(&str, &str)]) -> Result<(), DbError> {
         within(QUERY_TIMEOUT, async {
-            let mut query = self.client.query(sql);
+            let mut query = self.client.query_raw(sql);
             for (name, value) in settings {
                 query = query.with_setting(*name, *value);
             }
@@ -197,7 +200,7 @@ impl Db {
     /// Fetches a query's result as TabSeparated text, for small metadata reads.
     pub async fn fetch_tsv(&self, sql: &str) -> Result<String, DbError> {
         within(QUERY_TIMEOUT, async {
-            let mut cursor = self.client.query(sql).fetch_bytes("TabSeparated")?;
+            let mut cursor = self.client.query_raw(sql).fetch_bytes("TabSeparated")?;
             let bytes = cursor.collect().await?;
             Ok(String::from_utf8_lossy(&bytes).into_owned())
         })

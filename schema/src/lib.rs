@@ -1,6 +1,7 @@
 //! Everything the services share: the config file, the event model, the
 //! ClickHouse client setup, the DDL with its migrations, the data lifecycle
-//! (retention, site deletion and export), and a launcher for a private
+//! (retention, site deletion and export), the HTTP listener with its
+//! connection limits ([`listener`]), and a launcher for a private
 //! ClickHouse server used by tests and the local quickstart.
 
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod doctor;
 pub mod erase;
 pub mod event;
 pub mod export;
+pub mod listener;
 pub mod local_cluster;
 pub mod local_server;
 pub mod migrate;

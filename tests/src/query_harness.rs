@@ -31,6 +31,48 @@ pub fn editor(name: &str, token: &str, role: Role, sites: &[&str]) -> EditorConf
     }
 }
 
+/// A pageview as the collector stores it, by `visitor` at `ts` (Unix seconds).
+pub fn pageview(site: &str, ts: i64, visitor: u64, path: &str) -> EventRow {
+    EventRow {
+        timestamp: u32::try_from(ts).expect("a timestamp ClickHouse stores"),
+        site: site.into(),
+        name: "pageview".into(),
+        pathname: path.into(),
+        visitor_id: visitor,
+        interactive: 1,
+        ..EventRow::default()
+    }
+}
+
+/// A fresh test database and config with the test editors, changed by
+/// `edit`, served with "now" pinned: the service, the database and the
+/// config it runs with.
+pub async fn serve(
+    edit: impl FnOnce(&mut Config),
+    now: DateTime<Utc>,
+) -> (TestQuery, crate::TestDb, Config) {
+    let mut config = crate::test_config();
+    with_editors(&mut config);
+    edit(&mut config);
+    let service = TestQuery::start(config.clone(), now).await;
+    let db = crate::TestDb::connect(&config).await;
+    (service, db, config)
+}
+
+/// A request to `url` as the dashboard's scripts send it: with
+/// `X-Requested-With`, and the session cookie (`name=value`) if given.
+pub fn from_dashboard(
+    client: &reqwest::Client,
+    url: &str,
+    cookie: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let request = client.post(url).header("x-requested-with", "dashboard");
+    match cookie {
+        Some(cookie) => request.header("cookie", cookie),
+        None => request,
+    }
+}
+
 /// Writes rows as they are, bypassing the collector.
 pub async fn insert(db: &Db, rows: &[EventRow]) {
     let mut insert = db.client().insert::<EventRow>("events").await.unwrap();

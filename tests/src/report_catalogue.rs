@@ -196,6 +196,17 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
             ]]),
         ),
         (
+            "values with the client crate's placeholders and quotes",
+            json!([[
+                "or",
+                [
+                    ["contains", "event:page", ["?", "??"]],
+                    ["is", "visit:source", ["?fields", "it's"]],
+                    ["matches", "event:props:plan", ["^p?r\\?o??$"]]
+                ]
+            ]]),
+        ),
+        (
             "deep nesting of event filters",
             json!([[
                 "not",
@@ -238,6 +249,10 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
         (
             "not whole hours",
             json!(["2026-11-23T23:30:00+00:00", "2026-11-24T00:20:00+00:00"]),
+        ),
+        (
+            "from the first storable day",
+            json!(["1970-01-01", "2026-11-24"]),
         ),
     ];
     for (name, range) in ranges {

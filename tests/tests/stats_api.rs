@@ -4,25 +4,13 @@
 
 use chrono::{TimeZone, Utc};
 use integration_tests::query_harness::{
-    insert, with_editors, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN,
+    insert, pageview, with_editors, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN,
 };
 use integration_tests::{scalar, test_config, TestDb, OTHER_SITE, SITE};
 use schema::EventRow;
 use serde_json::{json, Value};
 
 const NOW: i64 = 1_710_000_000; // 2024-03-09 16:00:00 UTC
-
-fn pageview(site: &str, ts: i64, visitor: u64, path: &str) -> EventRow {
-    EventRow {
-        timestamp: ts as u32,
-        site: site.into(),
-        name: "pageview".into(),
-        pathname: path.into(),
-        visitor_id: visitor,
-        interactive: 1,
-        ..EventRow::default()
-    }
-}
 
 /// The rows every test starts with.
 fn rows() -> Vec<EventRow> {

@@ -1,16 +1,17 @@
 //! The Stats API's own language, apart from HTTP and SQL: the request
-//! model ([`request`]) and its parser ([`parse`]), date ranges resolved in
-//! a site's zone and the time buckets they span ([`dates`]), the
-//! combinations Plausible refuses ([`rules`]), dimension values as
-//! Plausible names them ([`names`]), the ranges comparisons compare with
-//! ([`compare`]), and the answer written as Plausible's JSON or as CSV
-//! ([`response`]). Nothing here touches ClickHouse, so all of it is tested
-//! without one.
+//! model ([`request`]) and its parser ([`parse`], with `matches` patterns
+//! checked in [`pattern`]), date ranges resolved in a site's zone and the
+//! time buckets they span ([`dates`]), the combinations Plausible refuses
+//! ([`rules`]), dimension values as Plausible names them ([`names`]), the
+//! ranges comparisons compare with ([`compare`]), and the answer written as
+//! Plausible's JSON or as CSV ([`response`]). Nothing here touches
+//! ClickHouse, so all of it is tested without one.
 
 pub mod compare;
 pub mod dates;
 pub mod names;
 pub mod parse;
+pub mod pattern;
 pub mod request;
 pub mod response;
 pub mod rules;

@@ -9,7 +9,8 @@
 
 use super::request::{
     CompareMode, Comparison, DateRange, Dimension, Direction, Filter, Metric, Op, Query, Shorthand,
-    SortKey, MAX_LIMIT, MAX_PATTERN_LEN, MAX_VALUE_LEN,
+    SortKey, MAX_FILTER_CONDITIONS, MAX_FILTER_VALUES, MAX_FILTER_VALUE_BYTES, MAX_LIMIT,
+    MAX_PATTERN_LEN, MAX_VALUE_LEN,
 };
 use crate::error::ApiError;
 use serde_json::Value;
@@ -127,8 +128,22 @@ fn parse_filters(value: Option<&Value>) -> Result<Option<Filter>, ApiError> {
         .as_array()
         .ok_or_else(|| bad("`filters` must be a list of filters"))?;
     let mut all = Vec::new();
+    let (mut conditions, mut bytes) = (0, 0);
     for (i, f) in list.iter().enumerate() {
-        all.push(parse_filter(f, &format!("filters[{i}]"), 0)?);
+        let filter = parse_filter(f, &format!("filters[{i}]"), 0)?;
+        let size = filter.size();
+        (conditions, bytes) = (conditions + size.0, bytes + size.1);
+        if conditions > MAX_FILTER_CONDITIONS {
+            return Err(bad(format!(
+                "`filters[{i}]` takes the query past {MAX_FILTER_CONDITIONS} conditions"
+            )));
+        }
+        if bytes > MAX_FILTER_VALUE_BYTES {
+            return Err(bad(format!(
+                "`filters[{i}]` takes the filter values past {MAX_FILTER_VALUE_BYTES} bytes in all"
+            )));
+        }
+        all.push(filter);
     }
     Ok(match all.len() {
         0 => None,
@@ -222,6 +237,11 @@ fn parse_comparison(parts: &[Value], at: &str, depth: usize) -> Result<Filter, A
     if values.is_empty() {
         return Err(bad(format!("`{at}[2]` must hold at least one value")));
     }
+    if values.len() > MAX_FILTER_VALUES {
+        return Err(bad(format!(
+            "`{at}[2]` holds more than {MAX_FILTER_VALUES} values"
+        )));
+    }
     for (i, v) in values.iter().enumerate() {
         let at = format!("{at}[2][{i}]");
         check_value(op, v, &at)?;
@@ -276,10 +296,8 @@ fn check_value(op: Op, value: &str, at: &str) -> Result<(), ApiError> {
                 "`{at}`: the pattern is longer than {MAX_PATTERN_LEN} bytes"
             )));
         }
-        // Rust's regex and ClickHouse's re2 share their syntax and their
-        // linear-time guarantee; refusing here gives a clear message.
-        regex::Regex::new(value)
-            .map_err(|e| bad(format!("`{at}` is not a valid regular expression: {e}")))?;
+        // Checked against what ClickHouse's re2 runs, and for size.
+        super::pattern::check(value).map_err(|e| bad(format!("`{at}` {e}")))?;
     } else if value.len() > MAX_VALUE_LEN {
         return Err(bad(format!("`{at}` is longer than {MAX_VALUE_LEN} bytes")));
     }

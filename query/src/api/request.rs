@@ -10,6 +10,15 @@ pub const MAX_LIMIT: u64 = 10_000;
 pub const MAX_PATTERN_LEN: usize = 512;
 /// Longest filter value of any other kind.
 pub const MAX_VALUE_LEN: usize = 2_000;
+/// Most values one filter may list.
+pub const MAX_FILTER_VALUES: usize = 100;
+/// Most conditions (`[op, dimension, values]`) a query's filters may hold,
+/// nested ones included.
+pub const MAX_FILTER_CONDITIONS: usize = 30;
+/// Most bytes all filter values together may hold: each value may appear
+/// twice in a report's SQL, escaped, and it must stay well under
+/// ClickHouse's `max_query_size` (256 KiB by default).
+pub const MAX_FILTER_VALUE_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
@@ -264,6 +273,18 @@ impl Filter {
             dimension,
             values,
             case_sensitive: true,
+        }
+    }
+
+    /// The conditions in the tree and the bytes of all their values.
+    pub fn size(&self) -> (usize, usize) {
+        match self {
+            Self::Compare { values, .. } => (1, values.iter().map(String::len).sum()),
+            Self::And(fs) | Self::Or(fs) => fs
+                .iter()
+                .map(Self::size)
+                .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+            Self::Not(f) => f.size(),
         }
     }
 

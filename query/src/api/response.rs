@@ -212,7 +212,8 @@ impl Answer<'_> {
         ])
     }
 
-    /// A header row of dimension and metric names, then one row per result.
+    /// A header row of dimension and metric names, then one row per result,
+    /// each dimension value made [`spreadsheet_safe`].
     pub fn csv(&self) -> Result<Vec<u8>, csv::Error> {
         let mut out = csv::Writer::from_writer(Vec::new());
         let header = self
@@ -224,9 +225,25 @@ impl Answer<'_> {
         out.write_record(header)?;
         for row in &self.rows {
             let metrics = self.metrics(row).into_iter().map(|v| plain(&v));
-            out.write_record(row.dimensions.iter().cloned().chain(metrics))?;
+            let dimensions = row.dimensions.iter().map(|d| spreadsheet_safe(d));
+            out.write_record(dimensions.chain(metrics))?;
         }
         out.into_inner().map_err(|e| e.into_error().into())
+    }
+}
+
+/// Characters that make a spreadsheet read a cell as a formula (a tab or
+/// carriage return can precede one).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A dimension value as a CSV cell: one that a spreadsheet would run as a
+/// formula gets a leading `'`, as OWASP advises against CSV injection.
+/// Stored pages, utm values and properties are whatever visitors sent.
+fn spreadsheet_safe(value: &str) -> String {
+    if value.starts_with(FORMULA_STARTS) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
     }
 }
 
@@ -240,4 +257,27 @@ fn plain(v: &Value) -> String {
 /// Whether a metric is a share of the range's visitors.
 pub fn needs_total(query: &Query) -> bool {
     query.metrics.contains(&Metric::Percentage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_starts_get_a_quote_and_nothing_else_changes() {
+        for (stored, cell) in [
+            ("=1+1", "'=1+1"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("/a=b", "/a=b"),
+            ("", ""),
+            ("'=1", "'=1"),
+            ("2024-01-01", "2024-01-01"),
+        ] {
+            assert_eq!(spreadsheet_safe(stored), cell, "{stored:?}");
+        }
+    }
 }

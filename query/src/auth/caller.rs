@@ -1,7 +1,10 @@
 //! Who is asking: an editor by bearer token (API clients) or by dashboard
 //! session cookie (the browser), with the cross-site request checks that
-//! cookie authentication needs.
+//! cookie authentication needs. Refused tokens count against the client
+//! network's budget ([`super::throttle`]); past it, no token from there is
+//! tried until the window ends.
 
+use super::client_net::ClientNet;
 use super::session;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,17 +22,25 @@ static SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 /// by POST must also pass [`same_origin`].
 pub fn caller<'a>(
     state: &'a AppState,
+    net: ClientNet,
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<&'a EditorConfig, ApiError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let token = value
+        let now = (state.now)().timestamp();
+        let failures = &state.token_failures;
+        failures
+            .allows(net, now)
+            .map_err(ApiError::TooManyTokenFailures)?;
+        let editor = value
             .to_str()
             .ok()
             .and_then(schema::auth::bearer)
-            .ok_or(ApiError::Unauthorized)?;
-        return schema::auth::find_editor(&state.config.editor, token)
-            .ok_or(ApiError::Unauthorized);
+            .and_then(|token| schema::auth::find_editor(&state.config.editor, token));
+        return editor.ok_or_else(|| match failures.take(net, now) {
+            Ok(()) => ApiError::Unauthorized,
+            Err(retry) => ApiError::TooManyTokenFailures(retry),
+        });
     }
     let cookie = session::from_headers(headers).ok_or(ApiError::Unauthorized)?;
     let editor = state

@@ -1,16 +1,28 @@
-//! Dashboard sessions: a stateless, signed cookie naming the editor and when
-//! the session ends.
+//! Dashboard sessions: a signed cookie naming the editor and when the
+//! session ends, plus, in memory, when each editor last signed out.
 //!
-//! Nothing is stored server-side. The cookie is
-//! `v1.<expiry>.<hex editor name>.<hex MAC>`, where the MAC is a keyed
-//! blake3 hash over the expiry, the name and the editor's *current*
+//! The cookie is `v1.<expiry>.<hex editor name>.<hex MAC>`, where the MAC is
+//! a keyed blake3 hash over the expiry, the name and the editor's *current*
 //! `token_sha256`: rotating a token changes the hash, so every session made
 //! with the old token stops verifying, without a revocation list. The key
 //! comes from `[query] session_secret`, or is random per process (then a
 //! restart signs everyone out).
+//!
+//! Signing out ends every session of that editor, including copies of the
+//! cookie: the editor's *sign-out floor* becomes the latest expiry any of
+//! its sessions issued so far can have, and a session verifies only if it
+//! expires after its editor's floor. Sessions issued later expire after it
+//! (one second later at the least). The floors live in this process only,
+//! one small number per editor: with several instances a sign-out holds on
+//! the instance that handled it, and a restart forgets them (without a
+//! `session_secret` every session ends on restart anyway; with one, a
+//! cookie signed out before the restart verifies again until it expires).
 
+use super::editor_key;
 use chrono::{DateTime, Utc};
 use schema::config::{EditorConfig, QueryConfig};
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// The cookie's name.
 pub const COOKIE: &str = "analytics_session";
@@ -23,6 +35,8 @@ pub struct Sessions {
     lifetime_secs: i64,
     secure: bool,
     path: String,
+    /// Each editor's sign-out floor (see the module docs), by token hash.
+    floors: Mutex<HashMap<String, i64>>,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -47,12 +61,15 @@ impl Sessions {
             lifetime_secs: i64::from(config.session_hours) * 3600,
             secure: public.starts_with("https://"),
             path: cookie_path(public),
+            floors: Mutex::new(HashMap::new()),
         }
     }
 
-    /// A fresh session for `editor`, valid from `now` for the lifetime.
+    /// A fresh session for `editor`, valid from `now` for the lifetime
+    /// (and a second more when it would not outlast a sign-out of this
+    /// same second).
     pub fn issue(&self, editor: &EditorConfig, now: DateTime<Utc>) -> String {
-        let expiry = now.timestamp() + self.lifetime_secs;
+        let expiry = (now.timestamp() + self.lifetime_secs).max(self.floor(editor) + 1);
         let mac = self.mac(expiry, editor);
         format!(
             "{VERSION}.{expiry}.{}.{}",
@@ -85,6 +102,20 @@ impl Sessions {
             .iter()
             .filter(|e| e.name == name)
             .find(|e| self.mac(expiry, e) == presented)
+            .filter(|e| expiry > self.floor(e))
+    }
+
+    /// Ends every session of `editor` issued up to `now`.
+    pub fn sign_out(&self, editor: &EditorConfig, now: DateTime<Utc>) {
+        let latest = now.timestamp() + self.lifetime_secs;
+        let mut floors = self.floors.lock().unwrap_or_else(|e| e.into_inner());
+        let floor = floors.entry(editor_key(editor)).or_insert(latest);
+        *floor = (*floor).max(latest);
+    }
+
+    fn floor(&self, editor: &EditorConfig) -> i64 {
+        let floors = self.floors.lock().unwrap_or_else(|e| e.into_inner());
+        floors.get(&editor_key(editor)).copied().unwrap_or(i64::MIN)
     }
 
     fn mac(&self, expiry: i64, editor: &EditorConfig) -> blake3::Hash {
@@ -242,5 +273,22 @@ mod tests {
         let mut empty = axum::http::HeaderMap::new();
         empty.append("cookie", "analytics_session=; b=2".parse().unwrap());
         assert_eq!(from_headers(&empty), None);
+    }
+
+    #[test]
+    fn signing_out_ends_every_earlier_session_of_that_editor_only() {
+        let s = sessions(|c| c.session_hours = 1);
+        let editors = [editor("ann", "t1"), editor("bob", "t2")];
+        let laptop = s.issue(&editors[0], at(1_000));
+        let phone = s.issue(&editors[0], at(2_000));
+        let bob = s.issue(&editors[1], at(2_000));
+        s.sign_out(&editors[0], at(2_000));
+        assert!(s.verify(&editors, &laptop, at(2_000)).is_none());
+        assert!(s.verify(&editors, &phone, at(2_000)).is_none());
+        assert_eq!(s.verify(&editors, &bob, at(2_000)).unwrap().name, "bob");
+        // Signing in again in the same second gives a session that verifies.
+        let again = s.issue(&editors[0], at(2_000));
+        assert_eq!(s.verify(&editors, &again, at(2_000)).unwrap().name, "ann");
+        assert!(s.verify(&editors, &phone, at(2_500)).is_none());
     }
 }

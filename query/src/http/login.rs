@@ -2,6 +2,9 @@
 //! the session cookie), sign out, and the sites the signed-in editor may read.
 
 use crate::auth::caller::{caller, same_origin};
+use crate::auth::client_net::ClientNet;
+use crate::auth::session;
+use crate::auth::throttle::Throttle;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -9,19 +12,20 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use governor::{DefaultDirectRateLimiter, Quota};
 use serde_json::json;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
-/// Sign-in attempts a minute, for the whole service. Tokens are long random
-/// strings, so this is not what keeps them from being guessed; it keeps a
-/// script from turning the endpoint into a hashing service.
+/// Sign-in attempts a minute per client network (see [`Throttle`]).
 const LOGINS_PER_MINUTE: u32 = 20;
+/// Refused bearer tokens a minute per client network.
+const TOKEN_FAILURES_PER_MINUTE: u32 = 30;
 
-pub fn login_limiter() -> DefaultDirectRateLimiter {
-    let n = NonZeroU32::new(LOGINS_PER_MINUTE).expect("non-zero literal");
-    DefaultDirectRateLimiter::direct(Quota::per_minute(n))
+pub fn login_throttle() -> Throttle {
+    Throttle::per_minute(LOGINS_PER_MINUTE)
+}
+
+pub fn token_failure_throttle() -> Throttle {
+    Throttle::per_minute(TOKEN_FAILURES_PER_MINUTE)
 }
 
 #[derive(serde::Deserialize)]
@@ -32,14 +36,16 @@ struct LoginBody {
 /// `POST /api/dashboard/login` with `{"token": "..."}`.
 pub async fn login(
     State(state): State<Arc<AppState>>,
+    net: ClientNet,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     // Also here: another site must not sign a browser in as someone else.
     same_origin(&headers)?;
-    if state.login_limit.check().is_err() {
-        return Err(ApiError::TooManyLogins);
-    }
+    state
+        .login_throttle
+        .take(net, (state.now)().timestamp())
+        .map_err(ApiError::TooManyLogins)?;
     let body: LoginBody = serde_json::from_slice(&body)
         .map_err(|_| ApiError::BadQuery("send a JSON body such as {\"token\": \"...\"}".into()))?;
     let editor = schema::auth::find_editor(&state.config.editor, body.token.trim())
@@ -50,12 +56,21 @@ pub async fn login(
     Ok(with_cookie(json!({"editor": editor.name}), &cookie))
 }
 
-/// `POST /api/dashboard/logout`: clears the cookie, signed in or not.
+/// `POST /api/dashboard/logout`: ends the editor's sessions if the cookie
+/// is one (every copy of it, on every device; see
+/// [`crate::auth::session`]), and clears the cookie, signed in or not.
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     same_origin(&headers)?;
+    let now = (state.now)();
+    if let Some(value) = session::from_headers(&headers) {
+        if let Some(editor) = state.sessions.verify(&state.config.editor, value, now) {
+            state.sessions.sign_out(editor, now);
+            tracing::info!(editor = %editor.name, "dashboard sign-out");
+        }
+    }
     Ok(with_cookie(json!({}), &state.sessions.clear_cookie()))
 }
 
@@ -63,10 +78,11 @@ pub async fn logout(
 /// in config order, with each site's time zone.
 pub async fn sites(
     State(state): State<Arc<AppState>>,
+    net: ClientNet,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let editor = caller(&state, &method, &headers)?;
+    let editor = caller(&state, net, &method, &headers)?;
     let sites: Vec<_> = state
         .config
         .site
@@ -75,22 +91,14 @@ pub async fn sites(
         .map(|s| json!({"domain": s.domain, "timezone": s.timezone}))
         .collect();
     let body = json!({"editor": editor.name, "sites": sites});
-    let mut response = Json(body).into_response();
-    no_store(&mut response);
-    Ok(response)
+    // `no-store`, like every answer: see `routes::api_headers`.
+    Ok(Json(body).into_response())
 }
 
 fn with_cookie(body: serde_json::Value, cookie: &str) -> Response {
     let mut response = Json(body).into_response();
-    no_store(&mut response);
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
-}
-
-fn no_store(response: &mut Response) {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }

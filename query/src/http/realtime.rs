@@ -2,6 +2,7 @@
 //! five minutes as a bare number, as in Plausible's v1 API.
 
 use super::params;
+use crate::auth::client_net::ClientNet;
 use crate::error::ApiError;
 use crate::sql::lookups;
 use crate::state::AppState;
@@ -17,11 +18,13 @@ const REALTIME_SECS: i64 = 300;
 /// `GET /api/v1/stats/realtime/visitors?site_id=`: a bare number.
 pub async fn realtime_visitors(
     State(state): State<Arc<AppState>>,
+    net: ClientNet,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let site = params::requested_site(&state, &method, &headers, &uri)?;
+    let (editor, site) = params::requested_site(&state, net, &method, &headers, &uri)?;
+    let _slot = state.admission.admit(editor)?;
     let since = (state.now)().timestamp() - REALTIME_SECS;
     let visitors = lookups::visitors_since(&state.db, &site.domain, since, state.limits).await?;
     Ok(Json(visitors).into_response())

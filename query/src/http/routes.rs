@@ -1,10 +1,13 @@
 //! The route table: every path the query service answers, which handler
 //! answers it, and CORS for the origins the config lists (only the Stats
-//! API gets it; the dashboard's own API is same-origin only).
+//! API gets it; the dashboard's own API is same-origin only). Around all
+//! of it: bodies read within bounds ([`body`]), and the headers every
+//! answer carries ([`api_headers`]).
 
-use super::{dashboard, health, login, realtime, setup, stats};
+use super::{body, dashboard, health, login, realtime, setup, stats};
 use crate::state::AppState;
 use axum::http::{header, HeaderValue, Method};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
@@ -27,7 +30,28 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(dashboard::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body::bounded,
+        ))
+        .layer(axum::middleware::map_response(api_headers))
         .with_state(state)
+}
+
+/// Every answer is `nosniff`, so a browser never takes a JSON or CSV answer
+/// for a page or a script, and, unless it says otherwise (the dashboard's
+/// files are revalidated instead), `no-store`: reports and errors are for
+/// their caller only and change with every event.
+async fn api_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

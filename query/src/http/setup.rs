@@ -13,6 +13,7 @@
 //! `localhost` pages (see docs/tracker.md).
 
 use super::params;
+use crate::auth::client_net::ClientNet;
 use crate::error::ApiError;
 use crate::sql::lookups;
 use crate::state::AppState;
@@ -30,11 +31,12 @@ use std::sync::Arc;
 /// API refuses).
 pub async fn setup(
     State(state): State<Arc<AppState>>,
+    net: ClientNet,
     method: Method,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let site = params::requested_site(&state, &method, &headers, &uri)?;
+    let (_, site) = params::requested_site(&state, net, &method, &headers, &uri)?;
     let has_events = lookups::has_events(&state.db, &site.domain, state.limits).await?;
     let collector = CollectorUrl::from_config(&state.config.collector);
     let body = json!({

@@ -13,6 +13,7 @@ use crate::api::request::{
 };
 use crate::api::response::{self, Answer, Compared, Raw, Row};
 use crate::auth::caller::caller;
+use crate::auth::client_net::ClientNet;
 use crate::auth::sites::readable_site;
 use crate::error::ApiError;
 use crate::jobs;
@@ -30,15 +31,17 @@ use std::sync::Arc;
 
 pub async fn stats_query(
     State(state): State<Arc<AppState>>,
+    net: ClientNet,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let editor = caller(&state, &method, &headers)?;
+    let editor = caller(&state, net, &method, &headers)?;
     let body: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadQuery(format!("the body is not valid JSON: {e}")))?;
     let query = crate::api::parse::parse(&body)?;
     let site = readable_site(&state.config, editor, &query.site_id)?;
+    let _slot = state.admission.admit(editor)?;
     let tz = dates::site_zone(site);
     let first_event = match query.date_range {
         DateRange::Named(ref n) if n == "all" => {
@@ -47,7 +50,10 @@ pub async fn stats_query(
         _ => None,
     };
     let now = (state.now)();
-    let span = dates::resolve(&query.date_range, tz, now, first_event);
+    let span = dates::resolve(&query.date_range, tz, now, first_event)?;
+    if let Some(grain) = query.time_grain() {
+        dates::check_buckets(&span, grain)?;
+    }
     let coverage = coverage(&state).await?;
     let report = Report::new(&query, tz, span, now.timestamp()).with_coverage(coverage);
     let grain = report.plan.grain;
@@ -162,7 +168,7 @@ async fn compared(
         today,
         &comparison,
     );
-    let span = dates::resolve(&DateRange::Dates(first, last), tz, now, None);
+    let span = dates::resolve(&DateRange::Dates(first, last), tz, now, None)?;
     let time_buckets = match query.time_grain() {
         Some(_) => dates::labels(&range.span, range.grain, tz)
             .into_iter()
