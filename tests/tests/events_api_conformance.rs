@@ -192,6 +192,44 @@ fn accepted_cases() -> Vec<Accepted> {
             &[],
         ),
         accepted(
+            "extension referrer",
+            json!({"n": "pageview", "u": "https://example.com/from-extension", "d": SITE,
+                   "r": "chrome-extension://abcdefghijklmnop/options.html"}),
+            "/from-extension",
+            |row| {
+                assert_eq!(
+                    (row.referrer.as_str(), row.source.as_str()),
+                    ("", "Direct / None")
+                )
+            },
+            &[],
+        ),
+        accepted(
+            "known Android app referrer",
+            json!({"n": "pageview", "u": "https://example.com/from-gmail", "d": SITE,
+                   "r": "android-app://com.google.android.gm/"}),
+            "/from-gmail",
+            |row| {
+                assert_eq!(row.referrer, "android-app://com.google.android.gm");
+                assert_eq!(
+                    (row.source.as_str(), row.medium.as_str()),
+                    ("Gmail", "email")
+                );
+            },
+            &[],
+        ),
+        accepted(
+            "unknown Android app referrer",
+            json!({"n": "pageview", "u": "https://example.com/from-app", "d": SITE,
+                   "r": "android-app://com.example.reader"}),
+            "/from-app",
+            |row| {
+                assert_eq!(row.referrer, "android-app://com.example.reader");
+                assert_eq!(row.source, "android-app://com.example.reader");
+            },
+            &[],
+        ),
+        accepted(
             "every other optional field unusable",
             json!({"n": "pageview", "u": "https://example.com/app#/route", "d": SITE,
                    "r": 7, "i": 0, "h": 2, "w": "wide", "sd": -1, "e": [1]}),

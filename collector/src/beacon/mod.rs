@@ -42,6 +42,7 @@ pub use ignored::{Ignored, OptionalField};
 use page::parse_page;
 use props::parse_props;
 use referrer::parse_referrer;
+pub use referrer::ANDROID_APP;
 use revenue::parse_revenue;
 
 /// Longest accepted event name, in characters.
@@ -138,7 +139,8 @@ pub struct Utm {
 /// Where the visitor came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Referrer {
-    /// Lowercased without `www.` for http(s); as the `url` crate gives it otherwise.
+    /// Lowercased without `www.` for http(s); for an Android app,
+    /// `android-app://` and the package as the `url` crate gives it.
     pub host: CompactString,
     /// Path as the `url` crate gives it (percent-encoded), without query or fragment.
     pub path: CompactString,

@@ -2,7 +2,9 @@
 //! unparsable, or of the wrong type, is dropped rather than reported (a
 //! wrong type is recorded in [`Ignored`]). It is cut to its byte limit
 //! first, then read by the light parse when it is a plain http(s) URL and by
-//! the `url` crate otherwise (which also reads `android-app://` referrers).
+//! the `url` crate otherwise. Only http(s) and `android-app://` referrers
+//! are kept, as Plausible keeps them: an Android app's is that app
+//! (`android-app://com.google.android.gm`), which names the source.
 
 use super::fields::Text;
 use super::ignored::{Ignored, OptionalField};
@@ -13,7 +15,12 @@ use super::url::{
 use super::{truncate, Referrer, MAX_REFERRER_BYTES};
 use crate::text::split_at_byte;
 use ::url::Url;
+use compact_str::{format_compact, CompactString};
 use serde_json::Value;
+
+/// The scheme of Android app referrers, which Chrome sends for pages opened
+/// from an app; kept in the referrer's host so it says where it came from.
+pub const ANDROID_APP: &str = "android-app://";
 
 /// A referrer is a hint, not a requirement: anything unparsable becomes `None`.
 pub(super) fn parse_referrer(value: Option<&Text>, ignored: &mut Ignored) -> Option<Referrer> {
@@ -58,12 +65,15 @@ pub(super) fn plain_web_referrer(text: &str) -> Option<Referrer> {
     })
 }
 
+/// The referrer of a parsed http(s) or `android-app://` URL with a host.
 pub(super) fn referrer_of(url: &Url) -> Option<Referrer> {
     let host = url.host_str().filter(|host| !host.is_empty())?;
-    let host = if is_web_scheme(url) {
+    let host: CompactString = if is_web_scheme(url) {
         normalise_host(host)
+    } else if url.scheme() == "android-app" {
+        format_compact!("{ANDROID_APP}{host}")
     } else {
-        host.into()
+        return None;
     };
     let path = url.path().into();
     Some(Referrer { host, path })
@@ -91,14 +101,6 @@ mod tests {
         assert_eq!(
             referrer(r#""https://WWW.Google.co.uk/url?q=secret#frag""#),
             Some(google)
-        );
-        let app = Referrer {
-            host: "com.google.android.gm".into(),
-            path: String::new().into(),
-        };
-        assert_eq!(
-            referrer(r#""android-app://com.google.android.gm""#),
-            Some(app)
         );
         assert_eq!(ok(&with(r#""v":1"#)).referrer, None);
     }
@@ -156,6 +158,38 @@ mod tests {
         assert!(
             unreadable.ignored.is_empty(),
             "an unreadable string is no problem"
+        );
+    }
+
+    #[test]
+    fn only_web_and_android_app_referrers_are_kept() {
+        for other in [
+            "chrome-extension://abcdefghijklmnop/page.html",
+            "ios-app://123456/com.example",
+            "app://./index.html",
+            "ftp://files.example.org/x",
+            "file:///C:/page.html",
+            "about:blank",
+        ] {
+            assert_eq!(referrer(&format!("{other:?}")), None, "{other}");
+        }
+        let app = Referrer {
+            host: "android-app://com.google.android.gm".into(),
+            path: String::new().into(),
+        };
+        assert_eq!(
+            referrer(r#""android-app://com.google.android.gm""#),
+            Some(app)
+        );
+        let deep = Referrer {
+            host: "android-app://com.google.android.googlequicksearchbox".into(),
+            path: "/https/www.google.com".into(),
+        };
+        assert_eq!(
+            referrer(
+                r#""android-app://com.google.android.googlequicksearchbox/https/www.google.com""#
+            ),
+            Some(deep)
         );
     }
 }
