@@ -1,6 +1,6 @@
 //! Prometheus metrics of one collector instance. Names live here as
-//! constants; labels are low-cardinality (reasons, outcomes), never URLs,
-//! sites or anything about a visitor.
+//! constants; labels are low-cardinality (reasons, outcomes, field names),
+//! never URLs, sites or anything about a visitor.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -9,6 +9,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::beacon::Ignored;
 use crate::pipeline::outcome::DropReason;
 
 pub const EVENTS_ACCEPTED: &str = "analytics_events_accepted";
@@ -25,6 +26,7 @@ pub const SPOOL_BYTES: &str = "analytics_spool_bytes";
 pub const SPOOL_OLDEST: &str = "analytics_spool_oldest_seconds";
 pub const IMPORT_LINES: &str = "analytics_import_lines";
 pub const FORWARDED_IGNORED: &str = "analytics_forwarded_header_ignored";
+pub const FIELDS_IGNORED: &str = "analytics_fields_ignored";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -39,6 +41,11 @@ pub struct StatusLabel {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabel {
     pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FieldLabel {
+    pub field: &'static str,
 }
 
 #[derive(Debug)]
@@ -61,6 +68,9 @@ pub struct Metrics {
     /// Beacons that carried the forwarding header from a peer that is not a
     /// trusted proxy: behind a proxy, a sign `trusted_proxies` misses it.
     pub forwarded_ignored: Counter,
+    /// Events stored without an optional field (or part of it) they sent,
+    /// by the field's name: see [`crate::beacon::OptionalField`].
+    pub fields_ignored: Family<FieldLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -81,6 +91,7 @@ impl Default for Metrics {
             spool_oldest_seconds: Gauge::default(),
             import_lines: Family::default(),
             forwarded_ignored: Counter::default(),
+            fields_ignored: Family::default(),
         };
         m.register();
         m
@@ -160,6 +171,11 @@ impl Metrics {
             "Lines of POST /api/import, by outcome (accepted, dropped, invalid)",
             self.import_lines.clone(),
         );
+        r.register(
+            FIELDS_IGNORED,
+            "Events kept without an optional field they sent (or part of it), by field",
+            self.fields_ignored.clone(),
+        );
     }
 
     pub fn dropped(&self, reason: DropReason) {
@@ -182,6 +198,17 @@ impl Metrics {
         }
     }
 
+    /// Counts each optional field a parsed event left out. Nothing to do,
+    /// and no lock taken, for the usual event that left none out.
+    pub fn fields_ignored(&self, ignored: Ignored) {
+        for field in ignored.iter() {
+            let label = FieldLabel {
+                field: field.as_str(),
+            };
+            self.fields_ignored.get_or_create(&label).inc();
+        }
+    }
+
     pub fn flushed(&self, outcome: &'static str) {
         self.flushes.get_or_create(&OutcomeLabel { outcome }).inc();
     }
@@ -192,5 +219,35 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::beacon::OptionalField;
+
+    #[test]
+    fn ignored_fields_are_counted_by_name() {
+        let metrics = Metrics::default();
+        metrics.fields_ignored(Ignored::default());
+        assert!(!metrics.render().contains("analytics_fields_ignored_total{"));
+        let mut ignored = Ignored::default();
+        ignored.add(OptionalField::Props);
+        ignored.add(OptionalField::HashMode);
+        metrics.fields_ignored(ignored);
+        let mut props_only = Ignored::default();
+        props_only.add(OptionalField::Props);
+        metrics.fields_ignored(props_only);
+        let text = metrics.render();
+        assert!(
+            text.contains("analytics_fields_ignored_total{field=\"props\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("analytics_fields_ignored_total{field=\"hashMode\"} 1\n"),
+            "{text}"
+        );
+        assert!(!text.contains("field=\"revenue\""), "{text}");
     }
 }

@@ -1,5 +1,6 @@
 //! Start-up and shutdown: connect and migrate, load the day's salt, start
-//! the writer, serve, then stop in order (stop accepting, finish requests,
+//! the writer, serve (on the public listener and, with `admin_listen`, the
+//! admin one), then stop in order (stop accepting on both, finish requests,
 //! drain the queue into ClickHouse).
 
 use crate::clock::{Clock, SystemClock};
@@ -11,7 +12,7 @@ use crate::delivery::spool_writer::SpoolWriter;
 use crate::enrich::Enricher;
 use crate::http::import;
 use crate::http::listener::{self, Limits};
-use crate::http::routes;
+use crate::http::routes::{self, Surface};
 use crate::http::tracker::TrackerScript;
 use crate::jobs::retention::{self, RetentionSchedule};
 use crate::jobs::{rate_limit_clean_up, salt_rotation};
@@ -50,6 +51,8 @@ pub async fn run(
 /// A collector to run; tests swap the clock and the salt refresh period.
 pub struct Collector {
     config: Config,
+    /// Bound by the caller; else `run` binds `collector.admin_listen`, if set.
+    admin_listener: Option<TcpListener>,
     clock: Arc<dyn Clock>,
     salt_refresh: Duration,
     geoip_check: Duration,
@@ -61,12 +64,20 @@ impl Collector {
     pub fn new(config: Config) -> Self {
         Self {
             config,
+            admin_listener: None,
             clock: Arc::new(SystemClock),
             salt_refresh: Duration::from_secs(30),
             geoip_check: GEOIP_CHECK_EVERY,
             import_wait: import::DEFAULT_IMPORT_WAIT,
             retention: RetentionSchedule::default(),
         }
+    }
+
+    /// Serves `/metrics` and `/readyz` on this listener (bound by the
+    /// caller, as the public one is), and not on the public one.
+    pub fn with_admin_listener(mut self, listener: TcpListener) -> Self {
+        self.admin_listener = Some(listener);
+        self
     }
 
     /// When the retention job runs.
@@ -114,6 +125,11 @@ impl Collector {
         let salts = SaltStore::open(db.clone(), self.clock.clone())
             .await
             .context("loading the day's salt")?;
+        let admin = match (self.admin_listener, config.collector.admin_listen) {
+            (Some(listener), _) => Some(listener),
+            (None, Some(addr)) => Some(bind_admin(addr).await?),
+            (None, None) => None,
+        };
 
         let stop = CancellationToken::new();
         let metrics = Arc::new(Metrics::default());
@@ -159,7 +175,7 @@ impl Collector {
             import_wait: self.import_wait,
             tracker,
         });
-        serve(listener, state, shutdown).await?;
+        serve(listener, admin, state, shutdown).await?;
         stop.cancel();
         writer.await.context("batch writer")?;
         rotation.await.context("salt rotation")?;
@@ -173,6 +189,15 @@ impl Collector {
         tracing::info!("collector stopped");
         Ok(())
     }
+}
+
+/// Binds `collector.admin_listen` for a caller that did not.
+async fn bind_admin(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding collector.admin_listen {addr}"))?;
+    tracing::info!(admin_listen = %listener.local_addr()?, "collector admin endpoints listening");
+    Ok(listener)
 }
 
 type SpoolTasks = (JoinHandle<()>, JoinHandle<()>);
@@ -214,9 +239,11 @@ fn batch_config(config: &Config) -> BatchConfig {
 }
 
 /// Serves until `shutdown`, then lets in-flight requests finish for a
-/// bounded time.
+/// bounded time. With an admin listener, both serve (each with its own
+/// connection limit of the same size) and both drain before this returns.
 async fn serve(
     listener: TcpListener,
+    admin: Option<TcpListener>,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -232,6 +259,15 @@ async fn serve(
         header_read_timeout: Duration::from_millis(c.header_read_timeout_ms),
         drain_for: DRAIN_REQUESTS_FOR,
     };
-    listener::serve(listener, routes::app(state.clone()), limits, stop).await;
+    let Some(admin) = admin else {
+        listener::serve(listener, routes::app(state.clone()), limits, stop).await;
+        return Ok(());
+    };
+    let public = routes::router(state.clone(), Surface::Public);
+    let operator = routes::router(state.clone(), Surface::Admin);
+    tokio::join!(
+        listener::serve(listener, public, limits.clone(), stop.clone()),
+        listener::serve(admin, operator, limits, stop),
+    );
     Ok(())
 }

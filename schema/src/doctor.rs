@@ -308,7 +308,8 @@ async fn describe_server_disks(db: &crate::Db, report: &mut Report) {
 /// looks like the proxy.
 async fn check_forwarding(config: &Config, report: &mut Report) {
     let c = &config.collector;
-    let mut addr = c.listen;
+    // With `admin_listen`, the metrics are served there only.
+    let mut addr = c.admin_listen.unwrap_or(c.listen);
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }

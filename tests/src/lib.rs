@@ -226,7 +226,9 @@ impl TestCollector {
         let collector = customise(collector);
         let shutdown = stop.clone().cancelled_owned();
         let mut task = tokio::spawn(async move { collector.run(listener, shutdown).await });
-        wait_ready(addr, &mut task).await;
+        // With `admin_listen` (a fixed port), `/readyz` is only there.
+        let ready_at = config.collector.admin_listen.unwrap_or(addr);
+        wait_ready(ready_at, &mut task).await;
         Self {
             addr,
             db: TestDb::connect(&config).await,
@@ -241,9 +243,15 @@ impl TestCollector {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The URL of an operator's endpoint: on `admin_listen` when it is set.
+    pub fn admin_url(&self, path: &str) -> String {
+        let addr = self.config.collector.admin_listen.unwrap_or(self.addr);
+        format!("http://{addr}{path}")
+    }
+
     /// The `/metrics` text.
     pub async fn metrics(&self) -> String {
-        reqwest::get(self.url("/metrics"))
+        reqwest::get(self.admin_url("/metrics"))
             .await
             .unwrap()
             .text()

@@ -25,10 +25,10 @@ fn case(what: &'static str, body: Value, field: &'static str) -> Case {
     }
 }
 
+/// Optional-field problems are not here: those events are stored without
+/// the field (see `events_api_conformance.rs`).
 fn cases() -> Vec<Case> {
     let url = "https://example.com/";
-    let props: serde_json::Map<String, Value> =
-        (0..31).map(|i| (format!("k{i}"), json!("v"))).collect();
     vec![
         case("missing name", json!({"u": url, "d": SITE}), "name"),
         case(
@@ -48,34 +48,14 @@ fn cases() -> Vec<Case> {
             "url",
         ),
         case(
-            "relative url",
-            json!({"n": "pageview", "u": "/just/a/path", "d": SITE}),
+            "url with an unreadable host",
+            json!({"n": "pageview", "u": "https://exa mple.com/", "d": SITE}),
             "url",
         ),
         case(
-            "missing domain",
-            json!({"n": "pageview", "u": url}),
+            "no domain and a url without a host",
+            json!({"n": "pageview", "u": "/just/a/path"}),
             "domain",
-        ),
-        case(
-            "too many props",
-            json!({"n": "x", "u": url, "d": SITE, "p": props}),
-            "props",
-        ),
-        case(
-            "long prop key",
-            json!({"n": "x", "u": url, "d": SITE, "p": {"k".repeat(301): "v"}}),
-            "props",
-        ),
-        case(
-            "props not an object",
-            json!({"n": "x", "u": url, "d": SITE, "p": [1, 2]}),
-            "props",
-        ),
-        case(
-            "bad revenue",
-            json!({"n": "x", "u": url, "d": SITE, "$": {"amount": "lots", "currency": "EUR"}}),
-            "revenue",
         ),
         case("not an object", json!([1, 2, 3]), "request"),
         Case {

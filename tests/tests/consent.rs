@@ -132,3 +132,83 @@ async fn optout_page_sets_and_clears_the_cookie() {
     );
     collector.stop().await;
 }
+
+/// Standard base64 (RFC 4648, with padding), as CSP hashes are written.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn base64_matches_rfc_4648() {
+    for (input, want) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        assert_eq!(base64(input.as_bytes()), want);
+    }
+}
+
+#[tokio::test]
+async fn optout_page_cannot_be_framed_and_runs_only_its_own_style() {
+    let collector = TestCollector::start(test_config()).await;
+    let response = reqwest::get(collector.url("/optout")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    let page = response.text().await.unwrap();
+    assert_eq!(headers["x-frame-options"], "DENY");
+    let csp = headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
+    for wanted in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ] {
+        assert!(directives.contains(&wanted), "{csp} lacks {wanted}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    // The page's one inline stylesheet is allowed by its hash, as a browser
+    // checks it: sha256 of the text between the tags, in base64.
+    let style = page
+        .split_once("<style>")
+        .and_then(|(_, rest)| rest.split_once("</style>"))
+        .map(|(style, _)| style)
+        .expect("an inline stylesheet");
+    // (schema's sha256 of editor tokens is a plain hex sha256.)
+    let digest = hex::decode(schema::auth::token_sha256(style)).unwrap();
+    let allowed = format!("style-src 'sha256-{}'", base64(&digest));
+    assert!(
+        directives.contains(&allowed.as_str()),
+        "{csp} lacks {allowed}"
+    );
+    // Nothing else for the policy to allow: no script, no other resource.
+    assert!(
+        !page.contains("<script") && !page.contains("style="),
+        "{page}"
+    );
+    assert_eq!(page.matches("<style>").count(), 1);
+    collector.stop().await;
+}

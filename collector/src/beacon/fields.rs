@@ -4,12 +4,15 @@
 //!
 //! Deserialising straight into [`Fields`] skips building a map of every
 //! key, which is most of the parsing time; the string fields borrow from
-//! the body. Each parser returns its message for the caller to file under
-//! its field.
+//! the body. The parsers of required fields return their message for the
+//! caller to file under the field; those of optional fields never fail,
+//! and record a value they cannot use in [`Ignored`].
 
 use std::borrow::Cow;
 
-use super::{pieces, MAX_DOMAINS, MAX_NAME_CHARS, NOT_STRING, REQUIRED};
+use super::ignored::{Ignored, OptionalField};
+use super::props::RawProps;
+use super::{pieces, Page, MAX_DOMAINS, MAX_NAME_CHARS, NOT_STRING, NO_HOSTNAME, REQUIRED};
 use crate::text::trim;
 use compact_str::CompactString;
 use serde_json::{Map, Value};
@@ -37,9 +40,12 @@ pub(super) struct Fields<'a> {
     #[serde(borrow)]
     referrer: Option<Text<'a>>,
     // The rarer fields are boxed: the struct is moved a few times per
-    // beacon, and most of it is usually absent.
-    p: Option<Box<Value>>,
-    props: Option<Box<Value>>,
+    // beacon, and most of it is usually absent. `m` and `meta` are the
+    // props of older Plausible trackers.
+    m: Option<Box<RawProps>>,
+    meta: Option<Box<RawProps>>,
+    p: Option<Box<RawProps>>,
+    props: Option<Box<RawProps>>,
     i: Option<Box<Value>>,
     interactive: Option<Box<Value>>,
     h: Option<Box<Value>>,
@@ -146,10 +152,17 @@ impl Fields<'_> {
         field(short).or_else(|| field(long))
     }
 
+    /// The props, moved out: `m`, `meta`, `p` or `props`, the first that is
+    /// there, in Plausible's order.
+    pub(super) fn take_props(&mut self) -> Option<RawProps> {
+        let first = [&mut self.m, &mut self.meta, &mut self.p, &mut self.props]
+            .into_iter()
+            .find(|field| field.is_some())?;
+        first.take().map(|props| *props)
+    }
+
     pub(super) fn one(&self, key: &str) -> Option<&Value> {
         let field = match key {
-            "p" => &self.p,
-            "props" => &self.props,
             "i" => &self.i,
             "interactive" => &self.interactive,
             "h" => &self.h,
@@ -195,8 +208,15 @@ pub(super) fn required_string<'t>(value: Option<&'t Text>) -> Result<&'t str, St
     }
 }
 
+/// A string, or a whole number as Plausible takes it (`404` for 404 pages)
+/// and stores as its digits.
 pub(super) fn parse_name(value: Option<&Text>) -> Result<CompactString, String> {
-    let name = trim(required_string(value)?);
+    let name = match value {
+        // JSON integers only: `404.0` or `1e3` is no name.
+        Some(Text::Other(Value::Number(n))) if !n.is_f64() => return Ok(n.to_string().into()),
+        Some(Text::Other(value)) if !value.is_null() => return Err(NOT_NAME.to_owned()),
+        _ => trim(required_string(value)?),
+    };
     if name.is_empty() {
         return Err(REQUIRED.to_owned());
     }
@@ -206,18 +226,41 @@ pub(super) fn parse_name(value: Option<&Text>) -> Result<CompactString, String> 
     Ok(name.into())
 }
 
-pub(super) fn parse_hash_mode(value: Option<&Value>) -> Result<bool, String> {
+const NOT_NAME: &str = "must be a string or a whole number";
+
+/// `1`, `0`, `true` or `false`, or `"1"` and `"0"` as Plausible reads them;
+/// anything else is no hash mode, and recorded.
+pub(super) fn parse_hash_mode(value: Option<&Value>, ignored: &mut Ignored) -> bool {
     match value {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(flag)) => Ok(*flag),
-        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(true),
-        Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(false),
-        Some(_) => Err("must be 1, 0, true or false".to_owned()),
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => true,
+        Some(Value::Number(n)) if n.as_u64() == Some(0) => false,
+        Some(Value::String(text)) if text == "1" => true,
+        Some(Value::String(text)) if text == "0" => false,
+        Some(_) => {
+            ignored.add(OptionalField::HashMode);
+            false
+        }
     }
 }
 
-/// Stops at the first domain past the limit so a huge list costs little.
-pub(super) fn parse_domains(value: Option<&Text>) -> Result<Vec<String>, String> {
+/// The `d` list; without one, the page's host (as Plausible takes it) when
+/// the page has one. Stops at the first domain past the limit so a huge
+/// list costs little.
+pub(super) fn parse_domains(
+    value: Option<&Text>,
+    page: Option<&Page>,
+) -> Result<Vec<String>, String> {
+    if matches!(value, None | Some(Text::Other(Value::Null))) {
+        return match page {
+            Some(page) if page.hostname != NO_HOSTNAME => Ok(vec![page.hostname.to_string()]),
+            Some(_) => Err(format!(
+                "{REQUIRED} when the url has no host to take it from"
+            )),
+            None => Err(REQUIRED.to_owned()),
+        };
+    }
     let mut domains: Vec<String> = Vec::new();
     for item in pieces(required_string(value)?, b',') {
         let item = trim(item);
@@ -241,36 +284,53 @@ pub(super) fn parse_domains(value: Option<&Text>) -> Result<Vec<String>, String>
     Ok(domains)
 }
 
-pub(super) fn parse_interactive(value: Option<&Value>) -> Result<bool, String> {
+/// A boolean; anything else is the default, `true`, and recorded.
+pub(super) fn parse_interactive(value: Option<&Value>, ignored: &mut Ignored) -> bool {
     match value {
-        None | Some(Value::Null) => Ok(true),
-        Some(Value::Bool(flag)) => Ok(*flag),
-        Some(_) => Err("must be a boolean".to_owned()),
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => {
+            ignored.add(OptionalField::Interactive);
+            true
+        }
     }
 }
 
-pub(super) fn parse_count(value: Option<&Value>, max: u64) -> Result<Option<u64>, String> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => whole_number(value).map(|n| Some(n.min(max))),
+/// A count clamped to `max`; anything but a whole number (or a string of
+/// digits, as Plausible reads `sd` and `e`) is left out and recorded.
+pub(super) fn parse_count(
+    value: Option<&Value>,
+    max: u64,
+    field: OptionalField,
+    ignored: &mut Ignored,
+) -> Option<u64> {
+    let n = match value? {
+        Value::Null => return None,
+        Value::String(text) => text.parse::<u64>().ok(),
+        value => whole_number(value),
+    };
+    if n.is_none() {
+        ignored.add(field);
     }
+    n.map(|n| n.min(max))
 }
 
 /// Whole-valued floats such as `1280.0` are accepted; huge ones saturate.
-fn whole_number(value: &Value) -> Result<u64, String> {
+fn whole_number(value: &Value) -> Option<u64> {
     if let Some(n) = value.as_u64() {
-        return Ok(n);
+        return Some(n);
     }
     match value.as_f64() {
         // `as` saturates, which is the clamping we want for out-of-range values.
-        Some(f) if f >= 0.0 && f.fract() == 0.0 => Ok(f as u64),
-        _ => Err("must be a non-negative integer".to_owned()),
+        Some(f) if f >= 0.0 && f.fract() == 0.0 => Some(f as u64),
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::beacon::tests::{errors, expected, field_errors, ok, with};
+    use crate::beacon::tests::{errors, expected, ok, with};
+    use crate::beacon::OptionalField;
 
     #[test]
     fn escaped_and_plain_strings_read_the_same() {
@@ -308,12 +368,34 @@ mod tests {
         assert_eq!(beacon.name, "pageview");
     }
 
+    /// A valid event with `extra`, and whether it recorded `field` as left out.
+    fn left_out(extra: &str, field: OptionalField) -> (crate::beacon::Beacon, bool) {
+        let beacon = ok(&with(extra));
+        let ignored = beacon.ignored.contains(field);
+        (beacon, ignored)
+    }
+
     #[test]
-    fn hash_mode_wrong_value() {
-        let want = vec!["must be 1, 0, true or false".to_string()];
-        assert_eq!(field_errors(r#""h":2"#, "hashMode"), want);
-        assert_eq!(field_errors(r#""h":"1""#, "hashMode"), want);
-        assert_eq!(field_errors(r#""hashMode":1.5"#, "hashMode"), want);
+    fn hash_mode_values() {
+        let path = |extra: &str| {
+            let body = format!(
+                r#"{{"n":"pageview","u":"https://a.example/app#/r","d":"a.example",{extra}}}"#
+            );
+            let beacon = ok(&body);
+            (
+                beacon.page.pathname.to_string(),
+                beacon.ignored.contains(OptionalField::HashMode),
+            )
+        };
+        for on in [r#""h":1"#, r#""h":true"#, r#""h":"1""#, r#""hashMode":1"#] {
+            assert_eq!(path(on), ("/app#/r".to_string(), false), "{on}");
+        }
+        for off in [r#""h":0"#, r#""h":false"#, r#""h":"0""#, r#""h":null"#] {
+            assert_eq!(path(off), ("/app".to_string(), false), "{off}");
+        }
+        for bad in [r#""h":2"#, r#""h":"x""#, r#""hashMode":1.5"#, r#""h":[1]"#] {
+            assert_eq!(path(bad), ("/app".to_string(), true), "{bad}");
+        }
     }
 
     #[test]
@@ -362,34 +444,76 @@ mod tests {
         assert!(ok(&with(r#""v":1"#)).interactive);
         assert!(ok(&with(r#""i":null"#)).interactive);
         assert!(!ok(&with(r#""i":false"#)).interactive);
-        let want = vec!["must be a boolean".to_string()];
-        assert_eq!(field_errors(r#""i":0"#, "interactive"), want);
+        for bad in [r#""i":0"#, r#""interactive":"no""#, r#""i":"false""#] {
+            let (beacon, ignored) = left_out(bad, OptionalField::Interactive);
+            assert!(beacon.interactive && ignored, "{bad}");
+        }
     }
 
     #[test]
     fn screen_width() {
         assert_eq!(ok(&with(r#""w":0"#)).screen_width, Some(0));
         assert_eq!(ok(&with(r#""w":1280.0"#)).screen_width, Some(1280));
+        assert_eq!(ok(&with(r#""w":"1280""#)).screen_width, Some(1280));
         assert_eq!(ok(&with(r#""w":100000"#)).screen_width, Some(65535));
         assert_eq!(ok(&with(r#""w":1e30"#)).screen_width, Some(65535));
         assert_eq!(ok(&with(r#""w":null"#)).screen_width, None);
-        let want = vec!["must be a non-negative integer".to_string()];
-        assert_eq!(field_errors(r#""w":-1"#, "w"), want);
-        assert_eq!(field_errors(r#""w":"1280""#, "w"), want);
-        assert_eq!(field_errors(r#""w":12.5"#, "w"), want);
+        for bad in [r#""w":-1"#, r#""w":12.5"#, r#""w":"wide""#, r#""w":true"#] {
+            let (beacon, ignored) = left_out(bad, OptionalField::ScreenWidth);
+            assert_eq!((beacon.screen_width, ignored), (None, true), "{bad}");
+        }
     }
 
     #[test]
     fn scroll_depth_and_engagement_time() {
         assert_eq!(ok(&with(r#""sd":100"#)).scroll_depth, Some(100));
         assert_eq!(ok(&with(r#""sd":150"#)).scroll_depth, Some(100));
+        assert_eq!(ok(&with(r#""sd":"50""#)).scroll_depth, Some(50));
+        assert_eq!(ok(&with(r#""e":"12""#)).engagement_ms, Some(12));
         assert_eq!(
             ok(&with(r#""e":5000000000"#)).engagement_ms,
             Some(4294967295)
         );
-        let want = vec!["must be a non-negative integer".to_string()];
-        assert_eq!(field_errors(r#""sd":-5"#, "sd"), want);
-        assert_eq!(field_errors(r#""e":-1"#, "e"), want);
-        assert_eq!(field_errors(r#""e":"12""#, "e"), want);
+        for bad in [r#""sd":-5"#, r#""sd":"5%""#] {
+            let (beacon, ignored) = left_out(bad, OptionalField::ScrollDepth);
+            assert_eq!((beacon.scroll_depth, ignored), (None, true), "{bad}");
+        }
+        for bad in [r#""e":-1"#, r#""e":[1]"#, r#""e":1.5"#] {
+            let (beacon, ignored) = left_out(bad, OptionalField::EngagementTime);
+            assert_eq!((beacon.engagement_ms, ignored), (None, true), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_whole_number_name_is_stored_as_its_digits() {
+        let named = |n: &str| {
+            ok(&format!(
+                r#"{{"n":{n},"u":"https://a.example/","d":"a.example"}}"#
+            ))
+            .name
+        };
+        assert_eq!(named("404"), "404");
+        assert_eq!(named("-1"), "-1");
+        assert_eq!(named("18446744073709551615"), "18446744073709551615");
+        let want = vec!["must be a string or a whole number".to_string()];
+        for bad in ["1.5", "true", "[1]", r#"{"a":1}"#] {
+            let body = format!(r#"{{"n":{bad},"u":"https://a.example/","d":"a.example"}}"#);
+            assert_eq!(errors(&body).0.get("name"), Some(&want), "name {bad}");
+        }
+    }
+
+    #[test]
+    fn without_a_domain_the_site_is_the_pages_host() {
+        let derived = ok(r#"{"n":"pageview","u":"https://WWW.Example.com/x"}"#);
+        assert_eq!(derived.domains, vec!["example.com".to_string()]);
+        let null = ok(r#"{"n":"pageview","u":"https://shop.example.com/","d":null}"#);
+        assert_eq!(null.domains, vec!["shop.example.com".to_string()]);
+        // No host to take it from: the domain is still required.
+        let hostless = errors(r#"{"n":"pageview","u":"/just/a/path"}"#);
+        assert_eq!(
+            hostless.0.keys().collect::<Vec<_>>(),
+            vec!["domain"],
+            "{hostless:?}"
+        );
     }
 }

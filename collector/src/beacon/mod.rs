@@ -1,9 +1,13 @@
 //! Parsing and validation of `POST /api/event` bodies (Plausible Events API).
 //!
 //! The body is always read as JSON whatever its content type, because the
-//! Plausible tracker sends `text/plain` to avoid a CORS preflight. Every field
-//! is checked and all problems are reported together, so a misconfigured
-//! integration can be fixed in one round trip.
+//! Plausible tracker sends `text/plain` to avoid a CORS preflight. The
+//! required fields (name, page URL, and the domain unless the URL's host
+//! can stand for it) are checked and all their problems reported together,
+//! so a misconfigured integration can be fixed in one round trip. The
+//! optional fields never refuse an event: what Plausible's trackers send is
+//! accepted, and a value that cannot be used is left out and recorded in
+//! the beacon's [`Ignored`] set, for the operator's metrics.
 //!
 //! Only what analytics needs survives: the page host and path, the five UTM
 //! tags, and the referrer host and path. Every other query parameter (click
@@ -14,9 +18,11 @@
 //! the pieces together. Each piece has its own file, with its tests:
 //! `fields` (the JSON object and its scalar fields), `url` (the light parse
 //! shared by page and referrer), `page`, `tags` (the page's query tags),
-//! `referrer`, `props` and `revenue`. `tests` holds the whole-body tests.
+//! `referrer`, `props`, `revenue` and `ignored` (the optional fields left
+//! out). `tests` holds the whole-body tests.
 
 mod fields;
+mod ignored;
 mod page;
 mod props;
 mod referrer;
@@ -32,9 +38,11 @@ use fields::{
     parse_count, parse_domains, parse_hash_mode, parse_interactive, parse_name, parse_object,
     Fields,
 };
+pub use ignored::{Ignored, OptionalField};
 use page::parse_page;
 use props::parse_props;
 use referrer::parse_referrer;
+pub use referrer::ANDROID_APP;
 use revenue::parse_revenue;
 
 /// Longest accepted event name, in characters.
@@ -51,6 +59,10 @@ pub const MAX_PROP_KEY_BYTES: usize = 300;
 pub const MAX_PROP_VALUE_BYTES: usize = 2000;
 /// Most distinct domains in one `domain` list; guards against huge comma lists.
 pub const MAX_DOMAINS: usize = 10;
+
+/// The hostname of a page whose URL names no web host (an app's, an
+/// extension's, a bare path), as Plausible stores it.
+pub const NO_HOSTNAME: &str = "(none)";
 
 const REQUIRED: &str = "is required";
 const NOT_STRING: &str = "must be a string";
@@ -72,7 +84,8 @@ pub struct Beacon {
     /// Event name, trimmed.
     pub name: CompactString,
     pub kind: EventKind,
-    /// Site domains from `d`/`domain`: trimmed, lowercased, deduplicated, in order.
+    /// Site domains from `d`/`domain`: trimmed, lowercased, deduplicated,
+    /// in order; without `d`, the page's hostname.
     pub domains: Vec<String>,
     pub page: Page,
     /// `None` when absent, null, empty or unparsable.
@@ -88,12 +101,15 @@ pub struct Beacon {
     pub scroll_depth: Option<u8>,
     /// `e`, clamped to `u32::MAX`.
     pub engagement_ms: Option<u32>,
+    /// The optional fields sent but left out, in whole or in part.
+    pub ignored: Ignored,
 }
 
 /// The page an event happened on, reduced to what analytics needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
-    /// Lowercased host without a leading `www.`.
+    /// Lowercased host without a leading `www.`; [`NO_HOSTNAME`] when the
+    /// URL names no web host.
     pub hostname: CompactString,
     /// Percent-decoded path, `/` at least; `#fragment` appended in hash mode.
     pub pathname: CompactString,
@@ -123,7 +139,8 @@ pub struct Utm {
 /// Where the visitor came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Referrer {
-    /// Lowercased without `www.` for http(s); as the `url` crate gives it otherwise.
+    /// Lowercased without `www.` for http(s); for an Android app,
+    /// `android-app://` and the package as the `url` crate gives it.
     pub host: CompactString,
     /// Path as the `url` crate gives it (percent-encoded), without query or fragment.
     pub path: CompactString,
@@ -161,44 +178,47 @@ pub fn parse(body: &[u8]) -> Result<Beacon, FieldErrors> {
         errors
     })?;
     let mut errors = FieldErrors::default();
-    let beacon = parse_fields(&object, &mut errors);
+    let beacon = parse_fields(object, &mut errors);
     match beacon {
         Some(beacon) if errors.is_empty() => Ok(beacon),
         _ => Err(errors),
     }
 }
 
-/// Builds the beacon; `None` when a required field failed (its error is in `errors`).
-fn parse_fields(fields: &Fields, errors: &mut FieldErrors) -> Option<Beacon> {
+/// Builds the beacon; `None` when a required field failed (its error is in
+/// `errors`). Optional fields never fail.
+fn parse_fields(mut fields: Fields, errors: &mut FieldErrors) -> Option<Beacon> {
+    let mut ignored = Ignored::default();
+    let props = parse_props(fields.take_props(), &mut ignored);
     let name = keep(errors, "name", parse_name(fields.text("n", "name")));
-    let hash_mode = parse_hash_mode(fields.get("h", "hashMode"));
-    let hash_mode = keep(errors, "hashMode", hash_mode);
-    let page = parse_page(fields.text("u", "url"), hash_mode.unwrap_or(false));
+    let hash_mode = parse_hash_mode(fields.get("h", "hashMode"), &mut ignored);
+    let page = parse_page(fields.text("u", "url"), hash_mode);
     let page = keep(errors, "url", page);
-    let domains = keep(errors, "domain", parse_domains(fields.text("d", "domain")));
-    let referrer = parse_referrer(fields.text("r", "referrer"));
-    let referrer = keep(errors, "referrer", referrer);
-    let props = parse_props(fields.get("p", "props"), errors);
-    let interactive = parse_interactive(fields.get("i", "interactive"));
-    let interactive = keep(errors, "interactive", interactive);
-    let revenue = parse_revenue(fields.get("$", "revenue"), errors);
-    let screen_width = keep(errors, "w", parse_count(fields.one("w"), u16::MAX.into()));
-    let scroll_depth = keep(errors, "sd", parse_count(fields.one("sd"), 100));
-    let engagement_ms = keep(errors, "e", parse_count(fields.one("e"), u32::MAX.into()));
+    let domains = parse_domains(fields.text("d", "domain"), page.as_ref());
+    let domains = keep(errors, "domain", domains);
+    let referrer = parse_referrer(fields.text("r", "referrer"), &mut ignored);
+    let interactive = parse_interactive(fields.get("i", "interactive"), &mut ignored);
+    let revenue = parse_revenue(fields.get("$", "revenue"), &mut ignored);
+    let mut count =
+        |key, max: u32, field| parse_count(fields.one(key), max.into(), field, &mut ignored);
+    let screen_width = count("w", u16::MAX.into(), OptionalField::ScreenWidth);
+    let scroll_depth = count("sd", 100, OptionalField::ScrollDepth);
+    let engagement_ms = count("e", u32::MAX, OptionalField::EngagementTime);
     let (name, page, domains) = (name?, page?, domains?);
     Some(Beacon {
         kind: kind_of(&name),
         name,
         domains,
         page,
-        referrer: referrer.flatten(),
+        referrer,
         props,
-        interactive: interactive.unwrap_or(true),
+        interactive,
         revenue,
         // The counts are already clamped, so these conversions cannot fail.
-        screen_width: screen_width.flatten().and_then(|n| u16::try_from(n).ok()),
-        scroll_depth: scroll_depth.flatten().and_then(|n| u8::try_from(n).ok()),
-        engagement_ms: engagement_ms.flatten().and_then(|n| u32::try_from(n).ok()),
+        screen_width: screen_width.and_then(|n| u16::try_from(n).ok()),
+        scroll_depth: scroll_depth.and_then(|n| u8::try_from(n).ok()),
+        engagement_ms: engagement_ms.and_then(|n| u32::try_from(n).ok()),
+        ignored,
     })
 }
 

@@ -2,15 +2,27 @@
 //! the light parse or else the full one, and what the page keeps of the
 //! URL: the host without `www.`, the percent-decoded pathname (with the
 //! hash-mode route), and the query's attribution tags.
+//!
+//! A page need not be on the web: a browser extension's
+//! (`chrome-extension://id/popup.html`), an app's (`capacitor://localhost/`,
+//! `file:///...`) or a bare path (`/pricing`) is stored with its path under
+//! the hostname `(none)`, as Plausible stores it. An opaque URL
+//! (`about:blank`, `javascript:...`, `mailto:...`) has no path, and what
+//! follows its scheme is not kept: it is stored as `/`.
 
 use super::fields::{required_string, Text};
 use super::tags::query_tags;
 use super::url::{is_web_scheme, normalise_host, plain_web_url, UrlParts};
-use super::{Page, MAX_URL_BYTES, REQUIRED};
+use super::{Page, MAX_URL_BYTES, NO_HOSTNAME, REQUIRED};
 use crate::text::{split_at_byte, trim};
-use ::url::Url;
+use ::url::{ParseError, Url};
 use compact_str::CompactString;
 use percent_encoding::percent_decode_str;
+
+/// What a URL without a scheme (`/pricing`, `page.html`) is read against.
+/// Its host is reserved (RFC 2606), so no real page has it.
+const ROOT: &str = "http://relative.invalid/";
+const ROOT_HOST: &str = "relative.invalid";
 
 pub(super) fn parse_page(value: Option<&Text>, hash_mode: bool) -> Result<Page, String> {
     let text = required_string(value)?;
@@ -18,10 +30,19 @@ pub(super) fn parse_page(value: Option<&Text>, hash_mode: bool) -> Result<Page, 
     if let Some(parts) = plain_web_url(text) {
         return Ok(page_of(&parts, hash_mode));
     }
-    let url = parse_page_url(text)?;
+    let (url, relative) = parse_page_url(text)?;
+    let host = url
+        .host_str()
+        .filter(|host| is_web_scheme(&url) && !host.is_empty())
+        .filter(|&host| !(relative && host == ROOT_HOST))
+        .unwrap_or(NO_HOSTNAME);
     let parts = UrlParts {
-        host: url.host_str().unwrap_or_default(),
-        path: url.path(),
+        host,
+        path: if url.cannot_be_a_base() {
+            "/"
+        } else {
+            url.path()
+        },
         query: url.query(),
         fragment: url.fragment(),
     };
@@ -53,25 +74,19 @@ fn check_page_url(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_page_url(text: &str) -> Result<Url, String> {
-    if text.trim().is_empty() {
-        return Err(REQUIRED.to_owned());
-    }
-    // Checked before the length so large inline documents get the clearer message.
-    if has_data_scheme(text) {
-        return Err("data: URLs are not accepted".to_owned());
-    }
-    if text.len() > MAX_URL_BYTES {
-        return Err(format!("must be at most {MAX_URL_BYTES} bytes"));
-    }
-    let url = Url::parse(text).map_err(|_| "must be an absolute URL".to_owned())?;
-    if !is_web_scheme(&url) {
-        return Err("must be an http or https URL".to_owned());
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("must have a host".to_owned());
-    }
-    Ok(url)
+/// The full parse: an absolute URL of any scheme, or one without a scheme
+/// read against [`ROOT`] (then `true`). Only text that is neither (a bad
+/// host or port, such as `https://exa mple.com` or `https://`) is refused.
+fn parse_page_url(text: &str) -> Result<(Url, bool), String> {
+    let parsed = match Url::parse(text) {
+        Err(ParseError::RelativeUrlWithoutBase) => root().join(text).map(|url| (url, true)),
+        parsed => parsed.map(|url| (url, false)),
+    };
+    parsed.map_err(|_| "must be a valid URL".to_owned())
+}
+
+fn root() -> Url {
+    Url::parse(ROOT).expect("a valid literal")
 }
 
 fn has_data_scheme(text: &str) -> bool {
@@ -170,17 +185,13 @@ mod tests {
     #[test]
     fn url_errors_by_case() {
         let cases: &[(&str, &str)] = &[
-            ("/relative/path", "must be an absolute URL"),
-            ("example.com/page", "must be an absolute URL"),
-            ("https://", "must be an absolute URL"),
-            ("ftp://example.com/file", "must be an http or https URL"),
-            ("javascript:alert(1)", "must be an http or https URL"),
-            ("file:///etc/passwd", "must be an http or https URL"),
             (
                 "data:text/html,<script>alert(1)</script>",
                 "data: URLs are not accepted",
             ),
             (" DATA:image/png;base64,AAAA", "data: URLs are not accepted"),
+            ("   ", "is required"),
+            ("http://[::1/", "must be a valid URL"),
         ];
         for (url, msg) in cases {
             assert_eq!(url_errors(url), expected(&[("url", &[msg])]), "url {url}");
@@ -225,6 +236,78 @@ mod tests {
         fn unescaped_paths_read_as_percent_decoding_reads_them(path in "[a-z/._~!$&'()*+,;=:@-]{0,30}") {
             let slow = percent_decode_str(&path).decode_utf8_lossy().into_owned();
             prop_assert_eq!(decode(&path), slow);
+        }
+    }
+    #[test]
+    fn pages_without_a_web_host_keep_their_path_under_no_hostname() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "chrome-extension://abcdefghijklmnop/popup.html",
+                "/popup.html",
+            ),
+            ("capacitor://localhost/home", "/home"),
+            ("app://./index.html", "/index.html"),
+            ("ftp://example.com/file", "/file"),
+            (
+                "file:///android_asset/www/index.html",
+                "/android_asset/www/index.html",
+            ),
+            ("/just/a/path", "/just/a/path"),
+            ("relative/page?x=1", "/relative/page"),
+            ("/a/../b", "/b"),
+            // Opaque URLs have no path; what follows the scheme is not kept.
+            ("about:blank", "/"),
+            ("javascript:alert(1)", "/"),
+            ("mailto:someone@example.com", "/"),
+        ];
+        for (url, path) in cases {
+            let got = page(url);
+            assert_eq!(got.hostname, "(none)", "{url}");
+            assert_eq!(got.pathname, *path, "{url}");
+        }
+    }
+
+    #[test]
+    fn a_hostless_page_keeps_its_tags_and_hash_route() {
+        let got = page("capacitor://localhost/shop?utm_source=app&token=secret");
+        assert_eq!(got.utm.source, "app");
+        assert_eq!(
+            page_hash("app://./index.html#/settings", "1").pathname,
+            "/index.html#/settings"
+        );
+    }
+
+    #[test]
+    fn the_root_has_its_reserved_host() {
+        assert_eq!(root().host_str(), Some(ROOT_HOST));
+        // Only a URL without a scheme is read against it.
+        assert_eq!(
+            page("https://relative.invalid/x").hostname,
+            "relative.invalid"
+        );
+        assert_eq!(page("//relative.invalid/x").hostname, "(none)");
+    }
+
+    #[test]
+    fn a_scheme_relative_url_keeps_its_host() {
+        let got = page("//www.example.com/pricing");
+        assert_eq!(got.hostname, "example.com");
+        assert_eq!(got.pathname, "/pricing");
+    }
+
+    #[test]
+    fn urls_no_parser_can_read_are_refused() {
+        for url in [
+            "https://",
+            "https://exa mple.com/",
+            "https://example.com:99999/",
+            "//exa mple.com/x",
+        ] {
+            assert_eq!(
+                url_errors(url),
+                expected(&[("url", &["must be a valid URL"])]),
+                "url {url}"
+            );
         }
     }
 }

@@ -1,28 +1,40 @@
 //! The referrer field. A referrer is a hint, not a requirement: anything
-//! unparsable is dropped rather than reported. It is cut to its byte limit
+//! unparsable, or of the wrong type, is dropped rather than reported (a
+//! wrong type is recorded in [`Ignored`]). It is cut to its byte limit
 //! first, then read by the light parse when it is a plain http(s) URL and by
-//! the `url` crate otherwise (which also reads `android-app://` referrers).
+//! the `url` crate otherwise. Only http(s) and `android-app://` referrers
+//! are kept, as Plausible keeps them: an Android app's is that app
+//! (`android-app://com.google.android.gm`), which names the source.
 
 use super::fields::Text;
+use super::ignored::{Ignored, OptionalField};
 use super::url::{
     has_dot_segment, is_web_scheme, needs_full_parse, normalise_host, plain_host, split_fragment,
     split_web_scheme,
 };
-use super::{truncate, Referrer, MAX_REFERRER_BYTES, NOT_STRING};
+use super::{truncate, Referrer, MAX_REFERRER_BYTES};
 use crate::text::split_at_byte;
 use ::url::Url;
+use compact_str::{format_compact, CompactString};
 use serde_json::Value;
 
+/// The scheme of Android app referrers, which Chrome sends for pages opened
+/// from an app; kept in the referrer's host so it says where it came from.
+pub const ANDROID_APP: &str = "android-app://";
+
 /// A referrer is a hint, not a requirement: anything unparsable becomes `None`.
-pub(super) fn parse_referrer(value: Option<&Text>) -> Result<Option<Referrer>, String> {
+pub(super) fn parse_referrer(value: Option<&Text>, ignored: &mut Ignored) -> Option<Referrer> {
     let text = match value {
-        None | Some(Text::Other(Value::Null)) => return Ok(None),
+        None | Some(Text::Other(Value::Null)) => return None,
         Some(Text::Str(text)) => text,
-        Some(Text::Other(_)) => return Err(NOT_STRING.to_owned()),
+        Some(Text::Other(_)) => {
+            ignored.add(OptionalField::Referrer);
+            return None;
+        }
     };
     let text = truncate(text, MAX_REFERRER_BYTES);
     let full = || Url::parse(text).ok().as_ref().and_then(referrer_of);
-    Ok(plain_web_referrer(text).or_else(full))
+    plain_web_referrer(text).or_else(full)
 }
 
 /// Browsers send the Referer already normalised, so for a plain ASCII
@@ -53,12 +65,15 @@ pub(super) fn plain_web_referrer(text: &str) -> Option<Referrer> {
     })
 }
 
+/// The referrer of a parsed http(s) or `android-app://` URL with a host.
 pub(super) fn referrer_of(url: &Url) -> Option<Referrer> {
     let host = url.host_str().filter(|host| !host.is_empty())?;
-    let host = if is_web_scheme(url) {
+    let host: CompactString = if is_web_scheme(url) {
         normalise_host(host)
+    } else if url.scheme() == "android-app" {
+        format_compact!("{ANDROID_APP}{host}")
     } else {
-        host.into()
+        return None;
     };
     let path = url.path().into();
     Some(Referrer { host, path })
@@ -67,7 +82,7 @@ pub(super) fn referrer_of(url: &Url) -> Option<Referrer> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::beacon::tests::{field_errors, ok, with};
+    use crate::beacon::tests::{ok, with};
 
     fn referrer(json_value: &str) -> Option<Referrer> {
         ok(&with(&format!(r#""r":{json_value}"#))).referrer
@@ -86,14 +101,6 @@ mod tests {
         assert_eq!(
             referrer(r#""https://WWW.Google.co.uk/url?q=secret#frag""#),
             Some(google)
-        );
-        let app = Referrer {
-            host: "com.google.android.gm".into(),
-            path: String::new().into(),
-        };
-        assert_eq!(
-            referrer(r#""android-app://com.google.android.gm""#),
-            Some(app)
         );
         assert_eq!(ok(&with(r#""v":1"#)).referrer, None);
     }
@@ -125,13 +132,6 @@ mod tests {
     }
 
     #[test]
-    fn referrer_wrong_type() {
-        let want = vec!["must be a string".to_string()];
-        assert_eq!(field_errors(r#""r":{"host":"x"}"#, "referrer"), want);
-        assert_eq!(field_errors(r#""referrer":true"#, "referrer"), want);
-    }
-
-    #[test]
     fn referrer_truncated_at_char_boundary_before_parsing() {
         // 21 ASCII bytes then 2000 bytes of 'é': the cut at 2000 bytes falls
         // inside a character, so 989 'é' survive (21 + 1978 = 1999 bytes).
@@ -146,5 +146,50 @@ mod tests {
         let long = format!("https://ref.example/p?{}", "q".repeat(3000));
         let got = referrer(&format!("{long:?}")).expect("referrer");
         assert_eq!(got.path, "/p");
+    }
+    #[test]
+    fn a_referrer_of_the_wrong_type_is_dropped_and_the_event_kept() {
+        for wrong in [r#"{"host":"x"}"#, "true", "7"] {
+            let beacon = ok(&with(&format!(r#""r":{wrong}"#)));
+            assert_eq!(beacon.referrer, None, "{wrong}");
+            assert!(beacon.ignored.contains(OptionalField::Referrer), "{wrong}");
+        }
+        let unreadable = ok(&with(r#""referrer":"not a url""#));
+        assert!(
+            unreadable.ignored.is_empty(),
+            "an unreadable string is no problem"
+        );
+    }
+
+    #[test]
+    fn only_web_and_android_app_referrers_are_kept() {
+        for other in [
+            "chrome-extension://abcdefghijklmnop/page.html",
+            "ios-app://123456/com.example",
+            "app://./index.html",
+            "ftp://files.example.org/x",
+            "file:///C:/page.html",
+            "about:blank",
+        ] {
+            assert_eq!(referrer(&format!("{other:?}")), None, "{other}");
+        }
+        let app = Referrer {
+            host: "android-app://com.google.android.gm".into(),
+            path: String::new().into(),
+        };
+        assert_eq!(
+            referrer(r#""android-app://com.google.android.gm""#),
+            Some(app)
+        );
+        let deep = Referrer {
+            host: "android-app://com.google.android.googlequicksearchbox".into(),
+            path: "/https/www.google.com".into(),
+        };
+        assert_eq!(
+            referrer(
+                r#""android-app://com.google.android.googlequicksearchbox/https/www.google.com""#
+            ),
+            Some(deep)
+        );
     }
 }

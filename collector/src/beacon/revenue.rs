@@ -1,56 +1,67 @@
 //! Revenue attached to a goal: an amount, normalised to a plain decimal
 //! (parsed exactly, never through `f64`), and a three-letter currency code.
-//! Amount and currency problems are reported together, both under
-//! `revenue`.
+//! An object, or a string holding one, as Plausible takes it. Revenue that
+//! cannot be read is left out (and recorded in [`Ignored`]) rather than
+//! refusing the event; an empty object, which the stock tracker sends for a
+//! tagged element without revenue classes, is no revenue at all.
 
-use super::{keep, FieldErrors, Revenue};
+use super::ignored::{Ignored, OptionalField};
+use super::Revenue;
 use compact_str::CompactString;
 use rust_decimal::Decimal;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-/// Revenue amounts longer than this are rejected rather than normalised.
+/// Revenue amounts longer than this are left out rather than normalised.
 const MAX_AMOUNT_CHARS: usize = 100;
 
-/// Reports amount and currency problems separately, both under "revenue".
-pub(super) fn parse_revenue(value: Option<&Value>, errors: &mut FieldErrors) -> Option<Revenue> {
+pub(super) fn parse_revenue(value: Option<&Value>, ignored: &mut Ignored) -> Option<Revenue> {
+    let decoded;
     let map = match value {
         None | Some(Value::Null) => return None,
         Some(Value::Object(map)) => map,
+        Some(Value::String(text)) => {
+            decoded = serde_json::from_str::<Map<String, Value>>(text).ok();
+            match &decoded {
+                Some(map) => map,
+                None => {
+                    ignored.add(OptionalField::Revenue);
+                    return None;
+                }
+            }
+        }
         Some(_) => {
-            errors.add("revenue", "must be an object with amount and currency");
+            ignored.add(OptionalField::Revenue);
             return None;
         }
     };
-    let amount = keep(errors, "revenue", parse_amount(map.get("amount")));
-    let currency = keep(errors, "revenue", parse_currency(map.get("currency")));
-    Some(Revenue {
-        amount: amount?,
-        currency: currency?,
-    })
+    if map.is_empty() {
+        return None;
+    }
+    let revenue = parse_amount(map.get("amount"))
+        .zip(parse_currency(map.get("currency")))
+        .map(|(amount, currency)| Revenue { amount, currency });
+    if revenue.is_none() {
+        ignored.add(OptionalField::Revenue);
+    }
+    revenue
 }
 
-fn parse_amount(value: Option<&Value>) -> Result<CompactString, String> {
-    let text = match value {
-        None | Some(Value::Null) => return Err("amount is required".to_owned()),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::String(text)) => text.clone(),
-        Some(_) => return Err("amount must be a number or a numeric string".to_owned()),
+fn parse_amount(value: Option<&Value>) -> Option<CompactString> {
+    let text = match value? {
+        Value::Number(n) => n.to_string(),
+        Value::String(text) => text.clone(),
+        _ => return None,
     };
-    normalise_decimal(&text)
-        .map(CompactString::from)
-        .ok_or_else(|| "amount must be a finite decimal number".to_owned())
+    normalise_decimal(&text).map(CompactString::from)
 }
 
-fn parse_currency(value: Option<&Value>) -> Result<CompactString, String> {
-    match value {
-        None | Some(Value::Null) => Err("currency is required".to_owned()),
-        Some(Value::String(code))
-            if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) =>
-        {
-            Ok(code.to_ascii_uppercase().into())
+/// Three ASCII letters, uppercased.
+fn parse_currency(value: Option<&Value>) -> Option<CompactString> {
+    match value? {
+        Value::String(code) if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Some(code.to_ascii_uppercase().into())
         }
-        Some(Value::String(_)) => Err("currency must be a 3-letter ISO 4217 code".to_owned()),
-        Some(_) => Err("currency must be a string".to_owned()),
+        _ => None,
     }
 }
 
@@ -72,7 +83,7 @@ fn normalise_decimal(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::beacon::tests::{field_errors, ok, with};
+    use crate::beacon::tests::{ok, with};
 
     fn amount(json_value: &str) -> CompactString {
         let extra = format!(r#""$":{{"amount":{json_value},"currency":"usd"}}"#);
@@ -99,7 +110,6 @@ mod tests {
 
     #[test]
     fn revenue_amount_rejected() {
-        let want = vec!["amount must be a finite decimal number".to_string()];
         for bad in [
             "\"abc\"",
             "\"NaN\"",
@@ -110,43 +120,38 @@ mod tests {
             "\"1.2.3\"",
             "\"0x10\"",
             "1e300",
+            "[1]",
+            "null",
         ] {
             let extra = format!(r#""$":{{"amount":{bad},"currency":"EUR"}}"#);
-            assert_eq!(field_errors(&extra, "revenue"), want, "amount {bad}");
+            assert_eq!(revenue_ignored(&extra), (None, true), "amount {bad}");
         }
-        let extra = r#""$":{"amount":[1],"currency":"EUR"}"#;
-        let want = vec!["amount must be a number or a numeric string".to_string()];
-        assert_eq!(field_errors(extra, "revenue"), want);
     }
 
     #[test]
-    fn revenue_currency_and_combined_errors() {
+    fn revenue_currency() {
         let got = ok(&with(r#""revenue":{"amount":5,"currency":"gbp"}"#)).revenue;
         let want = Revenue {
             amount: "5".into(),
             currency: "GBP".into(),
         };
         assert_eq!(got, Some(want));
-        let both = field_errors(r#""$":{"amount":"abc","currency":"EURO"}"#, "revenue");
-        let want = vec![
-            "amount must be a finite decimal number".to_string(),
-            "currency must be a 3-letter ISO 4217 code".to_string(),
-        ];
-        assert_eq!(both, want);
-        let missing = field_errors(r#""$":{}"#, "revenue");
-        let want = vec![
-            "amount is required".to_string(),
-            "currency is required".to_string(),
-        ];
-        assert_eq!(missing, want);
-        let wrong = field_errors(r#""$":{"amount":1,"currency":978}"#, "revenue");
-        assert_eq!(wrong, vec!["currency must be a string".to_string()]);
-        let digits = field_errors(r#""$":{"amount":1,"currency":"E1R"}"#, "revenue");
-        assert_eq!(
-            digits,
-            vec!["currency must be a 3-letter ISO 4217 code".to_string()]
-        );
-        assert_eq!(ok(&with(r#""$":null"#)).revenue, None);
+        for bad in [r#""EURO""#, "978", r#""E1R""#, r#""""#] {
+            let extra = format!(r#""$":{{"amount":1,"currency":{bad}}}"#);
+            assert_eq!(revenue_ignored(&extra), (None, true), "currency {bad}");
+        }
+        assert_eq!(revenue_ignored(r#""$":null"#), (None, false));
+        assert_eq!(revenue_ignored(r#""$":{}"#), (None, false));
+    }
+
+    /// The revenue of a valid event with `extra`, and whether it was
+    /// recorded as left out.
+    fn revenue_ignored(extra: &str) -> (Option<Revenue>, bool) {
+        let beacon = ok(&with(extra));
+        (
+            beacon.revenue,
+            beacon.ignored.contains(OptionalField::Revenue),
+        )
     }
 
     #[test]
@@ -165,5 +170,41 @@ mod tests {
         assert_eq!(normalise_decimal("--1"), None);
         assert_eq!(normalise_decimal("1 000"), None);
         assert_eq!(normalise_decimal(&"1".repeat(101)), None);
+    }
+    fn revenue(json_value: &str) -> Option<Revenue> {
+        ok(&with(&format!(r#""$":{json_value}"#))).revenue
+    }
+
+    #[test]
+    fn invalid_revenue_is_dropped_and_the_event_kept() {
+        for bad in [
+            r#"{"amount":"lots","currency":"EUR"}"#,
+            r#"{"amount":"1","currency":"EURO"}"#,
+            r#"{"amount":1}"#,
+            r#"{"currency":"EUR"}"#,
+            r#"{"amount":[1],"currency":"EUR"}"#,
+            r#"{"amount":1,"currency":978}"#,
+            "6",
+            "true",
+            r#""not json""#,
+        ] {
+            assert_eq!(revenue(bad), None, "revenue {bad}");
+        }
+    }
+
+    #[test]
+    fn the_trackers_empty_revenue_object_means_none() {
+        // The stock tracker sends `"$":{}` for a tagged element without revenue classes.
+        assert_eq!(revenue("{}"), None);
+    }
+
+    #[test]
+    fn revenue_may_be_a_string_holding_the_object() {
+        let want = Revenue {
+            amount: "20.2".into(),
+            currency: "EUR".into(),
+        };
+        let got = revenue(r#""{\"amount\":20.2,\"currency\":\"EUR\"}""#);
+        assert_eq!(got, Some(want));
     }
 }

@@ -35,12 +35,6 @@ pub(super) fn with(extra: &str) -> String {
     format!(r#"{{"n":"pageview","u":"https://example.com/","d":"example.com",{extra}}}"#)
 }
 
-pub(super) fn field_errors(extra: &str, field: &str) -> Vec<String> {
-    let all = errors(&with(extra));
-    assert_eq!(all.0.len(), 1, "only {field} should fail: {all:?}");
-    all.0.get(field).cloned().unwrap_or_default()
-}
-
 pub(super) fn page(url: &str) -> Page {
     ok(&format!(
         r#"{{"n":"pageview","u":{url:?},"d":"example.com"}}"#
@@ -85,6 +79,7 @@ fn minimal_tracker_pageview() {
         screen_width: Some(1280),
         scroll_depth: None,
         engagement_ms: None,
+        ignored: Ignored::default(),
     };
     assert_eq!(ok(body), want);
 }
@@ -117,6 +112,7 @@ fn long_keys() {
         screen_width: None,
         scroll_depth: None,
         engagement_ms: None,
+        ignored: Ignored::default(),
     };
     assert_eq!(ok(body), want);
 }
@@ -156,21 +152,36 @@ fn missing_required_fields() {
 
 #[test]
 fn collects_all_errors() {
-    let body = r#"{"n":1,"u":2,"d":3,"r":4,"p":5,"i":"x","h":"y","$":6,"w":"7","sd":-1,"e":1.5}"#;
+    let body =
+        r#"{"n":true,"u":2,"d":3,"r":4,"p":5,"i":"x","h":"y","$":6,"w":"7","sd":-1,"e":1.5}"#;
     let want = expected(&[
         ("domain", &["must be a string"]),
-        ("e", &["must be a non-negative integer"]),
-        ("hashMode", &["must be 1, 0, true or false"]),
-        ("interactive", &["must be a boolean"]),
-        ("name", &["must be a string"]),
-        ("props", &["must be an object"]),
-        ("referrer", &["must be a string"]),
-        ("revenue", &["must be an object with amount and currency"]),
-        ("sd", &["must be a non-negative integer"]),
+        ("name", &["must be a string or a whole number"]),
         ("url", &["must be a string"]),
-        ("w", &["must be a non-negative integer"]),
     ]);
     assert_eq!(errors(body), want);
+}
+
+#[test]
+fn optional_fields_never_refuse_an_event() {
+    let body = r#"{"n":"pageview","u":"https://example.com/","d":"example.com",
+        "r":4,"p":5,"i":"x","h":"y","$":6,"w":"seven","sd":-1,"e":1.5}"#;
+    let beacon = ok(body);
+    let all: Vec<OptionalField> = OptionalField::ALL.to_vec();
+    assert_eq!(beacon.ignored.iter().collect::<Vec<_>>(), all);
+    assert_eq!(beacon.referrer, None);
+    assert_eq!(beacon.props, vec![]);
+    assert!(beacon.interactive);
+    assert_eq!(beacon.revenue, None);
+    assert_eq!(
+        (
+            beacon.screen_width,
+            beacon.scroll_depth,
+            beacon.engagement_ms
+        ),
+        (None, None, None)
+    );
+    assert!(ok(&with(r#""v":1"#)).ignored.is_empty());
 }
 
 #[test]
@@ -203,30 +214,32 @@ fn request_level_errors() {
 
 #[test]
 fn deep_nesting_rejected() {
-    for body in [
-        "[".repeat(10_000),
-        format!(r#"{{"p":{}"#, "[".repeat(10_000)),
-    ] {
-        let got = errors(&body);
-        let messages = got.0.get("request").expect("request error");
-        assert_eq!(got.0.len(), 1);
-        assert!(
-            messages[0].starts_with("invalid JSON: recursion limit exceeded"),
-            "{messages:?}"
-        );
+    let got = errors(&"[".repeat(10_000));
+    let messages = got.0.get("request").expect("request error");
+    assert_eq!(got.0.len(), 1);
+    assert!(
+        messages[0].starts_with("invalid JSON: recursion limit exceeded"),
+        "{messages:?}"
+    );
+    // Deep props, raw or stringified, are skipped without recursing: the
+    // event is kept without them, and an unfinished body is still refused.
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    for props in [deep.clone(), format!("{deep:?}")] {
+        let beacon = ok(&with(&format!(r#""p":{props}"#)));
+        assert_eq!(beacon.props, vec![]);
+        assert!(beacon.ignored.contains(OptionalField::Props));
     }
-    // Deep nesting inside stringified props is bounded the same way.
-    let nested = format!("\"{}\"", "[".repeat(10_000));
-    assert_eq!(
-        field_errors(&format!(r#""p":{nested}"#), "props"),
-        vec!["must be an object".to_string()]
+    let unfinished = errors(&format!(r#"{{"p":{}"#, "[".repeat(10_000)));
+    assert!(
+        unfinished.0["request"][0].starts_with("invalid JSON"),
+        "{unfinished:?}"
     );
 }
 
 #[test]
 fn errors_serialise_as_field_map() {
-    let json = serde_json::to_string(&errors(r#"{"n":"x","u":"ftp://a/"}"#)).unwrap();
-    let want = r#"{"domain":["is required"],"url":["must be an http or https URL"]}"#;
+    let json = serde_json::to_string(&errors(r#"{"n":"x","u":"https://a b/"}"#)).unwrap();
+    let want = r#"{"domain":["is required"],"url":["must be a valid URL"]}"#;
     assert_eq!(json, want);
 }
 

@@ -55,6 +55,7 @@ async fn handle(
     let user_agent = user_agent(headers);
     let beacon = parse(&bytes, user_agent.is_some())?;
     let user_agent = user_agent.unwrap_or_default();
+    state.metrics.fields_ignored(beacon.ignored);
 
     let c = &state.config.collector;
     let client =

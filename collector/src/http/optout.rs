@@ -2,6 +2,12 @@
 //! opted out, and buttons to change it. The cookie is readable by the
 //! tracker script (not HttpOnly) so it can stay silent too; the collector
 //! enforces it either way.
+//!
+//! The page holds a button that changes a visitor's choice, so it must not
+//! be framed (another site could overlay it and trick a click): it says so
+//! twice, with `X-Frame-Options` for old browsers and CSP `frame-ancestors`.
+//! Its policy allows nothing but its one inline stylesheet, by hash, and
+//! its forms posting to this origin; it has no script.
 
 use crate::error::ApiError;
 use crate::pipeline::consent;
@@ -16,12 +22,23 @@ use std::sync::Arc;
 /// About ten years.
 const COOKIE_MAX_AGE_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
+/// What the page may load and who may frame it: see the module doc. The
+/// hash is sha256 of [`STYLE`], in base64; a test recomputes it.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; \
+    style-src 'sha256-5nXoXGH29D15aUQmr46rOHiArhkn+ayRX04Qd3gemTw='; \
+    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 pub async fn page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let opted_out = consent::opted_out(&headers, &state.config.collector.optout_cookie);
     let sites = &state.config.site;
     let signals_everywhere = sites.iter().all(|s| s.respect_dnt && s.respect_gpc);
     let html = render(opted_out, signals_everywhere);
-    ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()
+    let headers = [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    ];
+    (headers, Html(html)).into_response()
 }
 
 pub async fn opt_out(
@@ -131,16 +148,21 @@ fn render(opted_out: bool, signals_everywhere: bool) -> String {
     } else {
         "Do Not Track and Global Privacy Control signals are honoured on the sites that choose to."
     };
-    PAGE.replace("{status}", status)
+    PAGE.replace("{style}", STYLE)
+        .replace("{status}", status)
         .replace("{button}", button)
         .replace("{signals}", signals)
 }
 
+/// The page's only stylesheet, allowed by its hash in
+/// [`CONTENT_SECURITY_POLICY`]: change one, change the other.
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#222}
+button{font:inherit;padding:.5rem 1rem;cursor:pointer}.status{padding:1rem;background:#f4f4f4;border-radius:.5rem}";
+
 const PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Analytics opt-out</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#222}
-button{font:inherit;padding:.5rem 1rem;cursor:pointer}.status{padding:1rem;background:#f4f4f4;border-radius:.5rem}</style>
+<style>{style}</style>
 </head><body>
 <h1>Privacy-friendly analytics</h1>
 <p>This site counts page views with its own analytics service. No third party receives your visit.</p>

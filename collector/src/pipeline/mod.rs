@@ -184,12 +184,14 @@ impl Pipeline {
     }
 
     /// The configured sites among the beacon's domains that accept it, or
-    /// the first refusal when none does.
+    /// the first refusal when none does. Two names of one site
+    /// (`www.example.com,example.com`) store one row.
     fn accepting_sites(&self, req: &Request) -> Result<Sites<'_>, DropReason> {
         let mut first_refusal = None;
         let mut sites = Sites::None;
         for domain in &req.beacon.domains {
             match self.site_refusal(domain, req) {
+                Ok(site) if sites.contains(site) => {}
                 Ok(site) => sites.push(site),
                 Err(reason) => first_refusal = first_refusal.or(Some(reason)),
             }
@@ -200,8 +202,20 @@ impl Pipeline {
         }
     }
 
+    /// The site a beacon domain names: the configured domain itself, else
+    /// the one without `www.` (`www.example.com` counts for `example.com`,
+    /// as Plausible strips `www.` from every domain).
+    fn site_named(&self, domain: &str) -> Option<&(usize, SiteRules)> {
+        self.sites.get(domain).or_else(|| {
+            let bare = domain
+                .strip_prefix("www.")
+                .filter(|bare| !bare.is_empty())?;
+            self.sites.get(bare)
+        })
+    }
+
     fn site_refusal(&self, domain: &str, req: &Request) -> Result<&SiteConfig, DropReason> {
-        let (index, rules) = self.sites.get(domain).ok_or(DropReason::UnknownSite)?;
+        let (index, rules) = self.site_named(domain).ok_or(DropReason::UnknownSite)?;
         let site = &self.config.site[*index];
         if let Some(reason) = consent::site_refuses(site, req.headers) {
             return Err(reason);
@@ -313,6 +327,10 @@ impl<'p> Sites<'p> {
         };
     }
 
+    fn contains(&self, site: &SiteConfig) -> bool {
+        self.as_slice().iter().any(|&s| std::ptr::eq(s, site))
+    }
+
     fn as_slice(&self) -> &[&'p SiteConfig] {
         match self {
             Sites::None => &[],
@@ -408,6 +426,62 @@ fn event_row(beacon: Beacon, now: u64, shared: Shared) -> EventRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::privacy::ClientAddress;
+
+    const UA: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
+
+    /// The rows of `body` on a pipeline with these sites.
+    fn rows(sites: &[&str], body: &str) -> Result<Vec<EventRow>, DropReason> {
+        let config = Config {
+            site: sites.iter().map(|domain| SiteConfig::new(domain)).collect(),
+            ..Config::default()
+        };
+        let enricher = Enricher::from_config(&config.collector).unwrap();
+        let pipeline = Pipeline::new(Arc::new(config), enricher).unwrap();
+        let headers = HeaderMap::new();
+        let request = Request {
+            beacon: crate::beacon::parse(body.as_bytes()).unwrap(),
+            headers: &headers,
+            client: ClientAddress::given("203.0.113.9".parse().unwrap()),
+            user_agent: UA,
+            now: 20_000 * 86_400 + 3_600,
+        };
+        pipeline.process(request, &DayHasher::fixed(20_000, [7; 32]))
+    }
+
+    fn sites_of(rows: &[EventRow]) -> Vec<&str> {
+        rows.iter().map(|row| row.site.as_str()).collect()
+    }
+
+    #[test]
+    fn a_www_domain_counts_for_its_bare_site() {
+        let body = r#"{"n":"pageview","u":"https://www.example.com/","d":"www.example.com"}"#;
+        assert_eq!(
+            sites_of(&rows(&["example.com"], body).unwrap()),
+            ["example.com"]
+        );
+        // A site configured with `www.` is still matched as it is.
+        assert_eq!(
+            sites_of(&rows(&["www.example.com"], body).unwrap()),
+            ["www.example.com"]
+        );
+    }
+
+    #[test]
+    fn two_names_of_one_site_store_one_row() {
+        let body = r#"{"n":"pageview","u":"https://example.com/","d":"www.example.com,example.com,other.org"}"#;
+        let got = rows(&["example.com", "other.org"], body).unwrap();
+        assert_eq!(sites_of(&got), ["example.com", "other.org"]);
+    }
+
+    #[test]
+    fn without_a_domain_the_pages_host_names_the_site() {
+        let body = r#"{"n":"pageview","u":"https://www.example.com/pricing"}"#;
+        assert_eq!(
+            sites_of(&rows(&["example.com"], body).unwrap()),
+            ["example.com"]
+        );
+    }
 
     #[test]
     fn screen_classes() {

@@ -1,4 +1,4 @@
-//! `[collector]`: the ingest endpoint's listener and limits, batching and
+//! `[collector]`: the ingest endpoint's listeners and limits, batching and
 //! durability, proxies and the opt-out cookie, and the enrichment files.
 
 use super::{is_domain, Problems};
@@ -11,6 +11,9 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields, default)]
 pub struct CollectorConfig {
     pub listen: SocketAddr,
+    /// Where `/metrics` and `/readyz` are served instead of `listen`, so
+    /// they can stay off the public port; unset, `listen` serves them.
+    pub admin_listen: Option<SocketAddr>,
     /// `X-Forwarded-For` / `Forwarded` are believed only from these peers.
     pub trusted_proxies: Vec<IpNet>,
     /// Which header the trusted proxies write. Only that one is read, so a
@@ -71,6 +74,7 @@ impl Default for CollectorConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid literal"),
+            admin_listen: None,
             trusted_proxies: vec![
                 "127.0.0.1/32".parse().expect("valid literal"),
                 "::1/128".parse().expect("valid literal"),
@@ -152,6 +156,14 @@ impl CollectorConfig {
                 );
             }
         }
+        if c.admin_listen
+            .is_some_and(|admin| collides(admin, c.listen))
+        {
+            p.add(
+                "collector.admin_listen",
+                "must be another port than collector.listen",
+            );
+        }
         if let Some(url) = &c.public_url {
             let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
             if !scheme_ok || url.contains(char::is_whitespace) {
@@ -159,6 +171,14 @@ impl CollectorConfig {
             }
         }
     }
+}
+
+/// Two addresses one process cannot both bind: the same port (not 0,
+/// which picks a free one) on the same address, or on a wildcard address.
+fn collides(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port()
+        && a.port() != 0
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 fn is_cookie_name(s: &str) -> bool {
@@ -196,6 +216,34 @@ mod tests {
                 "collector.optout_cookie",
             ),
         ]);
+    }
+
+    #[test]
+    fn admin_listen_is_optional_and_needs_its_own_port() {
+        assert_eq!(Config::parse("").unwrap().collector.admin_listen, None);
+        let c = Config::parse("[collector]\nadmin_listen = \"127.0.0.1:9090\"\n").unwrap();
+        c.validate().unwrap();
+        assert_eq!(
+            c.collector.admin_listen,
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
+        let other_host =
+            "[collector]\nlisten = \"10.0.0.1:8080\"\nadmin_listen = \"127.0.0.1:8080\"\n";
+        Config::parse(other_host).unwrap().validate().unwrap();
+        let both_free = "[collector]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n";
+        Config::parse(both_free).unwrap().validate().unwrap();
+        assert_invalid(&[
+            (
+                "[collector]\nlisten = \"127.0.0.1:8080\"\nadmin_listen = \"127.0.0.1:8080\"\n",
+                "collector.admin_listen",
+            ),
+            (
+                "[collector]\nlisten = \"0.0.0.0:8080\"\nadmin_listen = \"127.0.0.1:8080\"\n",
+                "collector.admin_listen",
+            ),
+        ]);
+        let err = Config::parse("[collector]\nadmin_listen = \"localhost\"\n").unwrap_err();
+        assert!(err.to_string().contains("admin_listen"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use super::click_ids::ClickId;
 use super::hosts::{lowercase, normalise_host, tag_host};
 use super::{Sources, DIRECT};
+use crate::beacon::ANDROID_APP;
 use compact_str::CompactString;
 
 /// What the classification looks at. All strings may be empty.
@@ -16,7 +17,8 @@ pub struct Attribution<'a> {
     pub source_param: &'a str,
     /// `?ref=`
     pub ref_param: &'a str,
-    /// Host of the Referer, lowercased, without `www.`.
+    /// Host of the Referer, lowercased, without `www.`; for an Android
+    /// app, `android-app://` and its package.
     pub referrer_host: &'a str,
     /// The page's hostname, lowercased, without `www.`.
     pub page_host: &'a str,
@@ -64,6 +66,15 @@ impl Sources {
         let host = normalise_host(referrer_host);
         if host.is_empty() || host == normalise_host(page_host) {
             return CompactString::const_new(DIRECT);
+        }
+        // An Android app is looked up by its package (Matomo's lists name
+        // apps that way, as `linkedin.android` for `com.linkedin.android`),
+        // and an unknown one is named as Plausible names it.
+        if let Some(package) = host.strip_prefix(ANDROID_APP) {
+            return match self.lookup_host(package) {
+                Some(id) => self.name(id).into(),
+                None => host.as_ref().into(),
+            };
         }
         match self.lookup_host(&host) {
             Some(id) => self.name(id).into(),

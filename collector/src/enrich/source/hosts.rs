@@ -161,10 +161,15 @@ mod tests {
         ("claude.ai", "Claude"),
         ("gemini.google.com", "Gemini"),
         ("copilot.microsoft.com", "Copilot"),
-        // Android app referrers: the url crate's host of `android-app://<package>/`.
-        ("com.google.android.gm", "Gmail"),
-        ("com.reddit.frontpage", "Reddit"),
-        ("com.linkedin.android", "LinkedIn"),
+        // Android app referrers, as the beacon parser gives them: known by
+        // the package, else named after it as Plausible names them.
+        ("android-app://com.google.android.gm", "Gmail"),
+        ("android-app://com.reddit.frontpage", "Reddit"),
+        ("android-app://com.linkedin.android", "LinkedIn"),
+        (
+            "android-app://com.example.reader",
+            "android-app://com.example.reader",
+        ),
         ("mail.google.com", "Gmail"),
         // Unknown hosts are their own source, without "www.".
         ("blog.example.org", "blog.example.org"),

@@ -236,6 +236,7 @@ impl Import {
     /// The rows of one line, through the same pipeline as a beacon.
     async fn rows_of(&mut self, bytes: &[u8]) -> Result<Vec<EventRow>, NoRows> {
         let line = line::parse(bytes).map_err(NoRows::Invalid)?;
+        self.state.metrics.fields_ignored(line.beacon.ignored);
         self.check_allowed(&line.beacon).map_err(NoRows::Invalid)?;
         line::check_timestamp(line.timestamp, self.state.clock.now()).map_err(NoRows::Invalid)?;
         let state = self.state.clone();
