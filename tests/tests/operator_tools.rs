@@ -11,10 +11,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::SystemTime;
 
-/// Runs the real `schema` command line, built from this checkout.
+/// Runs the real `schema` command line, built from this checkout. Through
+/// the `cargo` on PATH (rustup's proxy, as an operator runs it): the
+/// toolchain's own cargo would let rustup pick a dependency's pinned
+/// toolchain when it compiles that dependency.
 fn schema_cli(args: &[&str]) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    Command::new(env!("CARGO"))
+    Command::new("cargo")
         .args(["run", "--quiet", "-p", "schema", "--bin", "schema", "--"])
         .args(args)
         .current_dir(root)

@@ -298,7 +298,7 @@ mod tests {
         );
         assert_eq!(
             filter(&ci(Op::MatchesNot, Dimension::Name, "^sign")),
-            "NOT ((match(name, '(??i)(??:^sign)|\\\\b\\\\B')))"
+            "NOT ((match(name, '(?i)(?:^sign)|\\\\b\\\\B')))"
         );
     }
 }
