@@ -432,8 +432,10 @@ mod tests {
 
     /// The rows of `body` on a pipeline with these sites.
     fn rows(sites: &[&str], body: &str) -> Result<Vec<EventRow>, DropReason> {
-        let mut config = Config::default();
-        config.site = sites.iter().map(|domain| SiteConfig::new(domain)).collect();
+        let config = Config {
+            site: sites.iter().map(|domain| SiteConfig::new(domain)).collect(),
+            ..Config::default()
+        };
         let enricher = Enricher::from_config(&config.collector).unwrap();
         let pipeline = Pipeline::new(Arc::new(config), enricher).unwrap();
         let headers = HeaderMap::new();
