@@ -29,6 +29,8 @@ fn case(what: &'static str, body: Value, field: &'static str) -> Case {
 /// the field (see `events_api_conformance.rs`).
 fn cases() -> Vec<Case> {
     let url = "https://example.com/";
+    let eleven_domains: Vec<String> = (0..11).map(|i| format!("s{i}.example")).collect();
+    let eleven_domains = eleven_domains.join(",");
     vec![
         case("missing name", json!({"u": url, "d": SITE}), "name"),
         case(
@@ -36,7 +38,27 @@ fn cases() -> Vec<Case> {
             json!({"n": "x".repeat(121), "u": url, "d": SITE}),
             "name",
         ),
+        case(
+            "blank name",
+            json!({"n": "  ", "u": url, "d": SITE}),
+            "name",
+        ),
+        case(
+            "name an object",
+            json!({"n": {"x": 1}, "u": url, "d": SITE}),
+            "name",
+        ),
+        case(
+            "name a fraction",
+            json!({"n": 1.5, "u": url, "d": SITE}),
+            "name",
+        ),
         case("missing url", json!({"n": "pageview", "d": SITE}), "url"),
+        case(
+            "url not a string",
+            json!({"n": "pageview", "u": 7, "d": SITE}),
+            "url",
+        ),
         case(
             "data url",
             json!({"n": "pageview", "u": "data:text/html,hi", "d": SITE}),
@@ -55,6 +77,21 @@ fn cases() -> Vec<Case> {
         case(
             "no domain and a url without a host",
             json!({"n": "pageview", "u": "/just/a/path"}),
+            "domain",
+        ),
+        case(
+            "domain not a string",
+            json!({"n": "pageview", "u": url, "d": 7}),
+            "domain",
+        ),
+        case(
+            "blank domain",
+            json!({"n": "pageview", "u": url, "d": " , "}),
+            "domain",
+        ),
+        case(
+            "eleven domains",
+            json!({"n": "pageview", "u": url, "d": eleven_domains}),
             "domain",
         ),
         case("not an object", json!([1, 2, 3]), "request"),

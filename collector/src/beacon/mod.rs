@@ -172,13 +172,13 @@ impl FieldErrors {
 
 /// Parses and validates an event body, reporting every invalid field at once.
 pub fn parse(body: &[u8]) -> Result<Beacon, FieldErrors> {
-    let object = parse_object(body).map_err(|msg| {
+    let mut object = parse_object(body).map_err(|msg| {
         let mut errors = FieldErrors::default();
         errors.add("request", msg);
         errors
     })?;
     let mut errors = FieldErrors::default();
-    let beacon = parse_fields(object, &mut errors);
+    let beacon = parse_fields(&mut object, &mut errors);
     match beacon {
         Some(beacon) if errors.is_empty() => Ok(beacon),
         _ => Err(errors),
@@ -187,7 +187,7 @@ pub fn parse(body: &[u8]) -> Result<Beacon, FieldErrors> {
 
 /// Builds the beacon; `None` when a required field failed (its error is in
 /// `errors`). Optional fields never fail.
-fn parse_fields(mut fields: Fields, errors: &mut FieldErrors) -> Option<Beacon> {
+fn parse_fields(fields: &mut Fields, errors: &mut FieldErrors) -> Option<Beacon> {
     let mut ignored = Ignored::default();
     let props = parse_props(fields.take_props(), &mut ignored);
     let name = keep(errors, "name", parse_name(fields.text("n", "name")));
