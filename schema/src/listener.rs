@@ -12,8 +12,7 @@
 //! dead. Body deadlines are the handlers' business: they know which
 //! routes stream long bodies.
 //!
-//! The query service serves through this; the collector has its own copy
-//! (`collector/src/http/listener.rs`) that can switch to it.
+//! Both services serve through this.
 
 use axum::extract::ConnectInfo;
 use axum::Router;

@@ -1,5 +1,5 @@
-//! The HTTP edge: accepting connections with their limits ([`listener`]),
-//! the route table ([`routes`]) and the handlers behind it — beacons
+//! The HTTP edge: accepting connections with their limits (the shared
+//! [`schema::listener`]), the route table ([`routes`]) and the handlers behind it — beacons
 //! ([`ingest`]), admin imports ([`import`]), the tracker script
 //! ([`tracker`]), the opt-out page ([`optout`]) and CORS ([`cors`]).
 //!
@@ -11,7 +11,6 @@ pub mod cors;
 pub mod health;
 pub mod import;
 pub mod ingest;
-pub mod listener;
 pub mod optout;
 pub mod routes;
 pub mod tracker;
