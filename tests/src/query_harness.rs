@@ -153,6 +153,23 @@ impl TestQuery {
         json
     }
 
+    /// Signs in to the dashboard with `token`, as its page does.
+    pub async fn sign_in(&self, token: &str) -> reqwest::Response {
+        from_dashboard(&self.http, &self.url("/api/dashboard/login"), None)
+            .json(&serde_json::json!({ "token": token }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in and returns the session cookie's `name=value` to send back.
+    pub async fn session(&self, token: &str) -> String {
+        let response = self.sign_in(token).await;
+        assert_eq!(response.status(), 200);
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_owned()
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }

@@ -58,14 +58,7 @@ async fn start(config: &Config) -> (TestQuery, TestDb) {
 }
 
 async fn login(service: &TestQuery, token: &str) -> reqwest::Response {
-    service
-        .http()
-        .post(service.url("/api/dashboard/login"))
-        .header("x-requested-with", "dashboard")
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap()
+    service.sign_in(token).await
 }
 
 /// The `Set-Cookie` header of a response.
@@ -76,12 +69,8 @@ fn set_cookie(response: &reqwest::Response) -> String {
         .to_owned()
 }
 
-/// Signs in and returns the `name=value` pair to send back.
 async fn session(service: &TestQuery, token: &str) -> String {
-    let response = login(service, token).await;
-    assert_eq!(response.status(), 200);
-    let cookie = set_cookie(&response);
-    cookie.split(';').next().unwrap().to_owned()
+    service.session(token).await
 }
 
 fn visitors_today(site: &str) -> Value {

@@ -143,17 +143,7 @@ async fn a_session_cookie_is_accepted_and_a_loopback_listen_address_gets_data_lo
     config.collector.listen = "127.0.0.1:8123".parse().unwrap();
     let (service, _db) = start(&config).await;
 
-    let login = service
-        .http()
-        .post(service.url("/api/dashboard/login"))
-        .header("x-requested-with", "dashboard")
-        .json(&json!({ "token": VIEWER_TOKEN }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let cookie = service.session(VIEWER_TOKEN).await;
     let get = |site: &str| {
         service
             .http()

@@ -6,7 +6,6 @@
 use integration_tests::query_harness::TestQuery;
 use integration_tests::{pageview, send, test_config, TestCollector, SITE};
 use schema::Config;
-use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 use std::time::SystemTime;
@@ -45,17 +44,7 @@ async fn a_token_from_schema_token_new_signs_in_to_the_dashboard() {
     config.validate().expect("the pasted config is valid");
     let service = TestQuery::start(config, chrono::Utc::now()).await;
 
-    let login = service
-        .http()
-        .post(service.url("/api/dashboard/login"))
-        .header("x-requested-with", "dashboard")
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let cookie = login.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let cookie = service.session(&token).await;
     let sites: serde_json::Value = service
         .http()
         .get(service.url("/api/dashboard/sites"))
