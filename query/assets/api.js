@@ -81,3 +81,9 @@ export async function realtime(site) {
   const url = `api/v1/stats/realtime/visitors?site_id=${encodeURIComponent(site)}`;
   return (await call(url)).json();
 }
+
+/** The realtime view: current visitors and the last 30 minutes. */
+export async function realtimeView(site) {
+  const url = `api/dashboard/realtime?site_id=${encodeURIComponent(site)}`;
+  return (await call(url)).json();
+}

@@ -2,13 +2,18 @@
 // every report in step with the view in the URL. Each change of the view
 // reloads the reports; answers to an older view are dropped. A site without
 // any event yet gets the first-run panel instead (first-run.js), until its
-// first event arrives.
+// first event arrives. The realtime period shows the realtime view
+// (realtime.js) in place of the reports.
 
 import * as api from './api.js';
 import * as chart from './chart.js';
 import * as breakdowns from './breakdowns.js';
+import * as filters from './filters.js';
 import * as firstRun from './first-run.js';
 import * as format from './format.js';
+import * as periods from './periods.js';
+import * as realtime from './realtime.js';
+import * as shortcuts from './shortcuts.js';
 import * as view from './view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -27,7 +32,7 @@ const HEADLINE = [
  * API answers views per visit only without a page filter.
  */
 function headlineMetrics() {
-  return HEADLINE.filter(([m]) => m !== 'views_per_visit' || !('page' in app.view.filters));
+  return HEADLINE.filter(([m]) => m !== 'views_per_visit' || !view.filtersOn(app.view, 'page'));
 }
 /** Metrics where going down is the good direction. */
 const LOWER_IS_BETTER = new Set(['bounce_rate']);
@@ -35,10 +40,12 @@ const EXPORT_METRICS = ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit
 
 const app = {
   sites: [],
+  /** Each readable site's time zone, by domain. */
+  zones: new Map(),
   view: view.read(location.search),
   generation: 0,
   panels: [],
-  realtimeTimer: 0,
+  stopRealtime: () => {},
   /** Sites known to have events: no need to ask again this session. */
   live: new Set(),
 };
@@ -54,7 +61,8 @@ function status(text) {
 // ---- signing in and out ----
 
 function showLogin(message = '') {
-  clearInterval(app.realtimeTimer);
+  app.stopRealtime();
+  realtime.stop();
   firstRun.stop();
   $('dashboard').hidden = true;
   $('login').hidden = false;
@@ -116,47 +124,27 @@ function syncControls() {
   $('custom-range').hidden = v.period !== 'custom';
   $('from').value = v.from;
   $('to').value = v.to;
-  $('compare').checked = v.compare;
+  $('compare').value = v.compare;
+  // Realtime has no comparison and no filters: its numbers are the site's.
+  $('compare').disabled = v.period === 'realtime';
   $('legend-previous').hidden = !v.compare;
-  renderChips();
+  $('legend-previous').textContent = v.compare === 'year_over_year' ? 'Visitors, a year before' : 'Visitors, previous period';
+  document.body.dataset.period = v.period;
+  filters.renderChips(v.filters, (filter) => {
+    commit({ filters: view.without(app.view.filters, filter) });
+    $('main').focus();
+  });
 }
 
-function renderChips() {
-  const list = $('filters');
-  const chips = Object.entries(app.view.filters).map(([key, value]) => {
-    const d = view.dimension(key);
-    const text = breakdowns.display(key, value);
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'chip';
-    button.setAttribute('aria-label', `Remove filter: ${d.label} is ${text}`);
-    button.append(`${d.label} is `);
-    const b = document.createElement('strong');
-    b.textContent = text;
-    button.append(b, ' ');
-    const x = document.createElement('span');
-    x.setAttribute('aria-hidden', 'true');
-    x.className = 'remove';
-    x.textContent = '×';
-    button.append(x);
-    button.addEventListener('click', () => {
-      const filters = { ...app.view.filters };
-      delete filters[key];
-      commit({ filters });
-      $('main').focus();
-    });
-    const li = document.createElement('li');
-    li.append(button);
-    return li;
-  });
-  list.replaceChildren(...chips);
-  list.hidden = chips.length === 0;
+/** The site's current day, by the server's clock. */
+function today() {
+  return periods.today(app.zones.get(app.view.site) || 'UTC');
 }
 
 function base() {
   return {
     site_id: app.view.site,
-    date_range: view.dateRange(app.view),
+    date_range: periods.dateRange(app.view, today()),
     filters: view.apiFilters(app.view),
   };
 }
@@ -167,6 +155,7 @@ async function load() {
   const generation = ++app.generation;
   const current = () => generation === app.generation;
   firstRun.stop();
+  realtime.stop();
   setState('loading');
   status('Loading…');
   try {
@@ -181,11 +170,19 @@ async function load() {
       app.live.add(site);
     }
     firstRun.hide();
-    const headline = await api.query({ ...base(), metrics: headlineMetrics().map(([m]) => m) });
+    if (app.view.period === 'realtime') {
+      showRealtime(current);
+      return;
+    }
+    $('realtime-view').hidden = true;
+    $('reports').hidden = false;
+    const comparisons = app.view.compare ? { comparisons: { mode: app.view.compare } } : {};
+    const headline = await api.query({ ...base(), metrics: headlineMetrics().map(([m]) => m), include: comparisons });
     if (!current()) return;
     const range = headline.query.date_range;
     app.lastRange = [range[0].slice(0, 10), range[1].slice(0, 10)];
-    const previous = app.view.compare ? view.previousRange(range) : null;
+    const compared = headline.query.comparison_date_range;
+    const previous = compared ? [compared[0].slice(0, 10), compared[1].slice(0, 10)] : null;
     await Promise.all([
       loadHeadline(headline, previous, current),
       loadChart(range, previous, current),
@@ -199,10 +196,33 @@ async function load() {
   }
 }
 
+/**
+ * The realtime view in place of the reports, refreshing itself; `ready`
+ * once its first answer is shown.
+ */
+function showRealtime(current) {
+  $('reports').hidden = true;
+  $('realtime-view').hidden = false;
+  realtime.start($('realtime-view'), app.view.site, {
+    answer: (a) => {
+      $('realtime').textContent = format.count(a.current_visitors);
+      // The first answer, or the first after a failed refresh.
+      if (current() && document.body.dataset.state !== 'ready') {
+        status(`The last ${a.window_minutes} minutes, refreshed every ${realtime.REFRESH_MS / 1000} s`);
+        setState('ready');
+      }
+    },
+    failed: (e) => {
+      if (current()) failed(e);
+    },
+  });
+}
+
 /** The snippet and the waiting status, until the site's first event. */
 function waitForFirstEvent(setup) {
   const site = setup.site_id;
   $('announce').textContent = '';
+  $('realtime-view').hidden = true;
   firstRun.show(setup);
   status('');
   setState('waiting');
@@ -225,11 +245,8 @@ function describe(range, previous) {
 async function loadHeadline(answer, previous, current) {
   const shown = headlineMetrics();
   const now = answer.results[0]?.metrics ?? shown.map(() => 0);
-  let before = null;
-  if (previous) {
-    const old = await api.query({ ...base(), date_range: previous, metrics: shown.map(([m]) => m) });
-    before = old.results[0]?.metrics ?? shown.map(() => 0);
-  }
+  // The API's own comparison (`include.comparisons`) of the same query.
+  const before = previous ? answer.results[0]?.comparison?.metrics ?? shown.map(() => 0) : null;
   if (!current()) return;
   const items = shown.map(([metric, label, show], i) => {
     const wrap = document.createElement('div');
@@ -265,10 +282,6 @@ function changeBadge(metric, now, before, show) {
   return badge;
 }
 
-function grain(range) {
-  return range[0].slice(0, 10) === range[1].slice(0, 10) ? 'time:hour' : 'time:day';
-}
-
 async function series(dateRange, dimensionName, metrics) {
   const answer = await api.query({
     ...base(),
@@ -284,7 +297,7 @@ async function series(dateRange, dimensionName, metrics) {
 }
 
 async function loadChart(range, previous, current) {
-  const dim = grain(range);
+  const dim = periods.grain(range);
   const [now, before] = await Promise.all([
     series(base().date_range, dim, ['visitors', 'pageviews']),
     previous ? series(previous, dim, ['visitors']) : null,
@@ -296,10 +309,10 @@ async function loadChart(range, previous, current) {
   ];
   if (before) {
     const values = now.labels.map((_, i) => before.values[0][i] ?? 0);
-    lines.push({ name: 'Visitors, previous period', className: 'previous', values });
+    lines.push({ name: $('legend-previous').textContent, className: 'previous', values });
   }
-  app.chart = { labels: now.labels, lines };
-  chart.draw($('chart'), now.labels, lines);
+  app.chart = { labels: now.labels, lines, grain: dim };
+  chart.draw($('chart'), now.labels, lines, dim);
   chart.table($('chart-table'), now.labels, lines);
 }
 
@@ -358,11 +371,11 @@ async function refreshRealtime() {
   }
 }
 
+/** The top bar's current visitors, every REALTIME_MS while the tab shows. */
 function startRealtime() {
-  clearInterval(app.realtimeTimer);
+  app.stopRealtime();
   $('realtime').textContent = '–';
-  refreshRealtime();
-  app.realtimeTimer = setInterval(refreshRealtime, REALTIME_MS);
+  app.stopRealtime = realtime.poll(refreshRealtime, REALTIME_MS);
 }
 
 // ---- start-up ----
@@ -371,7 +384,7 @@ function buildPanels() {
   if (app.panels.length) return;
   app.panels = breakdowns.PANELS.map((p) => breakdowns.create(p, {
     tab: reloadPanel,
-    filter: (key, value) => commit({ filters: { ...app.view.filters, [key]: value } }),
+    filter: (key, value) => commit({ filters: view.withIs(app.view.filters, key, value) }),
     exportCsv: () => exportCsv(app.panels.find((x) => x.element.dataset.panel === p.id)),
   }));
   $('panels').replaceChildren(...app.panels.map((p) => p.element));
@@ -390,6 +403,8 @@ async function start() {
     return;
   }
   app.sites = me.sites.map((s) => s.domain);
+  app.zones = new Map(me.sites.map((s) => [s.domain, s.timezone]));
+  periods.setClock(me.now);
   $('editor-name').textContent = me.editor;
   $('site').replaceChildren(...app.sites.map((d) => new Option(d, d)));
   $('login').hidden = true;
@@ -405,23 +420,54 @@ async function start() {
   startRealtime();
 }
 
+/** Picks a period, as the picker and the shortcuts do. */
+function choosePeriod(value) {
+  const changes = { period: value };
+  if (value === 'custom' && !(app.view.from && app.view.to)) {
+    const range = app.lastRange;
+    changes.from = range?.[0] ?? '';
+    changes.to = range?.[1] ?? '';
+  }
+  commit(changes);
+}
+
+/** Top values of a dimension in the current view, for the filter form. */
+async function suggestions(key) {
+  const answer = await api.query({
+    ...base(),
+    metrics: ['visitors'],
+    dimensions: [view.dimension(key).api],
+    order_by: [['visitors', 'desc']],
+    pagination: { limit: 25 },
+  });
+  return answer.results.map((r) => r.dimensions[0]);
+}
+
 function wire() {
+  $('period').replaceChildren(...periods.PERIODS.map((p) => new Option(p.label, p.value)));
+  $('compare').replaceChildren(...view.COMPARISONS.map(([value, label]) => new Option(label, value)));
+  const filterUi = filters.create({
+    add: (filter) => commit({ filters: view.adding(app.view.filters, filter) }),
+    suggest: suggestions,
+  });
+  $('filters').after(filterUi.button);
+  document.body.append(filterUi.dialog);
+  const help = shortcuts.install({
+    enabled: () => !$('dashboard').hidden && app.sites.length > 0,
+    period: choosePeriod,
+    toggleCompare: () => {
+      if (app.view.period !== 'realtime') commit({ compare: app.view.compare ? '' : 'previous_period' });
+    },
+  });
+  $('show-shortcuts').addEventListener('click', () => help.showModal());
   $('login-form').addEventListener('submit', onLogin);
   $('logout').addEventListener('click', onLogout);
   $('controls').addEventListener('submit', (e) => e.preventDefault());
   $('site').addEventListener('change', (e) => {
-    commit({ site: e.target.value, filters: {} });
+    commit({ site: e.target.value, filters: [] });
     startRealtime();
   });
-  $('period').addEventListener('change', (e) => {
-    const changes = { period: e.target.value };
-    if (e.target.value === 'custom' && !(app.view.from && app.view.to)) {
-      const range = app.lastRange;
-      changes.from = range?.[0] ?? '';
-      changes.to = range?.[1] ?? '';
-    }
-    commit(changes);
-  });
+  $('period').addEventListener('change', (e) => choosePeriod(e.target.value));
   for (const id of ['from', 'to']) {
     $(id).addEventListener('change', () => {
       const from = $('from').value;
@@ -429,7 +475,7 @@ function wire() {
       if (from && to && from <= to) commit({ from, to });
     });
   }
-  $('compare').addEventListener('change', (e) => commit({ compare: e.target.checked }));
+  $('compare').addEventListener('change', (e) => commit({ compare: e.target.value }));
   window.addEventListener('popstate', () => {
     app.view = view.read(location.search);
     syncControls();
@@ -439,7 +485,8 @@ function wire() {
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(() => {
-      if (app.chart) chart.draw($('chart'), app.chart.labels, app.chart.lines);
+      if (app.chart) chart.draw($('chart'), app.chart.labels, app.chart.lines, app.chart.grain);
+      realtime.resize();
     }, 150);
   });
 }

@@ -15,10 +15,15 @@ function el(name, attrs = {}, text) {
   return node;
 }
 
-/** `2024-03-09 14:00:00` as `14:00`, `2024-03-09` as `9 Mar`. */
-export function bucketLabel(label) {
+/**
+ * `2024-03-09 14:00:00` as `14:00`, `2024-03-09` as `9 Mar`, or as `Mar
+ * 2024` when the buckets are months.
+ */
+export function bucketLabel(label, grain) {
   if (label.length > 10) return label.slice(11, 16);
-  return `${Number(label.slice(8, 10))} ${MONTHS[Number(label.slice(5, 7)) - 1]}`;
+  const month = MONTHS[Number(label.slice(5, 7)) - 1];
+  if (grain === 'time:month') return `${month} ${label.slice(0, 4)}`;
+  return `${Number(label.slice(8, 10))} ${month}`;
 }
 
 /** A round step so that about four grid lines cover `max`. */
@@ -30,10 +35,11 @@ function niceStep(max) {
 }
 
 /**
- * Draws into `container`. `labels` are the API's time buckets; each series
- * is `{name, className, values}` with one value per label.
+ * Draws into `container`. `labels` are the API's time buckets of `grain`
+ * (`time:hour`, ...); each series is `{name, className, values}` with one
+ * value per label.
  */
-export function draw(container, labels, series) {
+export function draw(container, labels, series, grain) {
   const width = Math.max(container.clientWidth, 280);
   const height = width < 500 ? 180 : 240;
   const inner = { w: width - PAD.left - PAD.right, h: height - PAD.top - PAD.bottom };
@@ -48,7 +54,7 @@ export function draw(container, labels, series) {
     height,
     viewBox: `0 0 ${width} ${height}`,
     role: 'img',
-    'aria-label': summary(labels, series),
+    'aria-label': summary(labels, series, grain),
   });
   for (let v = 0; v <= top; v += step) {
     svg.append(el('line', { class: 'grid', x1: PAD.left, x2: width - PAD.right, y1: y(v), y2: y(v) }));
@@ -57,7 +63,7 @@ export function draw(container, labels, series) {
   const every = Math.ceil(labels.length / Math.max(2, Math.floor(inner.w / 64)));
   labels.forEach((label, i) => {
     if (i % every === 0) {
-      svg.append(el('text', { class: 'axis', x: x(i), y: height - 8, 'text-anchor': 'middle' }, bucketLabel(label)));
+      svg.append(el('text', { class: 'axis', x: x(i), y: height - 8, 'text-anchor': 'middle' }, bucketLabel(label, grain)));
     }
   });
   for (const s of series) {
@@ -66,7 +72,7 @@ export function draw(container, labels, series) {
     if (labels.length <= 62) {
       s.values.forEach((v, i) => {
         const dot = el('circle', { class: `dot ${s.className}`, cx: x(i), cy: y(v), r: 3 });
-        dot.append(el('title', {}, `${bucketLabel(labels[i])}: ${count(v)} ${s.name.toLowerCase()}`));
+        dot.append(el('title', {}, `${bucketLabel(labels[i], grain)}: ${count(v)} ${s.name.toLowerCase()}`));
         svg.append(dot);
       });
     }
@@ -74,10 +80,11 @@ export function draw(container, labels, series) {
   container.replaceChildren(svg);
 }
 
-function summary(labels, series) {
+function summary(labels, series, grain) {
   if (!labels.length) return 'No data';
   const totals = series.map((s) => `${s.name}: peak ${count(Math.max(0, ...s.values))}`).join('; ');
-  return `From ${bucketLabel(labels[0])} to ${bucketLabel(labels[labels.length - 1])}. ${totals}.`;
+  const first = bucketLabel(labels[0], grain);
+  return `From ${first} to ${bucketLabel(labels[labels.length - 1], grain)}. ${totals}.`;
 }
 
 /** The chart's numbers as a table, for screen readers and copying. */

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod chdb;
 pub mod cluster_harness;
+pub mod dashboard_page;
 pub mod fold;
 pub mod geoip_fixture;
 pub mod metrics_text;

@@ -317,10 +317,10 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
 
     // Comparing with the 30 days before, which hold no events: every
     // count is new, and the URL says so.
-    browser.click("#compare").await;
+    integration_tests::dashboard_page::select(&browser, "#compare", "previous_period").await;
     assert!(
         browser
-            .wait_for_js("return location.search.includes('compare=1')")
+            .wait_for_js("return location.search.includes('compare=previous_period')")
             .await
     );
     wait_ready(&browser).await;

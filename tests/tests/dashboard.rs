@@ -293,10 +293,13 @@ async fn a_viewers_session_reads_only_their_sites() {
         .await
         .unwrap();
     assert_eq!(sites["editor"], "viewer");
+    // With the site's local day and the service's clock, from which the
+    // page works out "yesterday" and "year to date".
     assert_eq!(
         sites["sites"],
-        json!([{"domain": OTHER_SITE, "timezone": "UTC"}])
+        json!([{"domain": OTHER_SITE, "timezone": "UTC", "today": "2024-03-09"}])
     );
+    assert_eq!(sites["now"], "2024-03-09T16:00:00Z");
     let (status, answer) = post_with_cookie(&service, &cookie, true, &visitors_today(SITE)).await;
     assert_eq!(status, 403, "{answer}");
     let (status, answer) =

@@ -31,10 +31,13 @@ macro_rules! asset {
 }
 
 const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
 
 const ASSETS: &[Asset] = &[
     asset!("/", "index.html", "text/html; charset=utf-8"),
-    asset!("/style.css", "style.css", "text/css; charset=utf-8"),
+    asset!("/style.css", "style.css", CSS),
+    asset!("/views.css", "views.css", CSS),
+    asset!("/theme.css", "theme.css", CSS),
     asset!("/favicon.svg", "favicon.svg", "image/svg+xml"),
     asset!("/app.js", "app.js", JS),
     asset!("/api.js", "api.js", JS),
@@ -43,6 +46,10 @@ const ASSETS: &[Asset] = &[
     asset!("/chart.js", "chart.js", JS),
     asset!("/breakdowns.js", "breakdowns.js", JS),
     asset!("/first-run.js", "first-run.js", JS),
+    asset!("/periods.js", "periods.js", JS),
+    asset!("/filters.js", "filters.js", JS),
+    asset!("/realtime.js", "realtime.js", JS),
+    asset!("/shortcuts.js", "shortcuts.js", JS),
 ];
 
 /// A route for every asset, for a router of any state.
@@ -92,6 +99,14 @@ mod tests {
             if !asset.path.ends_with(".js") || asset.path == "/app.js" {
                 let name = asset.path.trim_start_matches('/');
                 assert!(index.contains(name), "index.html does not load {name}");
+            }
+        }
+        // Every module a script imports is served, or the page stops there.
+        for asset in ASSETS.iter().filter(|a| a.path.ends_with(".js")) {
+            for import in asset.body.split("from './").skip(1) {
+                let name = import.split('\'').next().unwrap_or_default();
+                let served = ASSETS.iter().any(|a| a.path.trim_start_matches('/') == name);
+                assert!(served, "{} imports {name}, which is not served", asset.path);
             }
         }
         // The SVG namespace is a name, not a place anything is loaded from.

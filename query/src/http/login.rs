@@ -1,6 +1,7 @@
 //! The dashboard's own small API: sign in with an editor token (which sets
 //! the session cookie), sign out, and the sites the signed-in editor may read.
 
+use crate::api::dates::site_zone;
 use crate::auth::caller::{caller, same_origin};
 use crate::auth::client_net::ClientNet;
 use crate::auth::session;
@@ -75,7 +76,10 @@ pub async fn logout(
 }
 
 /// `GET /api/dashboard/sites`: the caller's name and the sites they may read,
-/// in config order, with each site's time zone.
+/// in config order, with each site's time zone and its local `today`, and
+/// the service's clock (`now`): the page works out "yesterday" or "year to
+/// date" from these, so its days are the API's even when the browser's
+/// clock or zone differ.
 pub async fn sites(
     State(state): State<Arc<AppState>>,
     net: ClientNet,
@@ -83,14 +87,19 @@ pub async fn sites(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let editor = caller(&state, net, &method, &headers)?;
+    let now = (state.now)();
     let sites: Vec<_> = state
         .config
         .site
         .iter()
         .filter(|s| editor.may_read(&s.domain))
-        .map(|s| json!({"domain": s.domain, "timezone": s.timezone}))
+        .map(|s| {
+            let today = now.with_timezone(&site_zone(s)).date_naive();
+            json!({"domain": s.domain, "timezone": s.timezone, "today": today.to_string()})
+        })
         .collect();
-    let body = json!({"editor": editor.name, "sites": sites});
+    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = json!({"editor": editor.name, "sites": sites, "now": now});
     // `no-store`, like every answer: see `routes::api_headers`.
     Ok(Json(body).into_response())
 }

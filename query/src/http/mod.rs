@@ -13,6 +13,7 @@ pub mod health;
 pub mod login;
 pub mod params;
 pub mod realtime;
+pub mod realtime_view;
 pub mod routes;
 pub mod setup;
 pub mod stats;

@@ -13,7 +13,7 @@ use axum::Json;
 use std::sync::Arc;
 
 /// How far back "realtime" looks, as in Plausible.
-const REALTIME_SECS: i64 = 300;
+pub const REALTIME_SECS: i64 = 300;
 
 /// `GET /api/v1/stats/realtime/visitors?site_id=`: a bare number.
 pub async fn realtime_visitors(

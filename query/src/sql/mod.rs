@@ -7,7 +7,8 @@
 //! [`visits`] when a number needs them; [`clickhouse`] runs it under the
 //! configured limits. [`expr`] writes values, dimensions and filters as SQL
 //! text (user input only ever through [`expr::lit`]). Besides reports:
-//! the handlers' small [`lookups`], and the statements the rollup
+//! the handlers' small [`lookups`], the realtime view's last minutes
+//! ([`recent`]), and the statements the rollup
 //! materializer runs ([`materialize`]).
 
 pub mod clickhouse;
@@ -16,6 +17,7 @@ pub mod expr;
 pub mod lookups;
 pub mod materialize;
 pub mod plan;
+pub mod recent;
 pub mod report;
 pub mod rollups;
 pub mod visits;
