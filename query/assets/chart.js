@@ -63,7 +63,9 @@ export function draw(container, labels, series, grain) {
   const every = Math.ceil(labels.length / Math.max(2, Math.floor(inner.w / 64)));
   labels.forEach((label, i) => {
     if (i % every === 0) {
-      svg.append(el('text', { class: 'axis', x: x(i), y: height - 8, 'text-anchor': 'middle' }, bucketLabel(label, grain)));
+      // The last label ends at the edge instead of running past it.
+      const anchor = i === labels.length - 1 && labels.length > 1 ? 'end' : 'middle';
+      svg.append(el('text', { class: 'axis', x: x(i), y: height - 8, 'text-anchor': anchor }, bucketLabel(label, grain)));
     }
   });
   for (const s of series) {

@@ -10,7 +10,9 @@ use chrono::{TimeZone, Utc};
 use integration_tests::browser::{Browser, BrowserOptions};
 use integration_tests::dashboard_page::{sign_in, text, wait_ready};
 use integration_tests::query_harness::{insert, pageview, with_editors, TestQuery, ADMIN_TOKEN};
-use integration_tests::{expect_event_count, send, test_config, Clock, SystemClock, TestCollector, SITE};
+use integration_tests::{
+    expect_event_count, send, test_config, Clock, SystemClock, TestCollector, SITE,
+};
 use serde_json::{json, Value};
 
 /// The realtime lists as the page shows them: `[[label, visitors], ...]`.
@@ -94,8 +96,15 @@ async fn the_realtime_view_updates_itself_when_a_beacon_arrives() {
     assert_eq!(before["visitors"], 2);
     assert_eq!(text(&browser, "#rt-current").await, "1");
     assert_eq!(text(&browser, "#rt-visitors").await, "2");
-    assert_eq!(text(&browser, "#realtime").await, "1", "the top bar's count");
-    assert_eq!(shown_list(&browser, "rt-pages").await, api_list(&before, "pages", "page"));
+    assert_eq!(
+        text(&browser, "#realtime").await,
+        "1",
+        "the top bar's count"
+    );
+    assert_eq!(
+        shown_list(&browser, "rt-pages").await,
+        api_list(&before, "pages", "page")
+    );
     assert_eq!(
         shown_list(&browser, "rt-sources").await,
         api_list(&before, "sources", "source")
@@ -113,7 +122,9 @@ async fn the_realtime_view_updates_itself_when_a_beacon_arrives() {
     browser.screenshot("dashboard-realtime-before").await;
 
     // A new visitor's beacon, through the collector, while the page stays open.
-    browser.eval("window.stillThisPage = true; return true").await;
+    browser
+        .eval("window.stillThisPage = true; return true")
+        .await;
     let url = format!("https://{SITE}/launch");
     let response = send(&collector, &integration_tests::pageview(SITE, &url), &[]).await;
     assert_eq!(response.status(), 202);
@@ -132,8 +143,14 @@ async fn the_realtime_view_updates_itself_when_a_beacon_arrives() {
     let after = endpoint(&service).await;
     assert_eq!(after["current_visitors"], 2);
     assert_eq!(after["visitors"], 3);
-    assert_eq!(after["minutes"][29]["pageviews"], 1, "this minute's pageview");
-    assert_eq!(shown_list(&browser, "rt-pages").await, api_list(&after, "pages", "page"));
+    assert_eq!(
+        after["minutes"][29]["pageviews"], 1,
+        "this minute's pageview"
+    );
+    assert_eq!(
+        shown_list(&browser, "rt-pages").await,
+        api_list(&after, "pages", "page")
+    );
     assert_eq!(text(&browser, "#rt-visitors").await, "3");
     let same_page = browser
         .eval("return window.stillThisPage === true && performance.getEntriesByType('navigation').length === 1")
@@ -150,9 +167,7 @@ async fn the_realtime_view_updates_itself_when_a_beacon_arrives() {
     set_hidden(&browser, false).await;
     assert_eq!(browser.eval(polling).await, "live");
     assert!(
-        browser
-            .wait_for_js(&format!("{refreshes} > {count}"))
-            .await,
+        browser.wait_for_js(&format!("{refreshes} > {count}")).await,
         "no refresh on coming back"
     );
 

@@ -32,16 +32,66 @@ struct Visit {
 }
 
 const VISITS: [Visit; 10] = [
-    Visit { visitor: 1, day: "2024-03-09", source: "Google", page: "/" },
-    Visit { visitor: 2, day: "2024-03-09", source: "Bing", page: "/blog/a" },
-    Visit { visitor: 3, day: "2024-03-08", source: "Google", page: "/blog/b" },
-    Visit { visitor: 4, day: "2024-03-08", source: "", page: "/pricing" },
-    Visit { visitor: 5, day: "2024-02-01", source: "Bing", page: "/blog/a" },
-    Visit { visitor: 6, day: "2024-01-05", source: "Google", page: "/" },
-    Visit { visitor: 7, day: "2023-12-20", source: "Twitter", page: "/" },
-    Visit { visitor: 8, day: "2023-11-01", source: "Google", page: "/docs" },
-    Visit { visitor: 9, day: "2023-03-09", source: "Google", page: "/" },
-    Visit { visitor: 10, day: "2023-02-10", source: "Bing", page: "/blog/c" },
+    Visit {
+        visitor: 1,
+        day: "2024-03-09",
+        source: "Google",
+        page: "/",
+    },
+    Visit {
+        visitor: 2,
+        day: "2024-03-09",
+        source: "Bing",
+        page: "/blog/a",
+    },
+    Visit {
+        visitor: 3,
+        day: "2024-03-08",
+        source: "Google",
+        page: "/blog/b",
+    },
+    Visit {
+        visitor: 4,
+        day: "2024-03-08",
+        source: "",
+        page: "/pricing",
+    },
+    Visit {
+        visitor: 5,
+        day: "2024-02-01",
+        source: "Bing",
+        page: "/blog/a",
+    },
+    Visit {
+        visitor: 6,
+        day: "2024-01-05",
+        source: "Google",
+        page: "/",
+    },
+    Visit {
+        visitor: 7,
+        day: "2023-12-20",
+        source: "Twitter",
+        page: "/",
+    },
+    Visit {
+        visitor: 8,
+        day: "2023-11-01",
+        source: "Google",
+        page: "/docs",
+    },
+    Visit {
+        visitor: 9,
+        day: "2023-03-09",
+        source: "Google",
+        page: "/",
+    },
+    Visit {
+        visitor: 10,
+        day: "2023-02-10",
+        source: "Bing",
+        page: "/blog/c",
+    },
 ];
 
 fn date(day: &str) -> NaiveDate {
@@ -109,13 +159,20 @@ async fn periods_comparisons_filters_and_the_url_reproduce_the_views() {
         let expected = visitors(first, last, |_| true);
         assert_eq!(headline(&browser, "visitors").await, expected, "{period}");
         let status = text(&browser, "#status").await;
-        assert!(status.starts_with(&format!("{first} to {last}")), "{period}: {status}");
+        assert!(
+            status.starts_with(&format!("{first} to {last}")),
+            "{period}: {status}"
+        );
     }
     // The same from the keyboard, from another period each time.
     for (period, key, first, last) in PERIODS.iter().rev() {
         press(&browser, *key).await;
         wait_for_url(&browser, &format!("period={period}")).await;
-        assert_eq!(headline(&browser, "visitors").await, visitors(first, last, |_| true), "{key}");
+        assert_eq!(
+            headline(&browser, "visitors").await,
+            visitors(first, last, |_| true),
+            "{key}"
+        );
     }
     // `r` is the realtime view, in place of the reports.
     press(&browser, 'r').await;
@@ -128,14 +185,22 @@ async fn periods_comparisons_filters_and_the_url_reproduce_the_views() {
     );
     // `?` lists the shortcuts; Escape closes the list.
     press(&browser, '?').await;
-    assert!(browser.wait_for_js("return document.getElementById('shortcuts-help').open").await);
+    assert!(
+        browser
+            .wait_for_js("return document.getElementById('shortcuts-help').open")
+            .await
+    );
     let help = text(&browser, "#shortcuts-help").await;
     for needle in ["Yesterday", "Year to date", "Realtime", "Last 90 days"] {
         assert!(help.contains(needle), "{help}");
     }
     browser.screenshot("dashboard-views-shortcuts").await;
     press(&browser, '\u{e00c}').await; // Escape
-    assert!(browser.wait_for_js("return !document.getElementById('shortcuts-help').open").await);
+    assert!(
+        browser
+            .wait_for_js("return !document.getElementById('shortcuts-help').open")
+            .await
+    );
 
     // A custom range of days.
     select(&browser, "#period", "custom").await;
@@ -150,7 +215,10 @@ async fn periods_comparisons_filters_and_the_url_reproduce_the_views() {
         )
         .await;
     wait_for_url(&browser, "from=2024-01-01&to=2024-02-29").await;
-    assert_eq!(headline(&browser, "visitors").await, visitors("2024-01-01", "2024-02-29", |_| true));
+    assert_eq!(
+        headline(&browser, "visitors").await,
+        visitors("2024-01-01", "2024-02-29", |_| true)
+    );
 
     // Year to date against the same days a year before (365 days: the
     // leap day moves the end to March 10th), through the API's comparison.
@@ -166,16 +234,28 @@ async fn periods_comparisons_filters_and_the_url_reproduce_the_views() {
             "include": {"comparisons": {"mode": "year_over_year"}},
         }))
         .await;
-    assert_eq!(api["results"][0]["comparison"]["metrics"][0].to_string(), before);
+    assert_eq!(
+        api["results"][0]["comparison"]["metrics"][0].to_string(),
+        before
+    );
     let badge = text(&browser, "#headline .stat[data-metric=visitors] .change").await;
     // 6 now against 2: three times as many.
     assert_eq!(badge, "↑ +200%");
     let status = text(&browser, "#status").await;
-    assert!(status.ends_with("compared with 2023-01-01 to 2023-03-10"), "{status}");
-    assert!(text(&browser, "#legend-previous").await.contains("a year before"));
+    assert!(
+        status.ends_with("compared with 2023-01-01 to 2023-03-10"),
+        "{status}"
+    );
+    assert!(text(&browser, "#legend-previous")
+        .await
+        .contains("a year before"));
     // `x` stops comparing.
     press(&browser, 'x').await;
-    assert!(browser.wait_for_js("return !location.search.includes('compare=')").await);
+    assert!(
+        browser
+            .wait_for_js("return !location.search.includes('compare=')")
+            .await
+    );
     wait_ready(&browser).await;
 
     // Filters: source is not Google or Bing, then page does not contain
@@ -185,7 +265,10 @@ async fn periods_comparisons_filters_and_the_url_reproduce_the_views() {
     add_filter(&browser, "source", "is_not", &["Google", "Bing"]).await;
     wait_for_url(&browser, "not.source=Google&not.source=Bing").await;
     let not_big = |v: &Visit| v.source != "Google" && v.source != "Bing";
-    assert_eq!(headline(&browser, "visitors").await, visitors("2023-01-01", "2024-03-09", not_big));
+    assert_eq!(
+        headline(&browser, "visitors").await,
+        visitors("2023-01-01", "2024-03-09", not_big)
+    );
     assert_eq!(
         text(&browser, "#filters .chip").await,
         "Source is not Google or Bing ×"
@@ -215,15 +298,24 @@ async fn periods_comparisons_filters_and_the_url_reproduce_the_views() {
         .await;
     assert_eq!(
         chips,
-        json!(["Source is not Google or Bing ×", "Page does not contain pric ×"])
+        json!([
+            "Source is not Google or Bing ×",
+            "Page does not contain pric ×"
+        ])
     );
     assert_eq!(
-        browser.eval("return document.getElementById('period').value").await,
+        browser
+            .eval("return document.getElementById('period').value")
+            .await,
         "all"
     );
     // Removing the first chip keeps the second.
     browser.click("#filters .chip").await;
-    assert!(browser.wait_for_js("return !location.search.includes('not.source')").await);
+    assert!(
+        browser
+            .wait_for_js("return !location.search.includes('not.source')")
+            .await
+    );
     wait_ready(&browser).await;
     let no_pricing = visitors("2023-01-01", "2024-03-09", |v| !v.page.contains("pric"));
     assert_eq!(headline(&browser, "visitors").await, no_pricing);
@@ -244,7 +336,11 @@ async fn periods_comparisons_filters_and_the_url_reproduce_the_views() {
 /// Adds a filter through the form: dimension, operator, values.
 async fn add_filter(browser: &Browser, key: &str, op: &str, values: &[&str]) {
     browser.click("#add-filter").await;
-    assert!(browser.wait_for_js("return document.getElementById('filter-dialog').open").await);
+    assert!(
+        browser
+            .wait_for_js("return document.getElementById('filter-dialog').open")
+            .await
+    );
     select(browser, "#filter-key", key).await;
     select(browser, "#filter-op", op).await;
     for (i, value) in values.iter().enumerate() {

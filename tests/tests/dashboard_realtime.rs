@@ -7,7 +7,9 @@
 //! and the endpoint refuses as the realtime API does.
 
 use chrono::{TimeZone, Utc};
-use integration_tests::query_harness::{insert, pageview, serve, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN};
+use integration_tests::query_harness::{
+    insert, pageview, serve, TestQuery, ADMIN_TOKEN, VIEWER_TOKEN,
+};
 use integration_tests::{OTHER_SITE, SITE};
 use schema::EventRow;
 use serde_json::{json, Value};
@@ -67,7 +69,10 @@ async fn realtime(service: &TestQuery, site: &str, token: Option<&str>) -> (u16,
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 #[tokio::test]
@@ -88,7 +93,8 @@ async fn the_last_thirty_minutes_minute_by_minute_with_top_pages_and_sources() {
     assert_eq!(answer["pageviews"], 7);
 
     // (minutes ago, visitors, pageviews) of the minutes with events.
-    let expected: Vec<(u64, u64, u64)> = vec![(28, 1, 1), (6, 1, 1), (3, 1, 1), (1, 1, 1), (0, 2, 3)];
+    let expected: Vec<(u64, u64, u64)> =
+        vec![(28, 1, 1), (6, 1, 1), (3, 1, 1), (1, 1, 1), (0, 2, 3)];
     let minutes = answer["minutes"].as_array().unwrap();
     assert_eq!(minutes.len(), 30);
     for (i, m) in minutes.iter().enumerate() {
@@ -155,7 +161,9 @@ async fn an_empty_window_is_thirty_empty_minutes() {
     assert_eq!(answer["sources"], json!([]));
     let minutes = answer["minutes"].as_array().unwrap();
     assert_eq!(minutes.len(), 30);
-    assert!(minutes.iter().all(|m| m["visitors"] == 0 && m["pageviews"] == 0));
+    assert!(minutes
+        .iter()
+        .all(|m| m["visitors"] == 0 && m["pageviews"] == 0));
     service.stop().await;
 }
 
@@ -167,7 +175,10 @@ async fn it_is_refused_as_the_realtime_api_is() {
     // A viewer of the other site only.
     let (status, body) = realtime(&service, SITE, Some(VIEWER_TOKEN)).await;
     assert_eq!(status, 403, "{body}");
-    assert_eq!(realtime(&service, OTHER_SITE, Some(VIEWER_TOKEN)).await.0, 200);
+    assert_eq!(
+        realtime(&service, OTHER_SITE, Some(VIEWER_TOKEN)).await.0,
+        200
+    );
     // No site named.
     let response = service
         .http()

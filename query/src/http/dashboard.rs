@@ -105,7 +105,9 @@ mod tests {
         for asset in ASSETS.iter().filter(|a| a.path.ends_with(".js")) {
             for import in asset.body.split("from './").skip(1) {
                 let name = import.split('\'').next().unwrap_or_default();
-                let served = ASSETS.iter().any(|a| a.path.trim_start_matches('/') == name);
+                let served = ASSETS
+                    .iter()
+                    .any(|a| a.path.trim_start_matches('/') == name);
                 assert!(served, "{} imports {name}, which is not served", asset.path);
             }
         }

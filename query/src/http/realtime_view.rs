@@ -12,8 +12,8 @@ use super::params;
 use super::realtime::REALTIME_SECS;
 use crate::auth::client_net::ClientNet;
 use crate::error::ApiError;
-use crate::sql::recent::{self, Recent, WINDOW_MINUTES};
 use crate::sql::lookups;
+use crate::sql::recent::{self, Recent, WINDOW_MINUTES};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, Uri};
@@ -87,7 +87,10 @@ mod tests {
         r.pages = vec![("/".into(), 3)];
         let body = answer(&r);
         assert_eq!(body["minutes"][0]["minutes_ago"], 29);
-        assert_eq!(body["minutes"][29], json!({"minutes_ago": 0, "visitors": 3, "pageviews": 0}));
+        assert_eq!(
+            body["minutes"][29],
+            json!({"minutes_ago": 0, "visitors": 3, "pageviews": 0})
+        );
         assert_eq!(body["pages"], json!([{"page": "/", "visitors": 3}]));
         assert_eq!(body["sources"], json!([]));
     }

@@ -48,9 +48,18 @@ pub struct Recent {
 }
 
 /// The window ending at `now` (Unix seconds): three small queries at once.
-pub async fn last_minutes(db: &Db, site: &str, now: i64, limits: Limits) -> Result<Recent, ApiError> {
+pub async fn last_minutes(
+    db: &Db,
+    site: &str,
+    now: i64,
+    limits: Limits,
+) -> Result<Recent, ApiError> {
     let window = Window { site, now };
-    let sql = [window.minutes_sql(), window.pages_sql(), window.sources_sql()];
+    let sql = [
+        window.minutes_sql(),
+        window.pages_sql(),
+        window.sources_sql(),
+    ];
     let (minutes, pages, sources) = tokio::try_join!(
         fetch_json(db, &sql[0], limits),
         fetch_json(db, &sql[1], limits),
@@ -167,12 +176,36 @@ mod tests {
         });
         let (minutes, total) = per_minute(&answer);
         assert_eq!(minutes.len(), 30);
-        assert_eq!(minutes[29], Minute { visitors: 2, pageviews: 3 });
-        assert_eq!(minutes[0], Minute { visitors: 1, pageviews: 1 });
-        assert_eq!(minutes[22], Minute { visitors: 4, pageviews: 0 });
+        assert_eq!(
+            minutes[29],
+            Minute {
+                visitors: 2,
+                pageviews: 3
+            }
+        );
+        assert_eq!(
+            minutes[0],
+            Minute {
+                visitors: 1,
+                pageviews: 1
+            }
+        );
+        assert_eq!(
+            minutes[22],
+            Minute {
+                visitors: 4,
+                pageviews: 0
+            }
+        );
         let empty = minutes.iter().filter(|m| **m == Minute::default()).count();
         assert_eq!(empty, 27);
-        assert_eq!(total, Minute { visitors: 6, pageviews: 4 });
+        assert_eq!(
+            total,
+            Minute {
+                visitors: 6,
+                pageviews: 4
+            }
+        );
     }
 
     #[test]
@@ -190,8 +223,14 @@ mod tests {
             now: 1_710_000_000,
         };
         let rows = w.rows();
-        assert!(rows.contains("timestamp > toDateTime(1709998200)"), "{rows}");
-        assert!(rows.contains("timestamp <= toDateTime(1710000000)"), "{rows}");
+        assert!(
+            rows.contains("timestamp > toDateTime(1709998200)"),
+            "{rows}"
+        );
+        assert!(
+            rows.contains("timestamp <= toDateTime(1710000000)"),
+            "{rows}"
+        );
         assert!(rows.contains("site = 'a\\'b'"), "{rows}");
         assert!(w.sources_sql().contains("'Direct / None'"));
     }
