@@ -8,6 +8,7 @@
 //! - filters with `is not` and `does not contain` and several values,
 //!   whose URL reproduces the view when opened again;
 //! - the dark theme follows `prefers-color-scheme`.
+//!
 //! Screenshots go to `target/test-artifacts/dashboard-views-*.png`.
 
 use chrono::{NaiveDate, TimeZone, Utc};
