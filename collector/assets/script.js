@@ -46,6 +46,15 @@
     if (options.revenue) body.$ = options.revenue;
     if (options.interactive === false) body.i = false;
     if (hash) body.h = 1;
+    // A new page view: first the engagement of the one it ends.
+    if (name == 'pageview') {
+      leave();
+      start(body.u);
+    }
+    send(body, callback);
+  }
+
+  function send(body, callback) {
     body = JSON.stringify(body);
     // sendBeacon outlives the page (a click that navigates away); a callback
     // wants the status, which only fetch gives.
@@ -53,6 +62,55 @@
     w.fetch && fetch(api, { method: 'POST', body: body, keepalive: true }).then(
       function (response) { callback && callback({ status: response.status }); },
       function (error) { callback && callback({ error: error }); });
+  }
+
+  // Engagement, as Plausible's tracker reports it: for the page view sent
+  // last (url), the time it was visible and focused (ms, plus since
+  // `since` while it is) and the deepest point shown (px). Sent when the
+  // page is hidden, blurred or left, or a new page view follows, if there
+  // is something new: a deeper point, or 3 s more.
+  var url, ms, since, deepest, reported;
+  function now() {
+    return Date.now();
+  }
+  function active() {
+    return d.visibilityState == 'visible' && d.hasFocus();
+  }
+  function height() {
+    var e = d.documentElement, b = d.body || e;
+    return Math.max(e.scrollHeight, e.offsetHeight, e.clientHeight, b.scrollHeight, b.offsetHeight);
+  }
+  function scrolled() {
+    deepest = Math.max(deepest, Math.min(height(), w.scrollY + w.innerHeight));
+  }
+  function start(u) {
+    url = u;
+    ms = 0;
+    deepest = 0;
+    reported = -1;
+    since = active() && now();
+    scrolled();
+  }
+  // Banks the running time; `since` is then 0 until the page is active again.
+  function pause() {
+    if (since) ms += now() - since;
+    since = 0;
+  }
+  function leave() {
+    if (!url || silent()) return;
+    var running = since;
+    pause();
+    var depth = Math.min(100, Math.round(deepest * 100 / height()));
+    if (depth > reported || ms >= 3000) {
+      reported = depth;
+      send({ n: 'engagement', u: url, d: domain, sd: depth, e: ms, h: hash ? 1 : undefined });
+      ms = 0;
+    }
+    if (running) since = now();
+  }
+  function change() {
+    if (active()) since = since || now();
+    else leave(), since = 0;
   }
 
   // One pageview per path (per URL in hash mode), counted once it is seen.
@@ -93,6 +151,11 @@
   if (hash) w.addEventListener('hashchange', page);
   d.addEventListener('click', click);
   d.addEventListener('auxclick', click);
+  d.addEventListener('scroll', function () { url && scrolled(); });
+  d.addEventListener('visibilitychange', change);
+  w.addEventListener('blur', change);
+  w.addEventListener('focus', change);
+  w.addEventListener('pagehide', function () { leave(); since = 0; });
 
   // A prerendered page counts when it is shown, not when it is fetched.
   if (d.visibilityState == 'prerender') {

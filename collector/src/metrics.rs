@@ -27,6 +27,7 @@ pub const SPOOL_OLDEST: &str = "analytics_spool_oldest_seconds";
 pub const IMPORT_LINES: &str = "analytics_import_lines";
 pub const FORWARDED_IGNORED: &str = "analytics_forwarded_header_ignored";
 pub const FIELDS_IGNORED: &str = "analytics_fields_ignored";
+pub const PAGE_VIEWS_REMEMBERED: &str = "analytics_page_views_remembered";
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -71,6 +72,9 @@ pub struct Metrics {
     /// Events stored without an optional field (or part of it) they sent,
     /// by the field's name: see [`crate::beacon::OptionalField`].
     pub fields_ignored: Family<FieldLabel, Counter>,
+    /// Page views the engagement check remembers (see
+    /// [`crate::pipeline::engagement`]), as of the last expiry run.
+    pub page_views_remembered: Gauge,
 }
 
 impl Default for Metrics {
@@ -92,6 +96,7 @@ impl Default for Metrics {
             import_lines: Family::default(),
             forwarded_ignored: Counter::default(),
             fields_ignored: Family::default(),
+            page_views_remembered: Gauge::default(),
         };
         m.register();
         m
@@ -175,6 +180,11 @@ impl Metrics {
             FIELDS_IGNORED,
             "Events kept without an optional field they sent (or part of it), by field",
             self.fields_ignored.clone(),
+        );
+        r.register(
+            PAGE_VIEWS_REMEMBERED,
+            "Recent page views held in memory to check engagement beacons against",
+            self.page_views_remembered.clone(),
         );
     }
 

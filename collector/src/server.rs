@@ -14,7 +14,7 @@ use crate::http::import;
 use crate::http::routes::{self, Surface};
 use crate::http::tracker::TrackerScript;
 use crate::jobs::retention::{self, RetentionSchedule};
-use crate::jobs::{rate_limit_clean_up, salt_rotation};
+use crate::jobs::{page_view_expiry, rate_limit_clean_up, salt_rotation};
 use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::privacy::salt::SaltStore;
@@ -35,6 +35,8 @@ const GEOIP_CHECK_EVERY: Duration = Duration::from_secs(10);
 
 /// How often rate limiters forget visitors whose allowance has recovered.
 const RATE_LIMIT_CLEAN_UP_EVERY: Duration = Duration::from_secs(60);
+/// How often expired page views are forgotten (and the gauge updated).
+const PAGE_VIEW_EXPIRY_EVERY: Duration = Duration::from_secs(60);
 
 /// How long in-flight requests may take to finish after a stop signal.
 const DRAIN_REQUESTS_FOR: Duration = Duration::from_secs(10);
@@ -145,6 +147,15 @@ impl Collector {
             RATE_LIMIT_CLEAN_UP_EVERY,
             stop.clone(),
         );
+        let page_view_expiry = page_view_expiry::spawn(
+            page_view_expiry::Expiry {
+                page_views: pipeline.page_views().clone(),
+                clock: self.clock.clone(),
+                metrics: metrics.clone(),
+            },
+            PAGE_VIEW_EXPIRY_EVERY,
+            stop.clone(),
+        );
         let geo_watcher = pipeline
             .enricher()
             .geo()
@@ -185,6 +196,7 @@ impl Collector {
             spool_writer.await.context("spool writer")?;
         }
         limits_clean_up.await.context("rate-limit clean-up")?;
+        page_view_expiry.await.context("page-view expiry")?;
         retention.await.context("retention job")?;
         tracing::info!("collector stopped");
         Ok(())

@@ -148,29 +148,97 @@ struct Visitor {
 }
 
 /// Draws `n` beacons from `config`; the same seed gives the same beacons.
+///
+/// An engagement beacon is about a page view: the collector drops one whose
+/// visitor has no page view of its page in the visit window. So each one
+/// repeats the visitor, site and URL of a pageview drawn at least
+/// [`ENGAGEMENT_GAP`] beacons earlier (sent well before it, whatever the
+/// concurrency) and among the last [`ENGAGEABLE`] such pageviews (well
+/// within the window, however slow the run), which the collector stores
+/// (not a bot's, nor under DNT or GPC). Until there is one, a pageview is
+/// drawn instead.
 pub fn generate(config: &WorkloadConfig, n: usize) -> Vec<Beacon> {
     let mut rng = StdRng::seed_from_u64(config.seed);
     let visitors = visitors(config, &mut rng);
     let zipf = Zipf::new(config.paths.max(1) as f64, config.zipf_exponent).expect("valid Zipf");
     let sites = config.sites.len().max(1);
+    let mut viewed = Viewed::default();
     (0..n)
-        .map(|_| {
-            let visitor = &visitors[rng.random_range(0..visitors.len())];
-            let site = rng.random_range(0..sites);
-            let domain = config.sites.get(site).map_or("example.com", String::as_str);
-            let page = zipf.sample(&mut rng) as u64;
-            let body = body(&mut rng, config, domain, page);
+        .map(|position| {
+            let mut visitor = rng.random_range(0..visitors.len());
+            let mut site = rng.random_range(0..sites);
+            let dnt = rng.random_bool(config.dnt_share);
+            let gpc = rng.random_bool(config.gpc_share);
+            let domain = |site: usize| config.sites.get(site).map_or("example.com", String::as_str);
+            let mut draw = Draw::new(&mut rng, config, domain(site), zipf.sample(&mut rng) as u64);
+            if draw.kind == Kind::Engagement {
+                match viewed.pick(position, &mut rng) {
+                    Some(view) => {
+                        (visitor, site) = (view.visitor, view.site);
+                        draw.url = view.url.clone();
+                    }
+                    None => draw.kind = Kind::Pageview,
+                }
+            }
+            let who = &visitors[visitor];
+            if draw.kind == Kind::Pageview && !(dnt || gpc || who.bot) {
+                viewed.push(position, visitor, site, &draw.url);
+            }
             Beacon {
-                body: Bytes::from(body),
-                user_agent: HeaderValue::from_static(visitor.user_agent),
-                forwarded_for: visitor.forwarded_for.clone(),
-                dnt: rng.random_bool(config.dnt_share),
-                gpc: rng.random_bool(config.gpc_share),
-                bot: visitor.bot,
+                body: Bytes::from(draw.body(domain(site))),
+                user_agent: HeaderValue::from_static(who.user_agent),
+                forwarded_for: who.forwarded_for.clone(),
+                dnt,
+                gpc,
+                bot: who.bot,
                 site,
             }
         })
         .collect()
+}
+
+/// How many beacons after its pageview an engagement comes at the soonest.
+pub const ENGAGEMENT_GAP: usize = 512;
+
+/// How many of the latest stored pageviews an engagement may be about.
+pub const ENGAGEABLE: usize = 1024;
+
+/// A pageview the collector will store, that an engagement can be about.
+#[derive(Debug, Clone)]
+struct View {
+    position: usize,
+    visitor: usize,
+    site: usize,
+    url: String,
+}
+
+/// The latest stored pageviews, oldest first.
+#[derive(Debug, Default)]
+struct Viewed(std::collections::VecDeque<View>);
+
+impl Viewed {
+    fn push(&mut self, position: usize, visitor: usize, site: usize, url: &str) {
+        self.0.push_back(View {
+            position,
+            visitor,
+            site,
+            url: url.to_owned(),
+        });
+    }
+
+    /// One of the latest [`ENGAGEABLE`] pageviews at least
+    /// [`ENGAGEMENT_GAP`] before `position`, if there is one.
+    fn pick(&mut self, position: usize, rng: &mut StdRng) -> Option<&View> {
+        let ready = self
+            .0
+            .iter()
+            .take_while(|v| v.position + ENGAGEMENT_GAP <= position)
+            .count();
+        let stale = ready.saturating_sub(ENGAGEABLE);
+        self.0.drain(..stale);
+        let ready = ready - stale;
+        (ready > 0).then(|| &self.0[rng.random_range(0..ready)])
+    }
 }
 
 /// The visitor pool: distinct /24 (IPv4) or /48 (IPv6) networks, so that
@@ -235,55 +303,99 @@ pub(crate) fn weighted<T: Copy>(rng: &mut StdRng, items: &[(T, u32)], total: u32
     items[items.len() - 1].0
 }
 
-/// The JSON body of one beacon on page number `page` (1 is the home page).
-fn body(rng: &mut StdRng, config: &WorkloadConfig, domain: &str, page: u64) -> String {
-    let path = if page <= 1 {
-        "/".to_owned()
-    } else {
-        let section = SECTIONS[(page % SECTIONS.len() as u64) as usize];
-        format!("/{section}/page-{page}")
-    };
-    let mut url = format!("https://{domain}{path}");
-    if rng.random_bool(0.10) {
-        let (source, medium, campaign) = CAMPAIGNS[rng.random_range(0..CAMPAIGNS.len())];
-        url.push_str(&format!(
-            "?utm_source={source}&utm_medium={medium}&utm_campaign={campaign}"
-        ));
-    } else if rng.random_bool(0.02) {
-        url.push_str("?gclid=EAIaIQobChMI");
-    }
-    let referrer = match rng.random_range(0..100) {
-        0..40 => None,
-        40..65 => Some(format!("https://{domain}/")),
-        _ => {
-            let total: u32 = REFERRERS.iter().map(|(_, w)| w).sum();
-            Some(weighted(rng, REFERRERS, total).to_owned())
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Pageview,
+    Custom,
+    Engagement,
+}
+
+/// What one beacon says, drawn before its body is written (an engagement
+/// takes its URL from an earlier pageview).
+struct Draw {
+    kind: Kind,
+    url: String,
+    referrer: String,
+    width: u16,
+    /// A custom event's name and props.
+    custom: (&'static str, &'static str),
+    /// An engagement's scroll depth and engaged milliseconds.
+    engagement: (u8, u32),
+}
+
+impl Draw {
+    /// A beacon on page number `page` (1 is the home page).
+    fn new(rng: &mut StdRng, config: &WorkloadConfig, domain: &str, page: u64) -> Self {
+        let path = if page <= 1 {
+            "/".to_owned()
+        } else {
+            let section = SECTIONS[(page % SECTIONS.len() as u64) as usize];
+            format!("/{section}/page-{page}")
+        };
+        let mut url = format!("https://{domain}{path}");
+        if rng.random_bool(0.10) {
+            let (source, medium, campaign) = CAMPAIGNS[rng.random_range(0..CAMPAIGNS.len())];
+            url.push_str(&format!(
+                "?utm_source={source}&utm_medium={medium}&utm_campaign={campaign}"
+            ));
+        } else if rng.random_bool(0.02) {
+            url.push_str("?gclid=EAIaIQobChMI");
         }
-    };
-    let width = SCREEN_WIDTHS[rng.random_range(0..SCREEN_WIDTHS.len())];
-    let kind = rng.random::<f64>();
-    let referrer = serde_json::to_string(&referrer).expect("a string or null");
-    let url = serde_json::to_string(&url).expect("a string");
-    if kind < config.custom_share {
-        let (name, props) = CUSTOM_EVENTS[rng.random_range(0..CUSTOM_EVENTS.len())];
-        format!(
-            r#"{{"n":"{name}","u":{url},"d":"{domain}","r":{referrer},"w":{width},"p":{props}}}"#
-        )
-    } else if kind < config.custom_share + config.engagement_share {
-        let depth = rng.random_range(5..=100);
-        let ms = rng.random_range(500..600_000);
-        format!(
-            r#"{{"n":"engagement","u":{url},"d":"{domain}","r":{referrer},"sd":{depth},"e":{ms}}}"#
-        )
-    } else {
-        format!(r#"{{"n":"pageview","u":{url},"d":"{domain}","r":{referrer},"w":{width}}}"#)
+        let referrer = match rng.random_range(0..100) {
+            0..40 => None,
+            40..65 => Some(format!("https://{domain}/")),
+            _ => {
+                let total: u32 = REFERRERS.iter().map(|(_, w)| w).sum();
+                Some(weighted(rng, REFERRERS, total).to_owned())
+            }
+        };
+        let width = SCREEN_WIDTHS[rng.random_range(0..SCREEN_WIDTHS.len())];
+        let draw = rng.random::<f64>();
+        let kind = if draw < config.custom_share {
+            Kind::Custom
+        } else if draw < config.custom_share + config.engagement_share {
+            Kind::Engagement
+        } else {
+            Kind::Pageview
+        };
+        Self {
+            kind,
+            url,
+            referrer: serde_json::to_string(&referrer).expect("a string or null"),
+            width,
+            custom: CUSTOM_EVENTS[rng.random_range(0..CUSTOM_EVENTS.len())],
+            engagement: (rng.random_range(5..=100), rng.random_range(500..600_000)),
+        }
+    }
+
+    /// The JSON body, as Plausible's tracker sends it.
+    fn body(&self, domain: &str) -> String {
+        let url = serde_json::to_string(&self.url).expect("a string");
+        let (referrer, width) = (&self.referrer, self.width);
+        match self.kind {
+            Kind::Custom => {
+                let (name, props) = self.custom;
+                format!(
+                    r#"{{"n":"{name}","u":{url},"d":"{domain}","r":{referrer},"w":{width},"p":{props}}}"#
+                )
+            }
+            Kind::Engagement => {
+                let (depth, ms) = self.engagement;
+                format!(
+                    r#"{{"n":"engagement","u":{url},"d":"{domain}","r":{referrer},"sd":{depth},"e":{ms}}}"#
+                )
+            }
+            Kind::Pageview => {
+                format!(r#"{{"n":"pageview","u":{url},"d":"{domain}","r":{referrer},"w":{width}}}"#)
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
+    use std::collections::{HashMap, HashSet};
 
     fn share(beacons: &[Beacon], f: impl Fn(&Beacon) -> bool) -> f64 {
         beacons.iter().filter(|b| f(b)).count() as f64 / beacons.len() as f64
@@ -353,6 +465,35 @@ mod tests {
             v["u"].as_str().unwrap().ends_with(".example/")
         });
         assert!(home > 0.05, "the home page is the most visited: {home}");
+    }
+
+    #[test]
+    fn each_engagement_follows_a_stored_pageview_of_its_visitor_and_page() {
+        let beacons = sample();
+        // Positions of stored pageviews by visitor, site and page (no query).
+        let mut views: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+        let mut engagements = 0;
+        for (i, b) in beacons.iter().enumerate() {
+            let v: serde_json::Value = serde_json::from_slice(&b.body).unwrap();
+            let url = v["u"].as_str().unwrap();
+            let key = (
+                format!("{:?} {:?}", b.forwarded_for, b.user_agent),
+                v["d"].as_str().unwrap().to_owned(),
+                url.split('?').next().unwrap().to_owned(),
+            );
+            if v["n"] == "pageview" && !(b.dnt || b.gpc || b.bot) {
+                views.entry(key).or_default().push(i);
+            } else if v["n"] == "engagement" {
+                engagements += 1;
+                let before = views.get(&key).into_iter().flatten();
+                // Far enough back to be sent first, near enough to be recent.
+                let window = ENGAGEMENT_GAP..=ENGAGEMENT_GAP + 4 * ENGAGEABLE;
+                let found = before.into_iter().any(|p| window.contains(&(i - p)));
+                assert!(found, "engagement {i} has no pageview before it");
+            }
+        }
+        let share = engagements as f64 / beacons.len() as f64;
+        assert!((0.08..0.12).contains(&share), "engagement {share}");
     }
 
     #[test]

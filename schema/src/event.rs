@@ -12,6 +12,12 @@ pub trait TableRow: Row {
     const COLUMNS: &'static [(&'static str, &'static str)];
 }
 
+/// The `scroll_depth` of an `engagement` event that reported none (no `sd`,
+/// or one that is not a number), as Plausible stores it: reported depths
+/// are 0..=100, so queries tell the two apart with `scroll_depth <= 100`.
+/// Other events store 0: the column means something only for engagement.
+pub const NO_SCROLL_DEPTH: u8 = 255;
+
 /// One stored event. `timestamp` is seconds since the Unix epoch, UTC.
 ///
 /// Text is `CompactString`: nearly every value of an event (browser, OS,

@@ -27,5 +27,5 @@ pub mod table_check;
 
 pub use client::{connect, Db, DbError};
 pub use config::{Config, ConfigError};
-pub use event::{EventRow, SaltRow};
+pub use event::{EventRow, SaltRow, NO_SCROLL_DEPTH};
 pub use row_binary::EncodedRows;

@@ -85,10 +85,12 @@ async fn custom_and_engagement_events_keep_their_fields() {
     let signup = json!({"name": "Signup", "url": "https://example.com/join", "domain": "example.com",
         "props": {"plan": "pro"}, "revenue": {"amount": "19.90", "currency": "eur"}, "interactive": false});
     let engagement = json!({"n": "engagement", "u": "https://example.com/join", "d": "example.com", "sd": 57, "e": 12345});
-    for body in [&signup, &engagement] {
+    // An engagement is stored only for a page its visitor viewed.
+    let view = pageview("example.com", "https://example.com/join");
+    for body in [&signup, &view, &engagement] {
         assert_eq!(send(&collector, body, &[]).await.status(), 202);
     }
-    expect_event_count(&collector.db, 2).await;
+    expect_event_count(&collector.db, 3).await;
     let rows = stored_rows(&collector.db).await;
     let (signup_row, engagement_row) = (&rows[0], &rows[1]);
     assert_eq!(signup_row.name, "Signup");

@@ -315,6 +315,25 @@ pub(super) fn parse_count(
     n.map(|n| n.min(max))
 }
 
+/// A whole percent (`sd`) clamped to 0..=100: a scroll position above the
+/// top or past the end is still the top or the end. Plausible leaves a
+/// negative `sd` out instead; we clamp it, as for values over 100.
+pub(super) fn parse_percent(value: Option<&Value>, ignored: &mut Ignored) -> Option<u8> {
+    let n = match value? {
+        Value::Null => return None,
+        Value::String(text) => text.parse::<i64>().ok(),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_u64().map(|_| i64::MAX))
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        _ => None,
+    };
+    if n.is_none() {
+        ignored.add(OptionalField::ScrollDepth);
+    }
+    n.map(|n| u8::try_from(n.clamp(0, 100)).expect("0..=100 fits"))
+}
+
 /// Whole-valued floats such as `1280.0` are accepted; huge ones saturate.
 fn whole_number(value: &Value) -> Option<u64> {
     if let Some(n) = value.as_u64() {
@@ -464,24 +483,59 @@ mod tests {
         }
     }
 
+    /// An engagement beacon with `extra` fields.
+    fn engaged(extra: &str) -> crate::beacon::Beacon {
+        ok(&format!(
+            r#"{{"n":"engagement","u":"https://example.com/","d":"example.com",{extra}}}"#
+        ))
+    }
+
     #[test]
     fn scroll_depth_and_engagement_time() {
-        assert_eq!(ok(&with(r#""sd":100"#)).scroll_depth, Some(100));
-        assert_eq!(ok(&with(r#""sd":150"#)).scroll_depth, Some(100));
-        assert_eq!(ok(&with(r#""sd":"50""#)).scroll_depth, Some(50));
-        assert_eq!(ok(&with(r#""e":"12""#)).engagement_ms, Some(12));
-        assert_eq!(
-            ok(&with(r#""e":5000000000"#)).engagement_ms,
-            Some(4294967295)
-        );
-        for bad in [r#""sd":-5"#, r#""sd":"5%""#] {
-            let (beacon, ignored) = left_out(bad, OptionalField::ScrollDepth);
+        let depth = |sd: &str| engaged(&format!(r#""e":1,"sd":{sd}"#));
+        assert_eq!(depth("100").scroll_depth, Some(100));
+        assert_eq!(depth("150").scroll_depth, Some(100));
+        assert_eq!(depth(r#""50""#).scroll_depth, Some(50));
+        assert_eq!(depth("40.0").scroll_depth, Some(40));
+        // Clamped below as well (Plausible leaves a negative one out).
+        assert_eq!(depth("-5").scroll_depth, Some(0));
+        assert_eq!(depth(r#""-5""#).scroll_depth, Some(0));
+        assert_eq!(depth("1e30").scroll_depth, Some(100));
+        let time = |e: &str| engaged(&format!(r#""sd":1,"e":{e}"#));
+        assert_eq!(time(r#""12""#).engagement_ms, Some(12));
+        assert_eq!(time("5000000000").engagement_ms, Some(4294967295));
+        for bad in [r#""5%""#, "12.5", "[1]"] {
+            let beacon = depth(bad);
+            let ignored = beacon.ignored.contains(OptionalField::ScrollDepth);
             assert_eq!((beacon.scroll_depth, ignored), (None, true), "{bad}");
         }
-        for bad in [r#""e":-1"#, r#""e":[1]"#, r#""e":1.5"#] {
-            let (beacon, ignored) = left_out(bad, OptionalField::EngagementTime);
+        for bad in ["-1", "[1]", "1.5"] {
+            let beacon = time(bad);
+            let ignored = beacon.ignored.contains(OptionalField::EngagementTime);
             assert_eq!((beacon.engagement_ms, ignored), (None, true), "{bad}");
         }
+    }
+
+    #[test]
+    fn depth_and_time_are_left_out_of_other_events() {
+        for extra in [r#""sd":50"#, r#""sd":"x""#] {
+            let (beacon, ignored) = left_out(extra, OptionalField::ScrollDepth);
+            assert_eq!((beacon.scroll_depth, ignored), (None, true), "{extra}");
+        }
+        let (beacon, ignored) = left_out(r#""e":1500"#, OptionalField::EngagementTime);
+        assert_eq!((beacon.engagement_ms, ignored), (None, true));
+        let custom = ok(r#"{"n":"Signup","u":"https://example.com/","d":"example.com","sd":5,"e":6}"#);
+        assert_eq!((custom.scroll_depth, custom.engagement_ms), (None, None));
+        // Absent is not left out.
+        assert!(ok(&with(r#""w":5"#)).ignored.is_empty());
+    }
+
+    #[test]
+    fn an_engagement_needs_depth_or_time() {
+        let got = errors(r#"{"n":"engagement","u":"https://example.com/","d":"example.com","sd":"x"}"#);
+        assert_eq!(got.0.keys().collect::<Vec<_>>(), ["name"]);
+        assert_eq!(engaged(r#""e":0"#).scroll_depth, None);
+        assert_eq!(engaged(r#""sd":0"#).engagement_ms, None);
     }
 
     #[test]

@@ -36,6 +36,7 @@ use crate::text::split_at_byte;
 use compact_str::CompactString;
 use fields::{
     parse_count, parse_domains, parse_hash_mode, parse_interactive, parse_name, parse_object,
+    parse_percent,
     Fields,
 };
 pub use ignored::{Ignored, OptionalField};
@@ -65,6 +66,8 @@ pub const MAX_DOMAINS: usize = 10;
 pub const NO_HOSTNAME: &str = "(none)";
 
 const REQUIRED: &str = "is required";
+const ENGAGEMENT_WITHOUT_FIELDS: &str =
+    "engagement event requires a valid integer value for at least one of 'sd' or 'e' fields";
 const NOT_STRING: &str = "must be a string";
 
 /// What kind of event a beacon records, derived from its name.
@@ -97,9 +100,11 @@ pub struct Beacon {
     pub revenue: Option<Revenue>,
     /// `w`, clamped to `u16::MAX`.
     pub screen_width: Option<u16>,
-    /// `sd`, clamped to 100.
+    /// `sd` of an `engagement` event, clamped to 0..=100; `None` when absent
+    /// or unusable, and on every other event.
     pub scroll_depth: Option<u8>,
-    /// `e`, clamped to `u32::MAX`.
+    /// `e` of an `engagement` event, clamped to `u32::MAX`; `None` on every
+    /// other event.
     pub engagement_ms: Option<u32>,
     /// The optional fields sent but left out, in whole or in part.
     pub ignored: Ignored,
@@ -202,11 +207,14 @@ fn parse_fields(fields: &mut Fields, errors: &mut FieldErrors) -> Option<Beacon>
     let mut count =
         |key, max: u32, field| parse_count(fields.one(key), max.into(), field, &mut ignored);
     let screen_width = count("w", u16::MAX.into(), OptionalField::ScreenWidth);
-    let scroll_depth = count("sd", 100, OptionalField::ScrollDepth);
     let engagement_ms = count("e", u32::MAX, OptionalField::EngagementTime);
+    let scroll_depth = parse_percent(fields.one("sd"), &mut ignored);
     let (name, page, domains) = (name?, page?, domains?);
+    let kind = kind_of(&name);
+    let (scroll_depth, engagement_ms) =
+        engagement_fields(&kind, scroll_depth, engagement_ms, &mut ignored, errors)?;
     Some(Beacon {
-        kind: kind_of(&name),
+        kind,
         name,
         domains,
         page,
@@ -216,10 +224,37 @@ fn parse_fields(fields: &mut Fields, errors: &mut FieldErrors) -> Option<Beacon>
         revenue,
         // The counts are already clamped, so these conversions cannot fail.
         screen_width: screen_width.and_then(|n| u16::try_from(n).ok()),
-        scroll_depth: scroll_depth.and_then(|n| u8::try_from(n).ok()),
+        scroll_depth,
         engagement_ms: engagement_ms.and_then(|n| u32::try_from(n).ok()),
         ignored,
     })
+}
+
+/// `sd` and `e` belong to `engagement` events: on any other event they are
+/// left out (and counted as ignored), as Plausible reads them only there.
+/// An engagement with neither is refused, as Plausible does: it would
+/// measure nothing.
+fn engagement_fields(
+    kind: &EventKind,
+    scroll_depth: Option<u8>,
+    engagement_ms: Option<u64>,
+    ignored: &mut Ignored,
+    errors: &mut FieldErrors,
+) -> Option<(Option<u8>, Option<u64>)> {
+    if *kind != EventKind::Engagement {
+        if scroll_depth.is_some() {
+            ignored.add(OptionalField::ScrollDepth);
+        }
+        if engagement_ms.is_some() {
+            ignored.add(OptionalField::EngagementTime);
+        }
+        return Some((None, None));
+    }
+    if scroll_depth.is_none() && engagement_ms.is_none() {
+        errors.add("name", ENGAGEMENT_WITHOUT_FIELDS);
+        return None;
+    }
+    Some((scroll_depth, engagement_ms))
 }
 
 /// Moves a field's error into `errors`, keeping the value when there is one.

@@ -69,6 +69,7 @@ async fn handle(
         state.metrics.forwarded_ignored.inc();
     }
     let now = state.clock.now();
+    let kind = beacon.kind.clone();
     let request = Request {
         beacon,
         headers,
@@ -85,15 +86,25 @@ async fn handle(
         Ok(rows) => rows,
         Err(reason) => return Ok(dropped(state, reason)),
     };
+    let page_views = state.pipeline.page_views();
+    let (rows, pending) = match page_views.check(&kind, rows, now) {
+        Ok(checked) => checked,
+        Err(reason) => return Ok(dropped(state, reason)),
+    };
     let count = rows.len() as u64;
-    match &state.spool {
+    let queued = match &state.spool {
         // 202 only once the rows are fsynced.
-        Some(spool) => spool.append(rows).await.map_err(|_| ApiError::Overloaded)?,
+        Some(spool) => spool.append(rows).await.map_err(|_| ApiError::Overloaded),
         None => state
             .queue
             .try_push_all(rows)
-            .map_err(|_| ApiError::Overloaded)?,
+            .map_err(|_| ApiError::Overloaded),
+    };
+    if let Err(error) = queued {
+        page_views.not_stored(pending);
+        return Err(error);
     }
+    page_views.stored(pending, now);
     state.metrics.accepted.inc_by(count);
     Ok((StatusCode::ACCEPTED, "ok").into_response())
 }

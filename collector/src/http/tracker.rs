@@ -184,7 +184,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn served_script_is_at_most_one_and_a_half_kilobytes_gzipped() {
+    async fn served_script_is_at_most_two_kilobytes_gzipped() {
         let script = TrackerScript::new("analytics_optout");
         let response = script.respond(&request(&[("accept-encoding", "gzip, br")]));
         assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
@@ -195,8 +195,9 @@ mod tests {
         encoder.write_all(script.plain()).unwrap();
         let size = encoder.finish().unwrap().len();
         eprintln!("script.js: {} bytes, {size} gzipped", script.plain().len());
-        assert!(size <= 1536, "{size} bytes gzipped");
-        assert!(served.len() <= 1536, "{} bytes served", served.len());
+        // Issue #21's budget, engagement included (Plausible's: about 2.5 KB).
+        assert!(size <= 2048, "{size} bytes gzipped");
+        assert!(served.len() <= 2048, "{} bytes served", served.len());
     }
 
     #[tokio::test]

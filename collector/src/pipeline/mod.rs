@@ -18,11 +18,12 @@
 //! the client address, and its rows skip the rate limits.
 
 pub mod consent;
+pub mod engagement;
 pub mod outcome;
 pub mod rate_limit;
 pub mod site_rules;
 
-use crate::beacon::Beacon;
+use crate::beacon::{Beacon, EventKind};
 use crate::enrich::bots;
 use crate::enrich::geo::Location;
 use crate::enrich::source::{click_id, Attribution};
@@ -30,12 +31,13 @@ use crate::enrich::ua::Classified;
 use crate::enrich::Enricher;
 use crate::privacy::salt::DayHasher;
 use crate::privacy::{ClientAddress, TruncatedIp};
+use engagement::PageViews;
 use compact_str::CompactString;
 use http::HeaderMap;
 use outcome::DropReason;
 use rate_limit::RateLimits;
 use schema::config::SiteConfig;
-use schema::{Config, EventRow};
+use schema::{Config, EventRow, NO_SCROLL_DEPTH};
 use site_rules::SiteRules;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -63,6 +65,7 @@ pub struct Pipeline {
     sites: HashMap<String, (usize, SiteRules), foldhash::fast::RandomState>,
     enricher: Enricher,
     limits: Arc<RateLimits>,
+    page_views: Arc<PageViews>,
 }
 
 /// A beacon that passed every check that needs no salt.
@@ -90,6 +93,7 @@ impl Pipeline {
             .collect::<Result<_, globset::Error>>()?;
         Ok(Self {
             limits: Arc::new(RateLimits::new(&config.collector, &config.site)),
+            page_views: Arc::new(PageViews::default()),
             config,
             sites,
             enricher,
@@ -102,6 +106,11 @@ impl Pipeline {
 
     pub fn rate_limits(&self) -> &Arc<RateLimits> {
         &self.limits
+    }
+
+    /// Recent page views, which engagement beacons are checked against.
+    pub fn page_views(&self) -> &Arc<PageViews> {
+        &self.page_views
     }
 
     /// The rows to store, one per accepting site, or why none is stored.
@@ -367,11 +376,21 @@ fn one_per_site(template: EventRow, sites: &[SiteIds]) -> Vec<EventRow> {
     rows
 }
 
+/// An engagement's `sd`, or [`NO_SCROLL_DEPTH`] when it reported none; 0 on
+/// other events (they never carry one: see [`crate::beacon`]).
+fn stored_scroll_depth(beacon: &Beacon) -> u8 {
+    match beacon.kind {
+        EventKind::Engagement => beacon.scroll_depth.unwrap_or(NO_SCROLL_DEPTH),
+        _ => 0,
+    }
+}
+
 /// The stored row: page path without query, `utm_*` in their own columns,
 /// the referrer as host and path (empty for a self-referral).
 /// The row without its site and visitor ids, moving what the beacon and the
 /// shared enrichment already hold.
 fn event_row(beacon: Beacon, now: u64, shared: Shared) -> EventRow {
+    let scroll_depth = stored_scroll_depth(&beacon);
     let page = beacon.page;
     let referrer = beacon
         .referrer
@@ -402,7 +421,7 @@ fn event_row(beacon: Beacon, now: u64, shared: Shared) -> EventRow {
         props_values,
         interactive: u8::from(beacon.interactive),
         screen_width: beacon.screen_width.unwrap_or(0),
-        scroll_depth: beacon.scroll_depth.unwrap_or(0),
+        scroll_depth,
         engagement_ms: beacon.engagement_ms.unwrap_or(0),
         revenue_amount,
         revenue_currency,

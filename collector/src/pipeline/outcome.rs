@@ -23,10 +23,15 @@ pub enum DropReason {
     Datacenter,
     /// Over the visitor's or the site's rate limit.
     RateLimited,
+    /// An `engagement` whose visitor has no page view of that page within
+    /// the visit window (see [`super::engagement`]).
+    EngagementNoPageview,
+    /// An `engagement` that repeats the one stored for its page view.
+    EngagementDuplicate,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 12] = [
         Self::Dnt,
         Self::Gpc,
         Self::OptOut,
@@ -37,6 +42,8 @@ impl DropReason {
         Self::Spam,
         Self::Datacenter,
         Self::RateLimited,
+        Self::EngagementNoPageview,
+        Self::EngagementDuplicate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +58,8 @@ impl DropReason {
             Self::Spam => "spam",
             Self::Datacenter => "datacenter",
             Self::RateLimited => "rate-limited",
+            Self::EngagementNoPageview => "engagement-no-pageview",
+            Self::EngagementDuplicate => "engagement-duplicate",
         }
     }
 }
