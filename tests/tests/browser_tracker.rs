@@ -3,6 +3,10 @@
 //! and what the browser sends is read back from ClickHouse. Also: the
 //! browser sends nothing under DNT, GPC or the opt-out cookie, and the
 //! stock Plausible tracker (vendored from npm) is recorded as well.
+//! Engagement (issue #21): leaving a long page read for 3 s reports its
+//! scroll depth and engaged time, an unscrolled page the share it showed,
+//! a background tab no engaged time while hidden; and the stock tracker's
+//! engagement is read the same way.
 
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
@@ -43,6 +47,8 @@ impl TestSite {
                 get(|| async { Html("<!doctype html><title>landed</title>") }),
             )
             .route("/stock", get(stock_page))
+            .route("/long", get(long_page))
+            .route("/stock-long", get(stock_long_page))
             .route("/plausible.js", get(stock_script))
             .with_state(pages);
         let task = tokio::spawn(async move {
@@ -107,6 +113,34 @@ init({{ domain: '{SITE}', endpoint: 'http://{collector}/api/event', captureOnLoc
 window.stockReady = true;
 </script>
 </head><body><h1>Stock tracker</h1></body></html>"#
+    ))
+}
+
+/// The height of the long test pages, in CSS pixels (no margins).
+const LONG_PAGE_PX: u32 = 5000;
+
+/// A page five thousand pixels long with our tracker.
+async fn long_page(State(pages): State<SitePages>) -> Html<String> {
+    let collector = pages.collector;
+    Html(format!(
+        r#"<!doctype html><html><head><title>long read</title>
+<script defer data-domain="{SITE}" data-local src="http://{collector}/js/script.js"></script>
+</head><body style="margin:0"><div style="height:{LONG_PAGE_PX}px">A long read</div></body></html>"#
+    ))
+}
+
+/// The same long page with the stock Plausible tracker.
+async fn stock_long_page(State(pages): State<SitePages>) -> Html<String> {
+    let collector = pages.collector;
+    Html(format!(
+        r#"<!doctype html><html><head><title>stock long read</title>
+<script type="module">
+import {{ init }} from '/plausible.js';
+window.__plausible = true;
+init({{ domain: '{SITE}', endpoint: 'http://{collector}/api/event', captureOnLocalhost: true, logging: false }});
+window.stockReady = true;
+</script>
+</head><body style="margin:0"><div style="height:{LONG_PAGE_PX}px">A long read</div></body></html>"#
     ))
 }
 
@@ -180,7 +214,9 @@ async fn pageviews_navigation_custom_events_and_outbound_links_land() {
     .await;
     assert!(landed, "the outbound link did not navigate");
 
-    expect_event_count(&collector.db, 6).await;
+    // Leaving each page (the navigation to /pricing, then the link away)
+    // also reports its engagement.
+    expect_event_count(&collector.db, 8).await;
     let mut expected = vec![
         format!(
             "File Download /pricing url={}",
@@ -189,6 +225,8 @@ async fn pageviews_navigation_custom_events_and_outbound_links_land() {
         "Outbound Link: Click /pricing url=".to_owned() + &site.outbound_url(),
         "Queued / early=yes".to_owned(),
         "Signup /pricing plan=pro,seats=3".to_owned(),
+        "engagement /".to_owned(),
+        "engagement /pricing".to_owned(),
         "pageview /".to_owned(),
         "pageview /pricing".to_owned(),
     ];
@@ -251,18 +289,24 @@ async fn dnt_gpc_and_the_optout_cookie_send_nothing() {
     let control = Browser::start(BrowserOptions::default()).await;
     browse(&control, &site).await;
     let started = std::time::Instant::now();
+    // Five beacons: the navigation also sends the engagement of `/`.
     let listed = wait_until(Duration::from_secs(20), || async {
-        requests_seen(&control).await.0 >= 4
+        requests_seen(&control).await.0 >= 5
     })
     .await;
     let latency = started.elapsed();
     assert!(listed, "control: {:?}", requests_seen(&control).await);
-    assert_eq!(requests_seen(&control).await, (4, true));
+    assert_eq!(requests_seen(&control).await, (5, true));
+    // Leaving the page sends the engagement of `/pricing`; closing the
+    // browser on it might or might not.
+    control.open(&site.url("/landing")).await;
     control.close().await;
-    expect_event_count(&collector.db, 4).await;
+    expect_event_count(&collector.db, 6).await;
     let expected = [
         "Queued / early=yes",
         "Signup /pricing",
+        "engagement /",
+        "engagement /pricing",
         "pageview /",
         "pageview /pricing",
     ];
@@ -309,9 +353,9 @@ async fn dnt_gpc_and_the_optout_cookie_send_nothing() {
 
     // Had a silent browser sent anything, the collector would have dropped
     // it (DNT/GPC headers, the cookie) or refused it, and counted that.
-    expect_event_count(&collector.db, 4).await;
+    expect_event_count(&collector.db, 6).await;
     let metrics = collector.metrics().await;
-    assert_metric(&metrics, "analytics_events_accepted_total", 4.0);
+    assert_metric(&metrics, "analytics_events_accepted_total", 6.0);
     let samples = parse_metrics(&metrics);
     let refused: Vec<&String> = samples
         .keys()
@@ -356,6 +400,197 @@ async fn the_stock_plausible_tracker_records_pageviews() {
     let other = "SELECT count() FROM events WHERE name NOT IN ('pageview', 'engagement')";
     assert_eq!(scalar(&collector.db, other).await, 0);
 
+    browser.close().await;
+    collector.stop().await;
+}
+
+/// Each stored engagement as `(path, sd, e)`, in arrival order.
+async fn engagements(db: &schema::Db) -> Vec<(String, u8, u32)> {
+    let tsv = db
+        .fetch_tsv(
+            "SELECT pathname, scroll_depth, engagement_ms FROM events \
+             WHERE name = 'engagement' ORDER BY timestamp, engagement_ms",
+        )
+        .await
+        .unwrap();
+    tsv.lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            (f[0].to_owned(), f[1].parse().unwrap(), f[2].parse().unwrap())
+        })
+        .collect()
+}
+
+/// Waits until the collector stored `n` pageviews.
+async fn wait_for_pageviews(db: &schema::Db, n: u64) {
+    let sql = "SELECT count() FROM events WHERE name = 'pageview'";
+    let stored = wait_until(Duration::from_secs(20), || async { scalar(db, sql).await >= n }).await;
+    assert!(stored, "{n} pageviews were not stored");
+}
+
+/// Waits for the one engagement a page left sends, then checks for 2 s
+/// that no other beacon follows: the collector would have accepted or
+/// dropped it, and counted either.
+async fn the_one_engagement(collector: &TestCollector, pageviews: u64) -> (String, u8, u32) {
+    let sql = "SELECT count() FROM events WHERE name = 'engagement'";
+    let db = &collector.db;
+    let arrived = wait_until(Duration::from_secs(20), || async { scalar(db, sql).await >= 1 }).await;
+    assert!(arrived, "no engagement arrived");
+    let beacons = || async {
+        let samples = parse_metrics(&collector.metrics().await);
+        samples
+            .iter()
+            .filter(|(name, _)| {
+                name.as_str() == "analytics_events_accepted_total"
+                    || name.starts_with("analytics_events_dropped_total{")
+            })
+            .map(|(_, n)| *n)
+            .sum::<f64>()
+    };
+    let more = wait_until(Duration::from_secs(2), || async {
+        beacons().await > (pageviews + 1) as f64
+    })
+    .await;
+    assert!(!more, "more than one engagement:\n{}", collector.metrics().await);
+    let mut all = engagements(db).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    all.remove(0)
+}
+
+/// Scrolls so that the bottom of the viewport is at `percent` of the page.
+async fn scroll_to(browser: &Browser, percent: u32) {
+    let script = format!(
+        "window.scrollTo(0, {percent} / 100 * document.documentElement.scrollHeight - innerHeight); \
+         return scrollY > 0"
+    );
+    assert_eq!(browser.eval(&script).await, true);
+}
+
+/// The page has the focus and is shown: what engaged time needs.
+async fn assert_engaged(browser: &Browser) {
+    let state = browser
+        .eval("return [document.visibilityState, document.hasFocus()]")
+        .await;
+    assert_eq!(state, serde_json::json!(["visible", true]));
+}
+
+#[tokio::test]
+async fn leaving_a_long_page_reports_its_scroll_depth_and_engaged_time() {
+    let collector = TestCollector::start(test_config()).await;
+    let site = TestSite::start(collector.addr).await;
+    let browser = Browser::start(BrowserOptions::default()).await;
+
+    browser.open(&site.url("/long")).await;
+    wait_for_pageviews(&collector.db, 1).await;
+    assert_engaged(&browser).await;
+    scroll_to(&browser, 60).await;
+    // Reading: about 3 s on the page.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    browser.open(&site.url("/landing")).await;
+
+    let (path, sd, e) = the_one_engagement(&collector, 1).await;
+    assert_eq!(path, "/long");
+    assert!((55..=70).contains(&sd), "sd {sd}");
+    assert!((2_000..=6_000).contains(&e), "e {e}");
+    browser.close().await;
+    collector.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_never_scrolled_reports_the_share_it_showed() {
+    let collector = TestCollector::start(test_config()).await;
+    let site = TestSite::start(collector.addr).await;
+    let browser = Browser::start(BrowserOptions::default()).await;
+
+    browser.open(&site.url("/long")).await;
+    wait_for_pageviews(&collector.db, 1).await;
+    let shown = browser.eval("return innerHeight").await.as_f64().unwrap();
+    let share = (shown * 100.0 / f64::from(LONG_PAGE_PX)).round() as u8;
+    browser.open(&site.url("/landing")).await;
+
+    let (path, sd, _) = the_one_engagement(&collector, 1).await;
+    assert_eq!(path, "/long");
+    assert_eq!(sd, share, "{shown} px of {LONG_PAGE_PX} shown");
+    browser.close().await;
+    collector.stop().await;
+}
+
+#[tokio::test]
+async fn time_in_a_background_tab_is_not_engaged_time() {
+    let collector = TestCollector::start(test_config()).await;
+    let site = TestSite::start(collector.addr).await;
+    let browser = Browser::start(BrowserOptions::default()).await;
+
+    browser.open(&site.url("/landing")).await;
+    let before = browser.client().windows().await.unwrap();
+    // A new tab behind the one shown, as a middle click opens a link.
+    let created = browser
+        .cdp(
+            "Target.createTarget",
+            serde_json::json!({"url": site.url("/long"), "background": true}),
+        )
+        .await;
+    let opened = std::time::Instant::now();
+    wait_for_pageviews(&collector.db, 1).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Then it is brought forward and read for about a second.
+    let target = created["targetId"].as_str().unwrap().to_owned();
+    browser
+        .cdp(
+            "Target.activateTarget",
+            serde_json::json!({ "targetId": target }),
+        )
+        .await;
+    let tab = browser
+        .client()
+        .windows()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| !before.contains(w))
+        .expect("the new tab");
+    browser.client().switch_to_window(tab).await.unwrap();
+    assert!(
+        browser
+            .wait_for_js("return document.visibilityState == 'visible' && document.hasFocus()")
+            .await,
+        "the tab did not come forward"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    browser.open(&site.url("/landing")).await;
+    let open_for = opened.elapsed();
+
+    let (path, _, e) = the_one_engagement(&collector, 1).await;
+    assert_eq!(path, "/long");
+    // Open for 4 s or more, of which 3 in the background.
+    assert!(open_for >= Duration::from_secs(4), "{open_for:?}");
+    assert!((500..=2_500).contains(&e), "e {e} after {open_for:?} open");
+    browser.close().await;
+    collector.stop().await;
+}
+
+#[tokio::test]
+async fn the_stock_plausible_trackers_engagement_is_read() {
+    let collector = TestCollector::start(test_config()).await;
+    let site = TestSite::start(collector.addr).await;
+    let browser = Browser::start(BrowserOptions::default()).await;
+
+    browser.open(&site.url("/stock-long")).await;
+    assert!(
+        browser
+            .wait_for_js("return window.stockReady === true")
+            .await
+    );
+    wait_for_pageviews(&collector.db, 1).await;
+    assert_engaged(&browser).await;
+    scroll_to(&browser, 60).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    browser.open(&site.url("/landing")).await;
+
+    let (path, sd, e) = the_one_engagement(&collector, 1).await;
+    assert_eq!(path, "/stock-long");
+    assert!((55..=70).contains(&sd), "sd {sd}");
+    assert!((2_000..=6_000).contains(&e), "e {e}");
     browser.close().await;
     collector.stop().await;
 }
