@@ -68,7 +68,8 @@
   // last (url), the time it was visible and focused (ms, plus since
   // `since` while it is) and the deepest point shown (px). Sent when the
   // page is hidden, blurred or left, or a new page view follows, if there
-  // is something new: a deeper point, or 3 s more.
+  // is something new: a deeper point, or engaged time. (Plausible's waits
+  // for 3 s more, and so loses the last seconds on a page.)
   var url, ms, since, deepest, reported;
   function now() {
     return Date.now();
@@ -101,7 +102,7 @@
     var running = since;
     pause();
     var depth = Math.min(100, Math.round(deepest * 100 / height()));
-    if (depth > reported || ms >= 3000) {
+    if (depth > reported || ms) {
       reported = depth;
       send({ n: 'engagement', u: url, d: domain, sd: depth, e: ms, h: hash ? 1 : undefined });
       ms = 0;

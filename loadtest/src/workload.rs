@@ -170,7 +170,8 @@ pub fn generate(config: &WorkloadConfig, n: usize) -> Vec<Beacon> {
             let dnt = rng.random_bool(config.dnt_share);
             let gpc = rng.random_bool(config.gpc_share);
             let domain = |site: usize| config.sites.get(site).map_or("example.com", String::as_str);
-            let mut draw = Draw::new(&mut rng, config, domain(site), zipf.sample(&mut rng) as u64);
+            let page = zipf.sample(&mut rng) as u64;
+            let mut draw = Draw::new(&mut rng, config, domain(site), page);
             if draw.kind == Kind::Engagement {
                 match viewed.pick(position, &mut rng) {
                     Some(view) => {
