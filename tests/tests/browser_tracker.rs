@@ -416,7 +416,11 @@ async fn engagements(db: &schema::Db) -> Vec<(String, u8, u32)> {
     tsv.lines()
         .map(|line| {
             let f: Vec<&str> = line.split('\t').collect();
-            (f[0].to_owned(), f[1].parse().unwrap(), f[2].parse().unwrap())
+            (
+                f[0].to_owned(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            )
         })
         .collect()
 }
@@ -424,7 +428,10 @@ async fn engagements(db: &schema::Db) -> Vec<(String, u8, u32)> {
 /// Waits until the collector stored `n` pageviews.
 async fn wait_for_pageviews(db: &schema::Db, n: u64) {
     let sql = "SELECT count() FROM events WHERE name = 'pageview'";
-    let stored = wait_until(Duration::from_secs(20), || async { scalar(db, sql).await >= n }).await;
+    let stored = wait_until(Duration::from_secs(20), || async {
+        scalar(db, sql).await >= n
+    })
+    .await;
     assert!(stored, "{n} pageviews were not stored");
 }
 
@@ -434,7 +441,10 @@ async fn wait_for_pageviews(db: &schema::Db, n: u64) {
 async fn the_one_engagement(collector: &TestCollector, pageviews: u64) -> (String, u8, u32) {
     let sql = "SELECT count() FROM events WHERE name = 'engagement'";
     let db = &collector.db;
-    let arrived = wait_until(Duration::from_secs(20), || async { scalar(db, sql).await >= 1 }).await;
+    let arrived = wait_until(Duration::from_secs(20), || async {
+        scalar(db, sql).await >= 1
+    })
+    .await;
     assert!(arrived, "no engagement arrived");
     let beacons = || async {
         let samples = parse_metrics(&collector.metrics().await);
@@ -451,7 +461,11 @@ async fn the_one_engagement(collector: &TestCollector, pageviews: u64) -> (Strin
         beacons().await > (pageviews + 1) as f64
     })
     .await;
-    assert!(!more, "more than one engagement:\n{}", collector.metrics().await);
+    assert!(
+        !more,
+        "more than one engagement:\n{}",
+        collector.metrics().await
+    );
     let mut all = engagements(db).await;
     assert_eq!(all.len(), 1, "{all:?}");
     all.remove(0)
@@ -566,15 +580,25 @@ async fn time_in_a_background_tab_is_not_engaged_time() {
     // sends an engagement with no time; leaving sends the second.
     let sql = "SELECT count() FROM events WHERE name = 'engagement' AND engagement_ms > 0";
     let db = &collector.db;
-    let arrived = wait_until(Duration::from_secs(20), || async { scalar(db, sql).await >= 1 }).await;
-    assert!(arrived, "no engaged time arrived: {:?}", engagements(db).await);
+    let arrived = wait_until(Duration::from_secs(20), || async {
+        scalar(db, sql).await >= 1
+    })
+    .await;
+    assert!(
+        arrived,
+        "no engaged time arrived: {:?}",
+        engagements(db).await
+    );
     let all = engagements(db).await;
     assert!(all.iter().all(|(path, _, _)| path == "/long"), "{all:?}");
     let e: u32 = all.iter().map(|(_, _, e)| e).sum();
     eprintln!("background tab: {all:?} after {open_for:?} open");
     // Open for 4 s or more, of which 3 in the background.
     assert!(open_for >= Duration::from_secs(4), "{open_for:?}");
-    assert!((500..=2_500).contains(&e), "e {e} after {open_for:?} open: {all:?}");
+    assert!(
+        (500..=2_500).contains(&e),
+        "e {e} after {open_for:?} open: {all:?}"
+    );
     let metrics = collector.metrics().await;
     let dropped = parse_metrics(&metrics)
         .into_keys()

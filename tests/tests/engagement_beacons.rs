@@ -53,7 +53,10 @@ async fn engagement_needs_a_page_view_by_the_same_visitor_and_is_stored_once() {
     let dropped = |reason: Option<&str>| reason.map(str::to_owned);
 
     // Nothing viewed yet.
-    assert_eq!(from(&collector, VISITOR, &first).await, dropped(NO_PAGEVIEW));
+    assert_eq!(
+        from(&collector, VISITOR, &first).await,
+        dropped(NO_PAGEVIEW)
+    );
     view(&collector, VISITOR, "/read").await;
     // Another visitor, another page: still nothing viewed.
     assert_eq!(
@@ -78,10 +81,7 @@ async fn engagement_needs_a_page_view_by_the_same_visitor_and_is_stored_once() {
     // Two page views and three engagements.
     expect_event_count(&collector.db, 5).await;
     let rows = engagement_rows(&collector.db).await;
-    assert_eq!(
-        depth_and_time(&rows),
-        [(60, 3000), (60, 3000), (85, 4000)]
-    );
+    assert_eq!(depth_and_time(&rows), [(60, 3000), (60, 3000), (85, 4000)]);
     let metrics = collector.metrics().await;
     assert_dropped(
         &metrics,
@@ -148,7 +148,11 @@ async fn scroll_depth_is_clamped_and_absent_depth_is_stored_as_255() {
     assert_eq!(schema::NO_SCROLL_DEPTH, 255);
     // The unusable "deep" is counted as an ignored `sd`.
     let metrics = collector.metrics().await;
-    assert_metric(&metrics, "analytics_fields_ignored_total{field=\"sd\"}", 1.0);
+    assert_metric(
+        &metrics,
+        "analytics_fields_ignored_total{field=\"sd\"}",
+        1.0,
+    );
     collector.stop().await;
 }
 
@@ -172,8 +176,10 @@ async fn an_engagement_with_neither_depth_nor_time_is_refused() {
 #[tokio::test]
 async fn depth_and_time_on_other_events_are_ignored() {
     let collector = TestCollector::start(test_config()).await;
-    let pageview = json!({"n": "pageview", "u": "https://example.com/a", "d": SITE, "sd": 70, "e": 9000});
-    let signup = json!({"n": "Signup", "u": "https://example.com/a", "d": SITE, "sd": 20, "e": 100});
+    let pageview =
+        json!({"n": "pageview", "u": "https://example.com/a", "d": SITE, "sd": 70, "e": 9000});
+    let signup =
+        json!({"n": "Signup", "u": "https://example.com/a", "d": SITE, "sd": 20, "e": 100});
     for body in [&pageview, &signup] {
         assert_eq!(from(&collector, VISITOR, body).await, None);
     }
@@ -185,7 +191,11 @@ async fn depth_and_time_on_other_events_are_ignored() {
         .unwrap();
     assert_eq!(stored, "Signup\t0\t0\npageview\t0\t0\n");
     let metrics = collector.metrics().await;
-    assert_metric(&metrics, "analytics_fields_ignored_total{field=\"sd\"}", 2.0);
+    assert_metric(
+        &metrics,
+        "analytics_fields_ignored_total{field=\"sd\"}",
+        2.0,
+    );
     assert_metric(&metrics, "analytics_fields_ignored_total{field=\"e\"}", 2.0);
     collector.stop().await;
 }

@@ -524,7 +524,8 @@ mod tests {
         }
         let (beacon, ignored) = left_out(r#""e":1500"#, OptionalField::EngagementTime);
         assert_eq!((beacon.engagement_ms, ignored), (None, true));
-        let custom = ok(r#"{"n":"Signup","u":"https://example.com/","d":"example.com","sd":5,"e":6}"#);
+        let custom =
+            ok(r#"{"n":"Signup","u":"https://example.com/","d":"example.com","sd":5,"e":6}"#);
         assert_eq!((custom.scroll_depth, custom.engagement_ms), (None, None));
         // Absent is not left out.
         assert!(ok(&with(r#""w":5"#)).ignored.is_empty());
@@ -532,7 +533,8 @@ mod tests {
 
     #[test]
     fn an_engagement_needs_depth_or_time() {
-        let got = errors(r#"{"n":"engagement","u":"https://example.com/","d":"example.com","sd":"x"}"#);
+        let got =
+            errors(r#"{"n":"engagement","u":"https://example.com/","d":"example.com","sd":"x"}"#);
         assert_eq!(got.0.keys().collect::<Vec<_>>(), ["name"]);
         assert_eq!(engaged(r#""e":0"#).scroll_depth, None);
         assert_eq!(engaged(r#""sd":0"#).engagement_ms, None);

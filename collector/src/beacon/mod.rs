@@ -36,8 +36,7 @@ use crate::text::split_at_byte;
 use compact_str::CompactString;
 use fields::{
     parse_count, parse_domains, parse_hash_mode, parse_interactive, parse_name, parse_object,
-    parse_percent,
-    Fields,
+    parse_percent, Fields,
 };
 pub use ignored::{Ignored, OptionalField};
 use page::parse_page;

@@ -18,7 +18,11 @@ pub struct Expiry {
 }
 
 /// Expires page views every `every` until `stop`.
-pub fn spawn(expiry: Expiry, every: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub fn spawn(
+    expiry: Expiry,
+    every: Duration,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
     super::periodic::every(every, stop, move || {
         expiry.page_views.expire(expiry.clock.now());
         let held = i64::try_from(expiry.page_views.len()).unwrap_or(i64::MAX);

@@ -128,7 +128,10 @@ impl PageViews {
         let mut pending = Pending::default();
         match kind {
             EventKind::Pageview => {
-                pending.viewed = rows.iter().map(|row| self.key(row, row.visitor_id)).collect();
+                pending.viewed = rows
+                    .iter()
+                    .map(|row| self.key(row, row.visitor_id))
+                    .collect();
                 Ok((rows, pending))
             }
             EventKind::Custom => Ok((rows, pending)),
