@@ -31,6 +31,9 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("not found")]
     NotFound,
+    /// A resource that does not exist, with the reason the client needs.
+    #[error("{0}")]
+    Missing(String),
     #[error("event queue is full")]
     Overloaded,
     #[error("the request body did not arrive within {0:?}")]
@@ -66,7 +69,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::Missing(_) => StatusCode::NOT_FOUND,
             Self::Overloaded | Self::Storage(_) | Self::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -87,6 +90,7 @@ impl ApiError {
             Self::MethodNotAllowed
             | Self::Forbidden(_)
             | Self::NotFound
+            | Self::Missing(_)
             | Self::Overloaded
             | Self::Unauthorized
             | Self::ShuttingDown => json!({ "error": self.to_string() }),

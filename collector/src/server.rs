@@ -181,10 +181,11 @@ impl Collector {
             salts,
             queue,
             metrics,
-            clock: self.clock,
+            clock: self.clock.clone(),
             stopping: CancellationToken::new(),
             import_wait: self.import_wait,
             tracker,
+            started_at: self.clock.now(),
         });
         serve(listener, admin, state, shutdown).await?;
         stop.cancel();

@@ -32,4 +32,7 @@ pub struct AppState {
     pub import_wait: Duration,
     /// `GET /js/script.js`, prepared at start-up.
     pub tracker: TrackerScript,
+    /// When the collector started (seconds since the Unix epoch, UTC): the
+    /// config in force was read then, so GPC's `lastUpdate` is that day.
+    pub started_at: u64,
 }

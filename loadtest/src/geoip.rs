@@ -41,6 +41,23 @@ pub fn write_city_db(path: &Path, entries: &[GeoEntry]) -> anyhow::Result<()> {
     write_atomically(path, &writer)
 }
 
+/// Writes a GeoLite2-Country-layout `.mmdb`: the same records as a City
+/// database without subdivision or city, under the type name that says so.
+pub fn write_country_db(path: &Path, entries: &[(IpNet, &'static str)]) -> anyhow::Result<()> {
+    let mut writer = Writer::new("GeoLite2-Country");
+    for &(network, country) in entries {
+        let record = CityRecord {
+            country: Place::new(Some(country), country),
+            subdivisions: Vec::new(),
+            city: None,
+        };
+        writer
+            .insert(network, &record)
+            .with_context(|| format!("geoip: insert {network}"))?;
+    }
+    write_atomically(path, &writer)
+}
+
 /// Writes the flat `@ip-location-db/*-mmdb` layout: top-level
 /// `country_code`, `state1` (a region name there) and `city`.
 pub fn write_flat_db(path: &Path, entries: &[(IpNet, &str, &str, &str)]) -> anyhow::Result<()> {

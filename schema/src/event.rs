@@ -18,6 +18,11 @@ pub trait TableRow: Row {
 /// Other events store 0: the column means something only for engagement.
 pub const NO_SCROLL_DEPTH: u8 = 255;
 
+/// Seconds after a UTC midnight during which an event also carries
+/// `prev_visitor_id`: the collector stitches with it, and the privacy
+/// statement's description of the column states it.
+pub const MIDNIGHT_STITCH_SECONDS: u64 = 1800;
+
 /// One stored event. `timestamp` is seconds since the Unix epoch, UTC.
 ///
 /// Text is `CompactString`: nearly every value of an event (browser, OS,

@@ -1,6 +1,7 @@
 //! Everything the services share: the config file, the event model, the
 //! ClickHouse client setup, the DDL with its migrations, the data lifecycle
-//! (retention, site deletion and export), the HTTP listener with its
+//! (retention, site deletion and export), the generated privacy statement
+//! ([`privacy_statement`]), the HTTP listener with its
 //! connection limits ([`listener`]), and a launcher for a private
 //! ClickHouse server used by tests and the local quickstart.
 
@@ -12,11 +13,13 @@ pub mod config;
 pub mod doctor;
 pub mod erase;
 pub mod event;
+pub mod event_docs;
 pub mod export;
 pub mod listener;
 pub mod local_cluster;
 pub mod local_server;
 pub mod migrate;
+pub mod privacy_statement;
 pub mod retention;
 pub mod row_binary;
 pub mod runtime;

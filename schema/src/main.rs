@@ -43,6 +43,16 @@ enum Command {
         #[command(subcommand)]
         action: ConfigCommand,
     },
+    /// Print the privacy statement of a site, generated from the config
+    /// (and the GeoIP database it names): paste it into the site's policy.
+    PrivacyStatement {
+        /// The site's domain, as in its `[[site]]`.
+        domain: String,
+        #[arg(long, env = "ANALYTICS_CONFIG")]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: schema::privacy_statement::Format,
+    },
     /// Make editor tokens.
     Token {
         #[command(subcommand)]
@@ -146,6 +156,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Token {
             action: TokenCommand::New { name, role, sites },
         } => new_token(&name, role, sites),
+        Command::PrivacyStatement {
+            domain,
+            config,
+            format,
+        } => privacy_statement(&config, &domain, format),
         Command::LocalServer { dir, http_port } => local_server(dir, http_port).await,
     }
 }
@@ -244,6 +259,25 @@ async fn doctor(path: PathBuf) -> anyhow::Result<()> {
     println!("Config: {} (valid)", path.display());
     let report = schema::doctor::examine(&config, std::time::SystemTime::now()).await;
     print!("{}", report.text);
+    Ok(())
+}
+
+fn privacy_statement(
+    path: &std::path::Path,
+    domain: &str,
+    format: schema::privacy_statement::Format,
+) -> anyhow::Result<()> {
+    use schema::privacy_statement::{render, Facts, LocationDetail};
+    let config = schema::Config::load(path)?;
+    let location = LocationDetail::of_geoip_file(config.collector.geoip.as_deref())?;
+    let facts = Facts::gather(&config, domain, location)?;
+    if config.collector.public_url.is_none() {
+        eprintln!(
+            "note: collector.public_url is not set, so the opt-out link is relative \
+             (`optout`); set it to make the link work where the statement is pasted"
+        );
+    }
+    print!("{}", render(&facts, format));
     Ok(())
 }
 

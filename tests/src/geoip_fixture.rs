@@ -10,6 +10,11 @@ pub fn write_city_db(path: &Path, entries: &[GeoEntry]) {
     loadtest::geoip::write_city_db(path, entries).expect("geoip fixture");
 }
 
+/// Writes a GeoLite2-Country `.mmdb`: countries only.
+pub fn write_country_db(path: &Path, entries: &[(IpNet, &'static str)]) {
+    loadtest::geoip::write_country_db(path, entries).expect("geoip fixture");
+}
+
 /// Writes the flat `@ip-location-db/*-mmdb` layout.
 pub fn write_flat_db(path: &Path, entries: &[(IpNet, &str, &str, &str)]) {
     loadtest::geoip::write_flat_db(path, entries).expect("geoip fixture");

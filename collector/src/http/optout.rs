@@ -32,7 +32,7 @@ pub async fn page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     let opted_out = consent::opted_out(&headers, &state.config.collector.optout_cookie);
     let sites = &state.config.site;
     let signals_everywhere = sites.iter().all(|s| s.respect_dnt && s.respect_gpc);
-    let html = render(opted_out, signals_everywhere);
+    let html = render(opted_out, signals_everywhere, &statement_links(&state.config));
     let headers = [
         (header::CACHE_CONTROL, "no-store"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -131,7 +131,22 @@ fn is_https(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> bool {
     header_says("x-forwarded-proto", "https") || header_says("forwarded", "proto=https")
 }
 
-fn render(opted_out: bool, signals_everywhere: bool) -> String {
+/// A link to each site's privacy statement (`/privacy`), when the config
+/// publishes statements (`[privacy]`); else nothing.
+fn statement_links(config: &schema::Config) -> String {
+    if config.privacy.is_none() || config.site.is_empty() {
+        return String::new();
+    }
+    // Domains passed config validation: lowercase letters, digits, `-`, `.`.
+    let links: Vec<String> = config
+        .site
+        .iter()
+        .map(|s| format!(r#"<a href="privacy?site={0}">{0}</a>"#, s.domain))
+        .collect();
+    format!("<p>What is recorded, in full: the privacy statement of {}.</p>", links.join(", "))
+}
+
+fn render(opted_out: bool, signals_everywhere: bool, statements: &str) -> String {
     let (status, button) = if opted_out {
         (
             "This browser is <strong>opted out</strong>: none of its visits are counted.",
@@ -152,6 +167,7 @@ fn render(opted_out: bool, signals_everywhere: bool) -> String {
         .replace("{status}", status)
         .replace("{button}", button)
         .replace("{signals}", signals)
+        .replace("{statements}", statements)
 }
 
 /// The page's only stylesheet, allowed by its hash in
@@ -174,6 +190,7 @@ const PAGE: &str = r#"<!doctype html>
 </ul>
 <p class="status">{status}</p>
 {button}
+{statements}
 <p><small>Opting out sets a cookie that only says "do not count me". Clearing your cookies removes it.</small></p>
 </body></html>
 "#;
@@ -184,13 +201,28 @@ mod tests {
 
     #[test]
     fn page_shows_the_matching_status_and_action() {
-        let out = render(true, true);
+        let out = render(true, true, "");
         assert!(out.contains("opted out"));
         assert!(out.contains(r#"action="optin""#));
         assert!(out.contains("with either on, nothing is counted"));
-        let counted = render(false, false);
+        let counted = render(false, false, "");
         assert!(counted.contains("counted anonymously"));
         assert!(counted.contains(r#"action="optout""#));
         assert!(counted.contains("on the sites that choose to"));
+    }
+
+    #[test]
+    fn the_page_links_each_site_statement_when_one_is_published() {
+        let mut config = schema::Config::default();
+        config.site.push(schema::config::SiteConfig::new("a.example"));
+        assert_eq!(statement_links(&config), "");
+        config.privacy = Some(schema::config::PrivacyConfig {
+            controller: "Acme".into(),
+            contact: "privacy@acme.example".into(),
+            hosting_location: None,
+        });
+        let links = statement_links(&config);
+        assert!(links.contains(r#"<a href="privacy?site=a.example">a.example</a>"#), "{links}");
+        assert!(render(false, true, &links).contains(&links));
     }
 }

@@ -7,7 +7,7 @@
 //! metrics say (traffic, drops, queue depth) is for the operator. `/healthz`
 //! says nothing but "alive", and stays on both.
 
-use super::{cors, health, import, ingest, optout, tracker};
+use super::{cors, gpc, health, import, ingest, optout, statement, tracker};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::state::AppState;
@@ -44,7 +44,9 @@ pub fn router(state: Arc<AppState>, surface: Surface) -> Router {
             .route("/api/import", post(import::import))
             .route("/js/script.js", get(tracker::serve))
             .route("/optout", get(optout::page).post(optout::opt_out))
-            .route("/optin", post(optout::opt_in));
+            .route("/optin", post(optout::opt_in))
+            .route("/privacy", get(statement::statement))
+            .route("/.well-known/gpc.json", get(gpc::well_known));
     }
     if surface != Surface::Public {
         router = router

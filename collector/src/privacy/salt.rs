@@ -37,7 +37,7 @@ type Salt = Zeroizing<[u8; 32]>;
 /// visitor's id under the previous day's salt. A visit ends after 30 minutes
 /// without an event, so no visit that started before midnight can continue
 /// later than this without an event inside the window.
-pub const STITCH_WINDOW_SECONDS: u64 = 1800;
+pub const STITCH_WINDOW_SECONDS: u64 = schema::event::MIDNIGHT_STITCH_SECONDS;
 
 /// The salts in use: the day's, and the day before's while it exists.
 struct DaySalts {

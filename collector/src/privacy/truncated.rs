@@ -52,4 +52,18 @@ mod tests {
             ip("198.51.100.0")
         );
     }
+
+    /// The privacy statement states the prefix lengths from schema's
+    /// constants; this keeps them the ones applied here.
+    #[test]
+    fn truncation_is_what_the_privacy_statement_says() {
+        use schema::privacy_statement::{IPV4_PREFIX_BITS, IPV6_PREFIX_BITS};
+        for (address, bits) in [
+            ("203.0.113.77", IPV4_PREFIX_BITS),
+            ("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", IPV6_PREFIX_BITS),
+        ] {
+            let network = ipnet::IpNet::new(ip(address), bits).unwrap();
+            assert_eq!(truncate(ip(address)).addr(), network.network(), "{address}");
+        }
+    }
 }

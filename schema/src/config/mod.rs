@@ -4,17 +4,19 @@
 //! Unknown keys are rejected so that a typo never silently falls back to a
 //! default; every error names the key it is about. Each section lives in a
 //! file of its own with its defaults and its validation: `clickhouse`,
-//! `collector`, `query`, `site` and `editor`.
+//! `collector`, `query`, `site`, `editor` and `privacy`.
 
 mod clickhouse;
 mod collector;
 mod editor;
+mod privacy;
 mod query;
 mod site;
 
 pub use clickhouse::ClickHouseConfig;
 pub use collector::{CollectorConfig, Durability, ForwardedHeader, MAX_BATCH_ROWS, MAX_QUEUE_ROWS};
 pub use editor::{EditorConfig, Role};
+pub use privacy::{ContactKind, PrivacyConfig};
 pub use query::{QueryConfig, MIN_SESSION_SECRET_LEN};
 pub use site::{SiteConfig, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 
@@ -51,6 +53,9 @@ pub struct Config {
     pub site: Vec<SiteConfig>,
     #[serde(default)]
     pub editor: Vec<EditorConfig>,
+    /// Who runs the analytics: what the privacy statement names.
+    #[serde(default)]
+    pub privacy: Option<PrivacyConfig>,
 }
 
 impl Config {
@@ -111,6 +116,9 @@ impl Config {
         site::validate_sites(&self.site, &mut p);
         self.query.validate(&mut p);
         editor::validate_editors(&self.editor, &self.site, &mut p);
+        if let Some(privacy) = &self.privacy {
+            privacy.validate(&mut p);
+        }
         p.0
     }
 

@@ -97,6 +97,15 @@ impl Geo {
         }
     }
 
+    /// The loaded database's `database_type` (`GeoLite2-City`, ...), `None`
+    /// when none is configured: the privacy statement's location detail.
+    pub fn database_type(&self) -> Option<String> {
+        let current = self.current.load();
+        current
+            .as_deref()
+            .map(|loaded| loaded.reader.metadata().database_type.clone())
+    }
+
     /// The location of a truncated address (IPv4 /24, IPv6 /48; see the
     /// module doc). Lock-free; an unknown address gives an empty location.
     pub fn lookup(&self, truncated_ip: TruncatedIp) -> Location {
@@ -134,7 +143,9 @@ mod tests {
         let geo = Geo::open(&path).unwrap();
         assert_eq!(geo.lookup(ip("10.0.0.0")), Location::default());
         assert_eq!(geo.lookup(ip("2001:db8::")), Location::default());
+        assert_eq!(geo.database_type().as_deref(), Some("GeoLite2-City"));
         let disabled = Geo::disabled();
+        assert_eq!(disabled.database_type(), None);
         assert_eq!(disabled.lookup(ip("81.2.69.0")), Location::default());
         assert!(!disabled.reload_if_changed().unwrap());
         disabled.reload().unwrap();
