@@ -108,7 +108,8 @@ mod tests {
     fn created_columns(words: &[&str], statement: &str) -> Vec<String> {
         let creates_events = matches!(
             words,
-            ["CREATE", "TABLE", "events", ..] | ["CREATE", "TABLE", "IF", "NOT", "EXISTS", "events", ..]
+            ["CREATE", "TABLE", "events", ..]
+                | ["CREATE", "TABLE", "IF", "NOT", "EXISTS", "events", ..]
         );
         if !creates_events {
             return Vec::new();
@@ -139,7 +140,9 @@ mod tests {
             .iter()
             .find(|d| d.column == "prev_visitor_id")
             .unwrap();
-        assert!(doc.description.contains(&format!("first {minutes} minutes")));
+        assert!(doc
+            .description
+            .contains(&format!("first {minutes} minutes")));
     }
 
     #[test]

@@ -71,7 +71,8 @@ fn retention_is_stated_in_days_and_months() {
 #[test]
 fn browser_signals_are_stated_as_the_site_sets_them() {
     const DNT_HONOURED: &str = "sends Do Not Track (`DNT: 1`), your visits are not recorded";
-    const GPC_HONOURED: &str = "Global Privacy Control (`Sec-GPC: 1`), your visits are not recorded";
+    const GPC_HONOURED: &str =
+        "Global Privacy Control (`Sec-GPC: 1`), your visits are not recorded";
     const BOTH_HONOURED: &str =
         "sends Do Not Track (`DNT: 1`) or Global Privacy Control (`Sec-GPC: 1`), your visits are not recorded at all";
     for (dnt, gpc) in [(true, true), (true, false), (false, true), (false, false)] {
@@ -80,7 +81,11 @@ fn browser_signals_are_stated_as_the_site_sets_them() {
             site.respect_gpc = gpc;
         }));
         let says = |phrase: &str| text.contains(phrase);
-        assert_eq!(says(BOTH_HONOURED), dnt && gpc, "dnt={dnt} gpc={gpc}\n{text}");
+        assert_eq!(
+            says(BOTH_HONOURED),
+            dnt && gpc,
+            "dnt={dnt} gpc={gpc}\n{text}"
+        );
         assert_eq!(
             says(DNT_HONOURED) || says(BOTH_HONOURED),
             dnt,
@@ -124,7 +129,10 @@ fn location_follows_the_geoip_database() {
         statement(&config_with(move |c, _| c.collector.geoip = Some(path)))
     };
     let by_country = with(&country);
-    assert!(by_country.contains("Only the country is recorded"), "{by_country}");
+    assert!(
+        by_country.contains("Only the country is recorded"),
+        "{by_country}"
+    );
     assert!(!row(&by_country, "country").contains("Always empty"));
     assert!(row(&by_country, "region").contains("holds countries only"));
     assert!(row(&by_country, "city").contains("holds countries only"));
@@ -207,11 +215,21 @@ fn the_command_line_prints_both_forms_and_names_what_is_missing() {
     let markdown = schema_cli(&["privacy-statement", SITE, "--config", path]);
     assert!(markdown.status.success(), "{markdown:?}");
     let markdown = String::from_utf8(markdown.stdout).unwrap();
-    assert!(markdown.contains("kept for 400 days (about 13 months)"), "{markdown}");
+    assert!(
+        markdown.contains("kept for 400 days (about 13 months)"),
+        "{markdown}"
+    );
     assert!(markdown.contains("Global Privacy Control (`Sec-GPC: 1`) is not acted on"));
     assert!(markdown.contains("Acme Publishing Ltd runs the analytics service"));
 
-    let html = schema_cli(&["privacy-statement", SITE, "--config", path, "--format", "html"]);
+    let html = schema_cli(&[
+        "privacy-statement",
+        SITE,
+        "--config",
+        path,
+        "--format",
+        "html",
+    ]);
     assert!(html.status.success(), "{html:?}");
     let html = String::from_utf8(html.stdout).unwrap();
     assert!(html.starts_with("<!doctype html>"), "{html}");
@@ -221,7 +239,10 @@ fn the_command_line_prints_both_forms_and_names_what_is_missing() {
     let unknown = schema_cli(&["privacy-statement", "nope.example", "--config", path]);
     assert!(!unknown.status.success());
     let stderr = String::from_utf8_lossy(&unknown.stderr);
-    assert!(stderr.contains("`nope.example` is not a [[site]]"), "{stderr}");
+    assert!(
+        stderr.contains("`nope.example` is not a [[site]]"),
+        "{stderr}"
+    );
 
     write("[[site]]\ndomain = \"example.com\"\n");
     let no_section = schema_cli(&["privacy-statement", SITE, "--config", path]);
@@ -280,11 +301,17 @@ async fn the_collector_serves_the_statement_and_the_gpc_file() {
     let unknown = get("/privacy?site=nope.example").send().await.unwrap();
     assert_eq!(unknown.status(), 404);
     let body = unknown.text().await.unwrap();
-    assert!(body.contains("no site `nope.example` is configured"), "{body}");
+    assert!(
+        body.contains("no site `nope.example` is configured"),
+        "{body}"
+    );
 
     // The opt-out page links every site's statement.
     let optout = get("/optout").send().await.unwrap().text().await.unwrap();
-    assert!(optout.contains(r#"<a href="privacy?site=example.com">"#), "{optout}");
+    assert!(
+        optout.contains(r#"<a href="privacy?site=example.com">"#),
+        "{optout}"
+    );
 
     // GPC: the Host's site, when it respects GPC; lastUpdate is the day the
     // collector started with this config.

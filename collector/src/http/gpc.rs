@@ -24,7 +24,10 @@ pub async fn well_known(
 ) -> Result<Response, ApiError> {
     let sites = &state.config.site;
     let host = request_host(&headers);
-    let respected = match host.as_deref().and_then(|h| sites.iter().find(|s| serves_host(s, h))) {
+    let respected = match host
+        .as_deref()
+        .and_then(|h| sites.iter().find(|s| serves_host(s, h)))
+    {
         Some(site) => site.respect_gpc,
         None => !sites.is_empty() && sites.iter().all(|s| s.respect_gpc),
     };
@@ -58,12 +61,15 @@ fn request_host(headers: &HeaderMap) -> Option<String> {
 fn serves_host(site: &SiteConfig, host: &str) -> bool {
     let host = host.strip_prefix("www.").unwrap_or(host);
     host == site.domain
-        || site.hostnames.iter().any(|pattern| match pattern.strip_prefix("*.") {
-            Some(parent) => host
-                .strip_suffix(parent)
-                .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
-            None => pattern.strip_prefix("www.").unwrap_or(pattern) == host,
-        })
+        || site
+            .hostnames
+            .iter()
+            .any(|pattern| match pattern.strip_prefix("*.") {
+                Some(parent) => host
+                    .strip_suffix(parent)
+                    .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+                None => pattern.strip_prefix("www.").unwrap_or(pattern) == host,
+            })
 }
 
 #[cfg(test)]
@@ -74,7 +80,12 @@ mod tests {
     fn hosts_name_their_site() {
         let mut site = SiteConfig::new("example.com");
         site.hostnames = vec!["shop.example.net".into(), "*.example.org".into()];
-        for host in ["example.com", "www.example.com", "shop.example.net", "a.example.org"] {
+        for host in [
+            "example.com",
+            "www.example.com",
+            "shop.example.net",
+            "a.example.org",
+        ] {
             assert!(serves_host(&site, host), "{host}");
         }
         for host in ["example.org", "other.com", "xexample.com", "aexample.org"] {

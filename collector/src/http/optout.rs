@@ -32,7 +32,11 @@ pub async fn page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Res
     let opted_out = consent::opted_out(&headers, &state.config.collector.optout_cookie);
     let sites = &state.config.site;
     let signals_everywhere = sites.iter().all(|s| s.respect_dnt && s.respect_gpc);
-    let html = render(opted_out, signals_everywhere, &statement_links(&state.config));
+    let html = render(
+        opted_out,
+        signals_everywhere,
+        &statement_links(&state.config),
+    );
     let headers = [
         (header::CACHE_CONTROL, "no-store"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -143,7 +147,10 @@ fn statement_links(config: &schema::Config) -> String {
         .iter()
         .map(|s| format!(r#"<a href="privacy?site={0}">{0}</a>"#, s.domain))
         .collect();
-    format!("<p>What is recorded, in full: the privacy statement of {}.</p>", links.join(", "))
+    format!(
+        "<p>What is recorded, in full: the privacy statement of {}.</p>",
+        links.join(", ")
+    )
 }
 
 fn render(opted_out: bool, signals_everywhere: bool, statements: &str) -> String {
@@ -214,7 +221,9 @@ mod tests {
     #[test]
     fn the_page_links_each_site_statement_when_one_is_published() {
         let mut config = schema::Config::default();
-        config.site.push(schema::config::SiteConfig::new("a.example"));
+        config
+            .site
+            .push(schema::config::SiteConfig::new("a.example"));
         assert_eq!(statement_links(&config), "");
         config.privacy = Some(schema::config::PrivacyConfig {
             controller: "Acme".into(),
@@ -222,7 +231,10 @@ mod tests {
             hosting_location: None,
         });
         let links = statement_links(&config);
-        assert!(links.contains(r#"<a href="privacy?site=a.example">a.example</a>"#), "{links}");
+        assert!(
+            links.contains(r#"<a href="privacy?site=a.example">a.example</a>"#),
+            "{links}"
+        );
         assert!(render(false, true, &links).contains(&links));
     }
 }

@@ -25,7 +25,9 @@ pub async fn statement(
         .enricher()
         .geo()
         .database_type()
-        .map_or(LocationDetail::Off, |t| LocationDetail::from_database_type(&t));
+        .map_or(LocationDetail::Off, |t| {
+            LocationDetail::from_database_type(&t)
+        });
     let facts = Facts::gather(&state.config, &domain, location).map_err(|e| match e {
         StatementError::UnknownSite(site) => {
             ApiError::Missing(format!("no site `{site}` is configured on this collector"))
@@ -97,9 +99,15 @@ mod tests {
     fn markdown_only_when_ranked_above_html() {
         assert_eq!(preferred_format(&HeaderMap::new()), Format::Html);
         assert_eq!(format_for("text/markdown"), Format::Markdown);
-        assert_eq!(format_for("text/markdown, text/plain;q=0.5"), Format::Markdown);
+        assert_eq!(
+            format_for("text/markdown, text/plain;q=0.5"),
+            Format::Markdown
+        );
         assert_eq!(format_for("text/html,text/markdown;q=0.9"), Format::Html);
-        assert_eq!(format_for("text/html;q=0.5, Text/Markdown"), Format::Markdown);
+        assert_eq!(
+            format_for("text/html;q=0.5, Text/Markdown"),
+            Format::Markdown
+        );
         assert_eq!(format_for("text/markdown;q=0"), Format::Html);
         assert_eq!(
             format_for("text/html,application/xhtml+xml,*/*;q=0.8"),
@@ -110,8 +118,16 @@ mod tests {
     #[test]
     fn the_site_parameter_is_required_once() {
         assert_eq!(site_param(Some("site=a.example")).unwrap(), "a.example");
-        assert_eq!(site_param(Some("x=1&site=a%2Eexample")).unwrap(), "a.example");
-        for bad in [None, Some(""), Some("site="), Some("site=a.example&site=b.example")] {
+        assert_eq!(
+            site_param(Some("x=1&site=a%2Eexample")).unwrap(),
+            "a.example"
+        );
+        for bad in [
+            None,
+            Some(""),
+            Some("site="),
+            Some("site=a.example&site=b.example"),
+        ] {
             let err = site_param(bad).unwrap_err();
             assert_eq!(err.status(), http::StatusCode::BAD_REQUEST, "{bad:?}");
         }

@@ -45,11 +45,10 @@ impl LocationDetail {
         let Some(path) = path else {
             return Ok(Self::Off);
         };
-        let reader =
-            maxminddb::Reader::open_readfile(path).map_err(|e| StatementError::GeoIp {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+        let reader = maxminddb::Reader::open_readfile(path).map_err(|e| StatementError::GeoIp {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         Ok(Self::from_database_type(&reader.metadata().database_type))
     }
 }
@@ -148,7 +147,9 @@ mod tests {
     fn months_round_to_the_nearest() {
         let months = |days| {
             let mut config = Config::default();
-            config.site.push(crate::config::SiteConfig::new("a.example"));
+            config
+                .site
+                .push(crate::config::SiteConfig::new("a.example"));
             config.site[0].retention_days = days;
             config.privacy = Some(PrivacyConfig {
                 controller: "Acme".into(),

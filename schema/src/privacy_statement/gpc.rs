@@ -12,7 +12,10 @@ pub fn support_resource(last_update_day: u64) -> String {
         .and_then(|epoch| epoch.checked_add_days(Days::new(last_update_day)))
         .unwrap_or(NaiveDate::MAX);
     // Nothing in a date needs escaping in JSON.
-    format!(r#"{{"gpc":true,"lastUpdate":"{}"}}"#, date.format("%Y-%m-%d"))
+    format!(
+        r#"{{"gpc":true,"lastUpdate":"{}"}}"#,
+        date.format("%Y-%m-%d")
+    )
 }
 
 #[cfg(test)]

@@ -41,7 +41,10 @@ mod tests {
     #[test]
     fn markup_in_the_markdown_is_shown_not_run() {
         let page = render("Hi <script>alert(1)</script> *there*\n", "a.example");
-        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{page}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page}"
+        );
         assert!(page.contains("<em>there</em>"), "{page}");
         assert!(!page.contains("<script>"));
     }

@@ -4,10 +4,9 @@
 //! Values from the config pass through [`escape`], so a controller named
 //! `*Acme* <b>` reads as written and cannot add formatting or markup.
 
-use super::facts::{
-    Facts, LocationDetail, IPV4_PREFIX_BITS, IPV6_PREFIX_BITS, SALT_LIFETIME_DAYS,
-};
+use super::facts::{Facts, LocationDetail, IPV4_PREFIX_BITS, IPV6_PREFIX_BITS, SALT_LIFETIME_DAYS};
 use crate::config::ContactKind;
+use crate::event::MIDNIGHT_STITCH_SECONDS;
 use crate::event_docs::{ColumnDoc, EVENT_COLUMN_DOCS};
 use std::fmt::Write;
 
@@ -50,8 +49,11 @@ fn never_recorded(f: &Facts) -> String {
     format!(
         "Your IP address; your browser's user agent; any cookie or local storage, other than \
          the opt-out cookie ({}), which holds only your choice; any identifier that follows \
-         you from one site to another or from one day to the next.",
-        escape(&f.optout_cookie)
+         you from one site to another or from one day to the next. Visitor numbers change at \
+         midnight UTC; only events in the first {} minutes after it also carry the previous \
+         day's number, so that a visit crossing midnight counts once.",
+        escape(&f.optout_cookie),
+        MIDNIGHT_STITCH_SECONDS / 60
     )
 }
 
@@ -61,7 +63,8 @@ fn counting() -> String {
          or {IPV6_PREFIX_BITS} bits (IPv6), which a whole network shares. The shortened address \
          and your browser's user agent are combined into a keyed hash, under a random key that \
          changes every day at midnight UTC and is erased after at most {SALT_LIFETIME_DAYS} days. \
-         The hash tells that two page views of one day came from the same browser; neither the \
+         The hash tells that two page views of one day came from the same browser on the same \
+         network; neither the \
          address nor the user agent is kept. Once the day's key is erased, no one can compute \
          the hash again, so one person cannot be followed from one day to the next."
     )
@@ -99,9 +102,9 @@ fn signals(f: &Facts) -> String {
     const DNT: &str = "Do Not Track (`DNT: 1`)";
     const GPC: &str = "Global Privacy Control (`Sec-GPC: 1`)";
     match (f.respect_dnt, f.respect_gpc) {
-        (true, true) => format!(
-            "If your browser sends {DNT} or {GPC}, your visits are not recorded at all."
-        ),
+        (true, true) => {
+            format!("If your browser sends {DNT} or {GPC}, your visits are not recorded at all.")
+        }
         (true, false) => format!(
             "If your browser sends {DNT}, your visits are not recorded at all. {GPC} is not \
              acted on for this site: visits that send it are recorded as described here."
@@ -119,8 +122,8 @@ fn signals(f: &Facts) -> String {
 
 fn opt_out(f: &Facts) -> String {
     format!(
-        "On [the opt-out page]({}), one button stops this browser's visits from being \
-         recorded, on this site and every other site this analytics service measures. It sets \
+        "On [the opt-out page]({}), one button stops this browser's visits to this site from \
+         being recorded. It sets \
          the opt-out cookie, which says only \"do not count me\"; clearing your cookies undoes \
          it.",
         f.optout_url
@@ -145,7 +148,8 @@ fn requests(f: &Facts, controller: &str) -> String {
         "{controller} cannot find the records of a particular visitor: nothing stored names \
          you, and the key behind each day's visitor numbers is erased after at most \
          {SALT_LIFETIME_DAYS} days, after which nothing links a record to anyone. Requests to \
-         access, correct or erase your analytics data therefore cannot be served. Article 11 \
+         access, correct or erase your analytics data therefore cannot be matched to any \
+         records. Article 11 \
          of the GDPR provides that a controller who cannot identify a person need not keep or \
          obtain extra information only to do so, and that the rights of access, rectification, \
          erasure, restriction and portability (Articles 15 to 20) then apply only if the person \

@@ -18,8 +18,7 @@ mod html;
 mod markdown;
 
 pub use facts::{
-    Facts, LocationDetail, StatementError, IPV4_PREFIX_BITS, IPV6_PREFIX_BITS,
-    SALT_LIFETIME_DAYS,
+    Facts, LocationDetail, StatementError, IPV4_PREFIX_BITS, IPV6_PREFIX_BITS, SALT_LIFETIME_DAYS,
 };
 pub use html::CONTENT_SECURITY_POLICY;
 
@@ -74,7 +73,10 @@ mod tests {
         assert!(md.contains("[privacy@acme.example](mailto:privacy@acme.example)"));
         let html = render(&f, Format::Html);
         assert!(html.contains("Acme *Ltd* &lt;b&gt;"), "{html}");
-        assert!(html.contains(r#"<a href="mailto:privacy@acme.example">"#), "{html}");
+        assert!(
+            html.contains(r#"<a href="mailto:privacy@acme.example">"#),
+            "{html}"
+        );
         assert!(html.contains("<table>"), "{html}");
     }
 
@@ -92,11 +94,17 @@ mod tests {
     #[test]
     fn the_opt_out_link_follows_public_url() {
         let relative = render(&facts(|_| {}), Format::Markdown);
-        assert!(relative.contains("[the opt-out page](optout)"), "{relative}");
+        assert!(
+            relative.contains("[the opt-out page](optout)"),
+            "{relative}"
+        );
         let absolute = render(
             &facts(|c| c.collector.public_url = Some("https://a.example/stats/".into())),
             Format::Markdown,
         );
-        assert!(absolute.contains("(https://a.example/stats/optout)"), "{absolute}");
+        assert!(
+            absolute.contains("(https://a.example/stats/optout)"),
+            "{absolute}"
+        );
     }
 }
