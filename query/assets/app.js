@@ -205,7 +205,7 @@ function showRealtime(current) {
   $('realtime-view').hidden = false;
   realtime.start($('realtime-view'), app.view.site, {
     answer: (a) => {
-      $('realtime').textContent = format.count(a.current_visitors);
+      $('realtime').textContent = typeof a.current_visitors === 'number' ? format.count(a.current_visitors) : a.current_visitors;
       // The first answer, or the first after a failed refresh.
       if (current() && document.body.dataset.state !== 'ready') {
         status(`The last ${a.window_minutes} minutes, refreshed every ${realtime.REFRESH_MS / 1000} s`);
@@ -248,6 +248,7 @@ async function loadHeadline(answer, previous, current) {
   // The API's own comparison (`include.comparisons`) of the same query.
   const before = previous ? answer.results[0]?.comparison?.metrics ?? shown.map(() => 0) : null;
   if (!current()) return;
+  const k = answer.meta.min_visitors;
   const items = shown.map(([metric, label, show], i) => {
     const wrap = document.createElement('div');
     wrap.className = 'stat';
@@ -257,9 +258,14 @@ async function loadHeadline(answer, previous, current) {
     const dd = document.createElement('dd');
     const value = document.createElement('span');
     value.className = 'value';
-    value.textContent = show(now[i]);
+    if (now[i] === null) {
+      value.textContent = format.fewer(k);
+      value.title = format.fewerTitle(k);
+    } else {
+      value.textContent = show(now[i]);
+    }
     dd.append(value);
-    if (before) dd.append(' ', changeBadge(metric, now[i], before[i], show));
+    if (before && now[i] !== null && before[i] !== null) dd.append(' ', changeBadge(metric, now[i], before[i], show));
     wrap.append(dt, dd);
     return wrap;
   });
@@ -293,7 +299,10 @@ async function series(dateRange, dimensionName, metrics) {
   });
   const byLabel = new Map(answer.results.map((r) => [r.dimensions[0], r.metrics]));
   const labels = answer.meta.time_labels;
-  return { labels, values: metrics.map((_, i) => labels.map((l) => byLabel.get(l)?.[i] ?? 0)) };
+  // A bucket without a row had nothing; one answered `null` is hidden by
+  // the site's threshold (fewer than `meta.min_visitors`) and stays null.
+  const value = (l, i) => (byLabel.has(l) ? byLabel.get(l)[i] : 0);
+  return { labels, min: answer.meta.min_visitors, values: metrics.map((_, i) => labels.map((l) => value(l, i))) };
 }
 
 async function loadChart(range, previous, current) {
@@ -308,12 +317,12 @@ async function loadChart(range, previous, current) {
     { name: 'Pageviews', className: 'pageviews', values: now.values[1] },
   ];
   if (before) {
-    const values = now.labels.map((_, i) => before.values[0][i] ?? 0);
+    const values = now.labels.map((_, i) => (i < before.values[0].length ? before.values[0][i] : 0));
     lines.push({ name: $('legend-previous').textContent, className: 'previous', values });
   }
   app.chart = { labels: now.labels, lines, grain: dim };
   chart.draw($('chart'), now.labels, lines, dim);
-  chart.table($('chart-table'), now.labels, lines);
+  chart.table($('chart-table'), now.labels, lines, now.min);
 }
 
 function panelQuery(panel, limit) {
@@ -328,7 +337,7 @@ function panelQuery(panel, limit) {
 
 async function loadPanel(panel, current) {
   const answer = await api.query(panelQuery(panel, breakdowns.ROWS));
-  if (current()) panel.render(answer.results);
+  if (current()) panel.render(answer.results, answer.meta.min_visitors);
 }
 
 async function reloadPanel(panel) {
@@ -364,8 +373,9 @@ async function exportCsv(panel) {
 async function refreshRealtime() {
   const site = app.view.site;
   try {
+    // A string ("<K") when the site's threshold hides the count.
     const n = await api.realtime(site);
-    if (site === app.view.site) $('realtime').textContent = format.count(n);
+    if (site === app.view.site) $('realtime').textContent = typeof n === 'number' ? format.count(n) : n;
   } catch (e) {
     if (e.status === 401) failed(e);
   }

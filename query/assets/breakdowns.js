@@ -2,7 +2,7 @@
 // and lists the top values by visitors. A row is a button that filters the
 // whole dashboard by its value; each panel exports its current list as CSV.
 
-import { count, country } from './format.js';
+import { count, country, fewer, fewerTitle } from './format.js';
 import { dimension } from './view.js';
 
 export const PANELS = [
@@ -15,6 +15,9 @@ export const PANELS = [
   { id: 'locations', title: 'Locations', tabs: [['country', 'Countries'], ['region', 'Regions'], ['city', 'Cities']] },
   { id: 'devices', title: 'Devices', tabs: [['device', 'Devices'], ['browser', 'Browsers'], ['os', 'OS']] },
 ];
+
+/** The row the API merges values under the site's threshold into. */
+const OTHER = '(other)';
 
 /** Rows a panel shows; the CSV export has them all. */
 export const ROWS = 10;
@@ -81,13 +84,17 @@ export function create(panel, actions) {
     section.dataset.tab = state.tab;
   }
 
-  function render(results) {
-    const max = Math.max(1, ...results.map((r) => r.metrics[0]));
+  /** `min`: the site's threshold (`meta.min_visitors`), if it has one. */
+  function render(results, min) {
+    const max = Math.max(1, ...results.map((r) => r.metrics[0] ?? 0));
     const rows = results.map((r) => {
       const value = r.dimensions[0];
       const text = display(state.tab, value);
+      // The `(other)` row merges the values under the threshold: no one
+      // value to filter by.
+      const other = min !== undefined && value === OTHER;
       let label;
-      if (filterable(state.tab, value)) {
+      if (!other && filterable(state.tab, value)) {
         label = node('button', { type: 'button', className: 'row-filter', textContent: text, title: `Filter by ${text}` });
         label.dataset.value = value;
         label.addEventListener('click', () => actions.filter(state.tab, value));
@@ -95,8 +102,12 @@ export function create(panel, actions) {
         label = node('span', { textContent: text });
       }
       const cell = node('td', { className: 'label' }, [label]);
-      cell.style.setProperty('--share', `${(r.metrics[0] / max) * 100}%`);
-      return node('tr', {}, [cell, node('td', { className: 'num', textContent: count(r.metrics[0]) })]);
+      const n = r.metrics[0];
+      cell.style.setProperty('--share', `${((n ?? 0) / max) * 100}%`);
+      const num = node('td', { className: 'num', textContent: n === null ? fewer(min) : count(n) });
+      if (n === null) num.title = fewerTitle(min);
+      if (other) label.title = `Values with fewer than ${count(min)} visitors each, together`;
+      return node('tr', {}, [cell, num]);
     });
     if (!rows.length) {
       rows.push(node('tr', {}, [node('td', { className: 'empty', colSpan: 2, textContent: 'Nothing in this period.' })]));

@@ -2,7 +2,7 @@
 // comparing, the previous period's visitors) drawn as SVG by hand, sized to
 // its container, with a plain table of the same numbers beside it.
 
-import { count } from './format.js';
+import { count, fewer, fewerTitle } from './format.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -69,10 +69,14 @@ export function draw(container, labels, series, grain) {
     }
   });
   for (const s of series) {
-    const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
-    svg.append(el('polyline', { class: `line ${s.className}`, points }));
+    // A hidden value (null: under the site's threshold) breaks the line.
+    for (const run of runs(s.values)) {
+      const points = run.map((i) => `${x(i).toFixed(1)},${y(s.values[i]).toFixed(1)}`).join(' ');
+      svg.append(el('polyline', { class: `line ${s.className}`, points }));
+    }
     if (labels.length <= 62) {
       s.values.forEach((v, i) => {
+        if (v === null) return;
         const dot = el('circle', { class: `dot ${s.className}`, cx: x(i), cy: y(v), r: 3 });
         dot.append(el('title', {}, `${bucketLabel(labels[i], grain)}: ${count(v)} ${s.name.toLowerCase()}`));
         svg.append(dot);
@@ -82,6 +86,22 @@ export function draw(container, labels, series, grain) {
   container.replaceChildren(svg);
 }
 
+/** The positions of `values` as runs of consecutive non-null values. */
+function runs(values) {
+  const out = [];
+  let run = [];
+  values.forEach((v, i) => {
+    if (v === null) {
+      if (run.length) out.push(run);
+      run = [];
+    } else {
+      run.push(i);
+    }
+  });
+  if (run.length) out.push(run);
+  return out;
+}
+
 function summary(labels, series, grain) {
   if (!labels.length) return 'No data';
   const totals = series.map((s) => `${s.name}: peak ${count(Math.max(0, ...s.values))}`).join('; ');
@@ -89,8 +109,11 @@ function summary(labels, series, grain) {
   return `From ${first} to ${bucketLabel(labels[labels.length - 1], grain)}. ${totals}.`;
 }
 
-/** The chart's numbers as a table, for screen readers and copying. */
-export function table(container, labels, series) {
+/**
+ * The chart's numbers as a table, for screen readers and copying; a value
+ * hidden by the site's threshold `min` reads "< min".
+ */
+export function table(container, labels, series, min) {
   const t = document.createElement('table');
   const head = t.createTHead().insertRow();
   for (const name of ['Time', ...series.map((s) => s.name)]) {
@@ -106,7 +129,13 @@ export function table(container, labels, series) {
     for (const s of series) {
       const cell = row.insertCell();
       cell.className = 'num';
-      cell.textContent = count(s.values[i] ?? 0);
+      const v = s.values[i];
+      if (v === null) {
+        cell.textContent = fewer(min);
+        cell.title = fewerTitle(min);
+      } else {
+        cell.textContent = count(v ?? 0);
+      }
     }
   });
   container.replaceChildren(t);

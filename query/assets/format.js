@@ -8,6 +8,18 @@ export function count(n) {
   return whole.format(n);
 }
 
+/**
+ * How a number the site's threshold hides reads (the API answers it as
+ * `null`, with `meta.min_visitors` = K): "< K", said in full on hover.
+ */
+export function fewer(k) {
+  return `< ${whole.format(k)}`;
+}
+
+export function fewerTitle(k) {
+  return `Fewer than ${whole.format(k)} visitors: hidden by this site's privacy threshold`;
+}
+
 export function decimal(n) {
   return twoPlaces.format(n);
 }

@@ -9,6 +9,11 @@
 import * as api from './api.js';
 import { count } from './format.js';
 
+// Under the site's threshold a count of fewer than K visitors comes as the
+// string "<K": shown as it is, and drawn as nothing.
+const shown = (n) => (typeof n === 'number' ? count(n) : n);
+const num = (n) => (typeof n === 'number' ? n : 0);
+
 const SVG = 'http://www.w3.org/2000/svg';
 /** How often the realtime view asks; each time is three small queries. */
 export const REFRESH_MS = 5000;
@@ -134,20 +139,20 @@ function bars(container, minutes) {
   const height = 160;
   const pad = { top: 10, bottom: 22, left: 8, right: 8 };
   const inner = { w: width - pad.left - pad.right, h: height - pad.top - pad.bottom };
-  const max = Math.max(1, ...minutes.map((m) => m.visitors));
+  const max = Math.max(1, ...minutes.map((m) => num(m.visitors)));
   const step = inner.w / minutes.length;
-  const total = minutes.reduce((n, m) => n + m.visitors, 0);
+  const total = minutes.reduce((n, m) => n + num(m.visitors), 0);
   const chart = svg('svg', {
     width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
     'aria-label': `Visitors per minute over the last ${minutes.length} minutes; ${count(total)} visitor-minutes in all.`,
   });
   minutes.forEach((m, i) => {
-    const h = (m.visitors / max) * inner.h;
+    const h = (num(m.visitors) / max) * inner.h;
     const bar = svg('rect', {
       class: 'bar', x: pad.left + i * step + 1, y: pad.top + inner.h - h,
-      width: Math.max(1, step - 2), height: Math.max(h, m.visitors ? 1 : 0),
+      width: Math.max(1, step - 2), height: Math.max(h, num(m.visitors) ? 1 : 0),
     });
-    bar.append(svg('title', {}, `${minuteLabel(m.minutes_ago)}: ${count(m.visitors)} visitors, ${count(m.pageviews)} pageviews`));
+    bar.append(svg('title', {}, `${minuteLabel(m.minutes_ago)}: ${shown(m.visitors)} visitors, ${shown(m.pageviews)} pageviews`));
     chart.append(bar);
   });
   chart.append(
@@ -165,7 +170,7 @@ function minutesTable(container, minutes) {
   for (const m of minutes) {
     const row = body.insertRow();
     row.insertCell().textContent = minuteLabel(m.minutes_ago);
-    for (const v of [m.visitors, m.pageviews]) Object.assign(row.insertCell(), { className: 'num', textContent: count(v) });
+    for (const v of [m.visitors, m.pageviews]) Object.assign(row.insertCell(), { className: 'num', textContent: shown(v) });
   }
   container.replaceChildren(t);
 }
@@ -213,9 +218,9 @@ export function stop() {
 
 function render(container, answer) {
   last = answer;
-  document.getElementById('rt-current').textContent = count(answer.current_visitors);
-  document.getElementById('rt-visitors').textContent = count(answer.visitors);
-  document.getElementById('rt-pageviews').textContent = count(answer.pageviews);
+  document.getElementById('rt-current').textContent = shown(answer.current_visitors);
+  document.getElementById('rt-visitors').textContent = shown(answer.visitors);
+  document.getElementById('rt-pageviews').textContent = shown(answer.pageviews);
   bars(view.chart, answer.minutes);
   minutesTable(view.table, answer.minutes);
   rows(view.pages, answer.pages, 'page');

@@ -76,8 +76,12 @@ fn site_summary(site: &SiteConfig) -> String {
             format!("{what} ignored")
         }
     };
+    let threshold = match site.min_visitors {
+        Some(k) => format!("counts under {k} visitors hidden"),
+        None => "no visitor threshold".into(),
+    };
     format!(
-        "{}, {}, opt-out cookie honoured; kept {} days (about {} months); reports in {}",
+        "{}, {}, opt-out cookie honoured; kept {} days (about {} months); reports in {}, {threshold}",
         honour(site.respect_dnt, "Do-Not-Track"),
         honour(site.respect_gpc, "Global Privacy Control"),
         site.retention_days,

@@ -3,8 +3,9 @@
 //! checked in [`pattern`]), date ranges resolved in a site's zone and the
 //! time buckets they span ([`dates`]), the combinations Plausible refuses
 //! ([`rules`]), dimension values as Plausible names them ([`names`]), the
-//! ranges comparisons compare with ([`compare`]), and the answer written as
-//! Plausible's JSON or as CSV ([`response`]). Nothing here touches
+//! ranges comparisons compare with ([`compare`]), the answer written as
+//! Plausible's JSON or as CSV ([`response`]), and what a site's
+//! k-anonymity threshold hides in it ([`threshold`]). Nothing here touches
 //! ClickHouse, so all of it is tested without one.
 
 pub mod compare;
@@ -15,3 +16,4 @@ pub mod pattern;
 pub mod request;
 pub mod response;
 pub mod rules;
+pub mod threshold;

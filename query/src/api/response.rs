@@ -2,10 +2,16 @@
 //! metric derived from the raw numbers a report's rows carry: ClickHouse
 //! returns sums and counts ([`Raw`]), and the ratios and rounding happen
 //! here (what each number counts is in [`crate::sql::report`]).
+//!
+//! Under a site's k-anonymity threshold ([`MinVisitors`]), a row with
+//! fewer than K visitors is answered as suppressed: `null` metrics in
+//! JSON (and `null` changes against it), `"<K"` cells in CSV, and
+//! `meta.min_visitors` and `meta.suppressed_rows` saying so.
 
 use super::compare;
 use super::dates::Span;
 use super::request::{CompareMode, Direction, Metric, Query, SortKey};
+use super::threshold::MinVisitors;
 use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -77,6 +83,8 @@ pub struct Answer<'a> {
     pub time_labels: Option<Vec<String>>,
     /// What `include.comparisons` compares the rows with.
     pub compared: Option<Compared>,
+    /// The site's k-anonymity threshold, if it has one.
+    pub min_visitors: Option<MinVisitors>,
 }
 
 /// The report of the compared range (`include.comparisons`).
@@ -95,7 +103,8 @@ impl Compared {
     /// A row's `comparison`: the compared row's dimensions (time buckets
     /// moved to the compared range, `null` past its end), its metrics (zero
     /// when it has no such row), and each metric's change.
-    fn of(&self, query: &Query, row: &Row, metrics: &[Value]) -> Value {
+    fn of(&self, answer: &Answer, row: &Row, metrics: &[Value]) -> Value {
+        let query = answer.query;
         let dimensions: Vec<Option<String>> = query
             .dimensions
             .iter()
@@ -112,16 +121,15 @@ impl Compared {
         let raw = key
             .and_then(|k| self.rows.get(&k).copied())
             .unwrap_or_default();
-        let old: Vec<Value> = query
-            .metrics
-            .iter()
-            .map(|m| raw.metric(*m, self.total_visitors))
-            .collect();
+        let old = answer.shown(&raw, self.total_visitors);
         let change: Vec<Value> = query
             .metrics
             .iter()
             .zip(old.iter().zip(metrics))
-            .map(|(m, (old, new))| compare::change(*m, old, new))
+            .map(|(m, (old, new))| match (old, new) {
+                (Value::Null, _) | (_, Value::Null) => Value::Null,
+                _ => compare::change(*m, old, new),
+            })
             .collect();
         json!({"dimensions": dimensions, "metrics": old, "change": change})
     }
@@ -129,11 +137,27 @@ impl Compared {
 
 impl Answer<'_> {
     fn metrics(&self, row: &Row) -> Vec<Value> {
+        self.shown(&row.raw, self.total_visitors)
+    }
+
+    /// The query's metrics of `raw`, each `null` when the threshold hides it.
+    fn shown(&self, raw: &Raw, total_visitors: u64) -> Vec<Value> {
+        let hidden = self.hides(raw);
         self.query
             .metrics
             .iter()
-            .map(|m| row.raw.metric(*m, self.total_visitors))
+            .map(|m| {
+                if hidden {
+                    Value::Null
+                } else {
+                    raw.metric(*m, total_visitors)
+                }
+            })
             .collect()
+    }
+
+    fn hides(&self, raw: &Raw) -> bool {
+        self.min_visitors.is_some_and(|k| k.hides_row(raw))
     }
 
     pub fn json(&self) -> Value {
@@ -144,7 +168,7 @@ impl Answer<'_> {
                 let metrics = self.metrics(row);
                 let mut result = json!({"dimensions": row.dimensions, "metrics": metrics});
                 if let Some(compared) = &self.compared {
-                    result["comparison"] = compared.of(self.query, row, &metrics);
+                    result["comparison"] = compared.of(self, row, &metrics);
                 }
                 result
             })
@@ -155,6 +179,11 @@ impl Answer<'_> {
         }
         if let Some(labels) = &self.time_labels {
             meta.insert("time_labels".into(), json!(labels));
+        }
+        if let Some(k) = self.min_visitors {
+            let hidden = self.rows.iter().filter(|r| self.hides(&r.raw)).count();
+            meta.insert("min_visitors".into(), k.k().into());
+            meta.insert("suppressed_rows".into(), hidden.into());
         }
         json!({"results": results, "meta": meta, "query": self.echo()})
     }
@@ -213,7 +242,8 @@ impl Answer<'_> {
     }
 
     /// A header row of dimension and metric names, then one row per result,
-    /// each dimension value made [`spreadsheet_safe`].
+    /// each dimension value made [`spreadsheet_safe`], and each metric the
+    /// threshold hides as `<K`.
     pub fn csv(&self) -> Result<Vec<u8>, csv::Error> {
         let mut out = csv::Writer::from_writer(Vec::new());
         let header = self
@@ -224,7 +254,11 @@ impl Answer<'_> {
             .chain(self.query.metrics.iter().map(|m| m.name().to_string()));
         out.write_record(header)?;
         for row in &self.rows {
-            let metrics = self.metrics(row).into_iter().map(|v| plain(&v));
+            let hidden = self.min_visitors.filter(|_| self.hides(&row.raw));
+            let metrics = self.metrics(row).into_iter().map(|v| match hidden {
+                Some(k) => k.fewer(),
+                None => plain(&v),
+            });
             let dimensions = row.dimensions.iter().map(|d| spreadsheet_safe(d));
             out.write_record(dimensions.chain(metrics))?;
         }
@@ -262,6 +296,61 @@ pub fn needs_total(query: &Query) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    fn answer(query: &Query, rows: Vec<Row>, k: Option<u32>) -> Answer<'_> {
+        let day = NaiveDate::from_ymd_opt(2024, 3, 9).unwrap();
+        let mut site = schema::config::SiteConfig::new("a.example");
+        site.min_visitors = k;
+        Answer {
+            query,
+            filters: json!([]),
+            span: Span {
+                from: Utc.timestamp_opt(1_709_942_400, 0).unwrap(),
+                to: Utc.timestamp_opt(1_709_942_400 + 86_400, 0).unwrap(),
+                first_day: day,
+                last_day: day,
+            },
+            tz: Tz::UTC,
+            total_rows: rows.len() as u64,
+            rows,
+            total_visitors: 0,
+            time_labels: None,
+            compared: None,
+            min_visitors: MinVisitors::of(&site),
+        }
+    }
+
+    fn row(value: &str, visitors: u64, pageviews: u64) -> Row {
+        Row {
+            dimensions: vec![value.into()],
+            raw: Raw {
+                visitors,
+                pageviews,
+                ..Raw::default()
+            },
+        }
+    }
+
+    #[test]
+    fn rows_under_the_threshold_are_answered_as_suppressed() {
+        let body = json!({"site_id": "a.example", "metrics": ["visitors", "pageviews"],
+            "date_range": ["2024-03-09", "2024-03-09"], "dimensions": ["time:hour"]});
+        let query = crate::api::parse::parse(&body).unwrap();
+        let rows = || vec![row("10", 8, 13), row("11", 0, 0)];
+        let a = answer(&query, rows(), Some(3));
+        let json = a.json();
+        assert_eq!(json["results"][0]["metrics"], json!([8, 13]));
+        assert_eq!(json["results"][1]["metrics"], json!([null, null]));
+        assert_eq!(json["meta"]["min_visitors"], json!(3));
+        assert_eq!(json["meta"]["suppressed_rows"], json!(1));
+        let csv = String::from_utf8(a.csv().unwrap()).unwrap();
+        assert_eq!(csv, "time:hour,visitors,pageviews\n10,8,13\n11,<3,<3\n");
+        // Without a threshold: as counted, and no word of it in `meta`.
+        let json = answer(&query, rows(), None).json();
+        assert_eq!(json["results"][1]["metrics"], json!([0, 0]));
+        assert!(json["meta"].get("min_visitors").is_none());
+    }
 
     #[test]
     fn formula_starts_get_a_quote_and_nothing_else_changes() {

@@ -1,7 +1,9 @@
 //! `GET /api/v1/stats/realtime/visitors?site_id=`: the visitors of the last
-//! five minutes as a bare number, as in Plausible's v1 API.
+//! five minutes as a bare number, as in Plausible's v1 API; under a site's
+//! k-anonymity threshold, fewer than K as the string `"<K"`.
 
 use super::params;
+use crate::api::threshold::MinVisitors;
 use crate::auth::client_net::ClientNet;
 use crate::error::ApiError;
 use crate::sql::lookups;
@@ -27,5 +29,8 @@ pub async fn realtime_visitors(
     let _slot = state.admission.admit(editor)?;
     let since = (state.now)().timestamp() - REALTIME_SECS;
     let visitors = lookups::visitors_since(&state.db, &site.domain, since, state.limits).await?;
-    Ok(Json(visitors).into_response())
+    Ok(match MinVisitors::of(site) {
+        Some(k) => Json(k.realtime(visitors)).into_response(),
+        None => Json(visitors).into_response(),
+    })
 }

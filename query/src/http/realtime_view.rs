@@ -5,11 +5,15 @@
 //! pageviews per minute, and the top pages and sources.
 //!
 //! `now` is the service's clock, which the page shows the window against.
+//! Under a site's k-anonymity threshold ([`MinVisitors`]) every count of
+//! fewer than K visitors (and its pageviews) reads `"<K"`, and the top
+//! lists leave out the values under K.
 //! Same callers and refusals as the v1 realtime endpoint (cookie or
 //! bearer; `401`, `400`, `403`), and it takes a report place while it runs.
 
 use super::params;
 use super::realtime::REALTIME_SECS;
+use crate::api::threshold::MinVisitors;
 use crate::auth::client_net::ClientNet;
 use crate::error::ApiError;
 use crate::sql::lookups;
@@ -42,7 +46,36 @@ pub async fn realtime_view(
     body["site_id"] = json!(site.domain);
     body["now"] = json!(now.to_rfc3339_opts(SecondsFormat::Secs, true));
     body["current_visitors"] = json!(current);
+    if let Some(k) = MinVisitors::of(site) {
+        hide_small(&mut body, k);
+    }
     Ok(Json(body).into_response())
+}
+
+/// The answer under `k`: `"<K"` for each count of fewer than K visitors
+/// (none included) and the pageviews beside it, and the top lists without
+/// their values under K.
+fn hide_small(body: &mut Value, k: MinVisitors) {
+    let small = |v: &Value| v.as_u64().is_some_and(|n| k.hides(n));
+    let hide = |c: &mut Value| {
+        if small(&c["visitors"]) {
+            c["visitors"] = json!(k.fewer());
+            c["pageviews"] = json!(k.fewer());
+        }
+    };
+    if small(&body["current_visitors"]) {
+        body["current_visitors"] = json!(k.fewer());
+    }
+    hide(body);
+    for minute in body["minutes"].as_array_mut().into_iter().flatten() {
+        hide(minute);
+    }
+    for list in ["pages", "sources"] {
+        if let Some(rows) = body[list].as_array_mut() {
+            rows.retain(|r| !small(&r["visitors"]));
+        }
+    }
+    body["min_visitors"] = json!(k.k());
 }
 
 /// The window's numbers as JSON; `minutes_ago` counts down to 0, the

@@ -12,6 +12,7 @@ use crate::api::request::{
     Comparison, DateRange, Direction, Filter, Metric, Op, Query, SortKey, TimeGrain, MAX_LIMIT,
 };
 use crate::api::response::{self, Answer, Compared, Raw, Row};
+use crate::api::threshold::MinVisitors;
 use crate::auth::caller::caller;
 use crate::auth::client_net::ClientNet;
 use crate::auth::sites::readable_site;
@@ -55,7 +56,10 @@ pub async fn stats_query(
         dates::check_buckets(&span, grain)?;
     }
     let coverage = coverage(&state).await?;
-    let report = Report::new(&query, tz, span, now.timestamp()).with_coverage(coverage);
+    let min_visitors = MinVisitors::of(site);
+    let report = Report::new(&query, tz, span, now.timestamp())
+        .with_coverage(coverage)
+        .with_min_visitors(min_visitors);
     let grain = report.plan.grain;
     let mut outcome = report.run(&state.db, state.limits).await?;
     let total_visitors = if response::needs_total(&query) {
@@ -75,6 +79,7 @@ pub async fn stats_query(
                 state: &state,
                 now,
                 coverage,
+                min_visitors,
             };
             Some(compared(&run, &query, &outcome.rows, range, comparison).await?)
         }
@@ -93,6 +98,7 @@ pub async fn stats_query(
         total_visitors,
         time_labels,
         compared,
+        min_visitors,
     };
     if wants_csv(&headers) {
         let csv = answer
@@ -111,6 +117,8 @@ fn wants_csv(headers: &HeaderMap) -> bool {
 }
 
 /// Visitors in the whole range with the same filters: the base of `percentage`.
+/// Not thresholded: no row has more visitors than this, so when it is under
+/// the threshold every row that shows a percentage is hidden anyway.
 async fn total_visitors(
     state: &AppState,
     query: &Query,
@@ -147,6 +155,7 @@ struct Run<'a> {
     state: &'a AppState,
     now: chrono::DateTime<chrono::Utc>,
     coverage: Option<Coverage>,
+    min_visitors: Option<MinVisitors>,
 }
 
 /// The report of the range `comparison` compares `range` with, for the
@@ -193,6 +202,7 @@ async fn compared(
         let outcome = Report::new(&compared_query, tz, span, now.timestamp())
             .with_grain(range.grain)
             .with_coverage(run.coverage)
+            .with_min_visitors(run.min_visitors)
             .run(&run.state.db, run.state.limits)
             .await?;
         compared_rows = outcome

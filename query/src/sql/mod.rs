@@ -6,9 +6,10 @@
 //! else from events ([`events`]), grouped into visits by the relation in
 //! [`visits`] when a number needs them; [`clickhouse`] runs it under the
 //! configured limits. [`expr`] writes values, dimensions and filters as SQL
-//! text (user input only ever through [`expr::lit`]). Besides reports:
-//! the handlers' small [`lookups`], the realtime view's last minutes
-//! ([`recent`]), and the statements the rollup
+//! text (user input only ever through [`expr::lit`]). A site's
+//! k-anonymity threshold wraps either path's SQL ([`threshold`]). Besides
+//! reports: the handlers' small [`lookups`], the realtime view's last
+//! minutes ([`recent`]), and the statements the rollup
 //! materializer runs ([`materialize`]).
 
 pub mod clickhouse;
@@ -20,4 +21,5 @@ pub mod plan;
 pub mod recent;
 pub mod report;
 pub mod rollups;
+pub mod threshold;
 pub mod visits;

@@ -9,13 +9,26 @@
 //! Either path yields one row per group: the dimensions as `d0`, `d1`, ...
 //! and then the raw numbers `r_visitors`, `r_pageviews`, `r_events`,
 //! `r_visits`, `r_bounces`, `r_duration`, `r_visit_pageviews`, in that
-//! order. [`super::report`] orders and pages the rows by those names.
+//! order ([`RAW_COLUMNS`]). [`super::report`] orders and pages the rows by
+//! those names.
 
 use super::expr::{self, lit};
 use super::visits::{self, Needs, Window};
 use crate::api::dates::{self, Span};
 use crate::api::request::{Dimension, Query, TimeGrain};
 use chrono_tz::Tz;
+
+/// The raw numbers every body selects after the dimensions, in order:
+/// what a report row is read from, and what [`super::threshold`] zeroes.
+pub(crate) const RAW_COLUMNS: [&str; 7] = [
+    "r_visitors",
+    "r_pageviews",
+    "r_events",
+    "r_visits",
+    "r_bounces",
+    "r_duration",
+    "r_visit_pageviews",
+];
 
 /// Rows of materialized tables whose generation is the current one.
 pub(crate) const CURRENT: &str =

@@ -24,11 +24,12 @@
 //! bucket it has matching events in.
 
 use super::clickhouse::{fetch_json, number, Limits};
-use super::plan::{dim_aliases, Coverage, Plan};
-use super::{events, rollups};
+use super::plan::{dim_aliases, Coverage, Plan, RAW_COLUMNS};
+use super::{events, rollups, threshold};
 use crate::api::dates::Span;
 use crate::api::request::{Dimension, Direction, Metric, Query, SortKey, TimeGrain};
 use crate::api::response::{Raw, Row};
+use crate::api::threshold::MinVisitors;
 use crate::error::ApiError;
 use chrono_tz::Tz;
 use schema::Db;
@@ -38,6 +39,8 @@ use serde_json::Value;
 #[derive(Debug)]
 pub struct Report<'a> {
     pub plan: Plan<'a>,
+    /// The site's k-anonymity threshold, applied to the final rows.
+    pub min_visitors: Option<MinVisitors>,
 }
 
 #[derive(Debug)]
@@ -51,7 +54,14 @@ impl<'a> Report<'a> {
     pub fn new(query: &'a Query, tz: Tz, span: Span, now: i64) -> Self {
         Self {
             plan: Plan::new(query, tz, span, now),
+            min_visitors: None,
         }
+    }
+
+    /// Merges and zeroes rows under the site's threshold, if it has one.
+    pub fn with_min_visitors(mut self, k: Option<MinVisitors>) -> Self {
+        self.min_visitors = k;
+        self
     }
 
     /// Reads materialized visits where `coverage` allows.
@@ -72,7 +82,12 @@ impl<'a> Report<'a> {
         let plan = &self.plan;
         let q = plan.query;
         let dims: Vec<String> = q.dimensions.iter().map(|d| plan.dimension(d)).collect();
-        let body = rollups::sql(plan, &dims).unwrap_or_else(|| events::sql(plan, &dims));
+        let body =
+            |dims: &[String]| rollups::sql(plan, dims).unwrap_or_else(|| events::sql(plan, dims));
+        let body = match self.min_visitors {
+            Some(k) => threshold::sql(plan, k, &dims, body),
+            None => body(&dims),
+        };
         format!(
             "{body} ORDER BY {} LIMIT {}, {}",
             self.order_by().join(", "),
@@ -162,7 +177,7 @@ fn direction(d: Direction) -> &'static str {
 fn parse_row(row: &Value, dims: usize) -> Result<Row, ApiError> {
     let unexpected = || ApiError::Storage(schema::DbError::Unexpected(format!("report row {row}")));
     let cells = row.as_array().ok_or_else(unexpected)?;
-    if cells.len() != dims + 7 {
+    if cells.len() != dims + RAW_COLUMNS.len() {
         return Err(unexpected());
     }
     let dimensions = cells[..dims]

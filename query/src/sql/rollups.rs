@@ -14,7 +14,7 @@
 //! falls back to [`super::events`] when it declines.
 
 use super::expr::{self, lit, visitors_fn};
-use super::plan::{Plan, CURRENT};
+use super::plan::{aliased, Plan, CURRENT};
 use super::visits::DAY;
 use crate::api::request::{Dimension, TimeGrain, DIMENSIONS};
 use chrono::Offset;
@@ -36,22 +36,12 @@ pub fn sql(plan: &Plan, dims: &[String]) -> Option<String> {
     let q = plan.query;
     let other = q.dimensions.iter().find(|d| !d.is_time());
     let dim = other.map_or(String::new(), Dimension::name);
-    // Over the unioned rows, the non-time dimension is `value`, as stored:
-    // shown as answers show it (values that read the same make one group).
-    let selects: Vec<String> = q
-        .dimensions
-        .iter()
-        .zip(dims)
-        .enumerate()
-        .map(|(i, (d, expr))| {
-            let expr = if d.is_time() {
-                expr.clone()
-            } else {
-                expr::shown(d, "value")
-            };
-            format!("{expr} AS d{i}, ")
-        })
-        .collect();
+    // Over the unioned rows, the non-time dimension's stored value is
+    // `value`, renamed to its column's name so that `dims` read it as they
+    // read the relation (values that read the same make one group).
+    let value = other.map_or("value".to_string(), |d| {
+        format!("value AS {}", expr::stored(d))
+    });
     let end = to.min(coverage.to);
     let stored = stored_rows(plan, &lit(&dim), from, end);
     let rows = if coverage.to < to {
@@ -76,9 +66,9 @@ pub fn sql(plan: &Plan, dims: &[String]) -> Option<String> {
         "SELECT {}{}(visitors) AS r_visitors, sumMerge(pageviews) AS r_pageviews, \
          sumMerge(events) AS r_events, sumMerge(visits) AS r_visits, sumMerge(bounces) AS r_bounces, \
          sumMerge(duration) AS r_duration, sumMerge(visit_pageviews) AS r_visit_pageviews \
-         FROM (SELECT chunk AS timestamp, value, visitors, pageviews, events, visits, bounces, duration, \
+         FROM (SELECT chunk AS timestamp, {value}, visitors, pageviews, events, visits, bounces, duration, \
          visit_pageviews FROM ({rows})){group}",
-        selects.concat(),
+        aliased(dims),
         visitors_fn("IfMerge")
     ))
 }

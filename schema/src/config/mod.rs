@@ -183,6 +183,7 @@ respect_gpc = true
 domain = "blog.example.org"
 respect_dnt = false
 retention_days = 30
+min_visitors = 5
 
 [[editor]]
 name = "alice"
@@ -210,6 +211,8 @@ sites = ["example.com"]
         assert!(c.site("blog.example.org").unwrap().respect_gpc);
         assert_eq!(c.site("example.com").unwrap().retention_days, 790);
         assert_eq!(c.site("blog.example.org").unwrap().retention_days, 30);
+        assert_eq!(c.site("example.com").unwrap().min_visitors, None);
+        assert_eq!(c.site("blog.example.org").unwrap().min_visitors, Some(5));
         assert_eq!(c.editor[0].role, Role::Viewer);
         assert_eq!(c.collector.batch_max_rows, 10_000);
     }

@@ -1,5 +1,6 @@
 //! `[[site]]`: a site's domain, consent choices, which hostnames and paths
-//! count, its time zone and how long its events are kept.
+//! count, its time zone, how long its events are kept, and the fewest
+//! visitors a report may show a number for.
 
 use super::{is_domain, Problems};
 use serde::Deserialize;
@@ -27,7 +28,16 @@ pub struct SiteConfig {
     /// are erased by the retention job (see [`crate::retention`]).
     #[serde(default = "default_retention_days")]
     pub retention_days: u32,
+    /// The k-anonymity threshold of this site's reports: with it set, no
+    /// answer shows a count of 1 to K-1 visitors (see the query service's
+    /// `sql::threshold`). Off by default: an operator turns it on per site.
+    #[serde(default)]
+    pub min_visitors: Option<u32>,
 }
+
+/// The range of `min_visitors`: 1 would hide nothing, and past a thousand
+/// a typo would hide nearly every report of a small site.
+pub const MIN_VISITORS_RANGE: std::ops::RangeInclusive<u32> = 2..=1000;
 
 /// About 26 months: a year-on-year comparison of the previous year still works.
 pub const DEFAULT_RETENTION_DAYS: u32 = 790;
@@ -50,6 +60,7 @@ impl SiteConfig {
             exclude_paths: Vec::new(),
             timezone: utc(),
             retention_days: DEFAULT_RETENTION_DAYS,
+            min_visitors: None,
         }
     }
 }
@@ -62,8 +73,8 @@ fn yes() -> bool {
     true
 }
 
-/// Every `[[site]]`: its domain (once), hostnames, path globs, retention
-/// and time zone.
+/// Every `[[site]]`: its domain (once), hostnames, path globs, retention,
+/// threshold and time zone.
 pub(super) fn validate_sites(sites: &[SiteConfig], p: &mut Problems) {
     let mut seen = HashSet::new();
     for (i, site) in sites.iter().enumerate() {
@@ -90,6 +101,19 @@ pub(super) fn validate_sites(sites: &[SiteConfig], p: &mut Problems) {
             p.add(
                 &format!("site[{i}].retention_days"),
                 &format!("must be between 1 and {MAX_RETENTION_DAYS}"),
+            );
+        }
+        if site
+            .min_visitors
+            .is_some_and(|k| !MIN_VISITORS_RANGE.contains(&k))
+        {
+            p.add(
+                &format!("site[{i}].min_visitors"),
+                &format!(
+                    "must be between {} and {}",
+                    MIN_VISITORS_RANGE.start(),
+                    MIN_VISITORS_RANGE.end()
+                ),
             );
         }
         if site.timezone.parse::<chrono_tz::Tz>().is_err() {
@@ -123,6 +147,14 @@ mod tests {
             (
                 "[[site]]\ndomain = \"a.com\"\nexclude_paths = [\"/admin/[\"]\n",
                 "site[0].exclude_paths[0]",
+            ),
+            (
+                "[[site]]\ndomain = \"a.com\"\nmin_visitors = 1\n",
+                "site[0].min_visitors",
+            ),
+            (
+                "[[site]]\ndomain = \"a.com\"\nmin_visitors = 1001\n",
+                "site[0].min_visitors",
             ),
             ("[[site]]\ndomain = \"Example.com\"\n", "site[0].domain"),
             (

@@ -1,0 +1,150 @@
+//! A report's body under a site's k-anonymity threshold
+//! ([`MinVisitors`]), as SQL wrapped around the body either path builds,
+//! so that the threshold applies to the final rows whatever the filters.
+//!
+//! # Breakdown rows merge
+//! With a dimension besides time, the body runs once to find the small
+//! groups (fewer than K visitors), then again with every non-time
+//! dimension replaced by `(other)` for rows in those groups. The `(other)`
+//! row is therefore counted from the merged rows themselves, like any
+//! group (a visitor in two small groups counts once), never summed from
+//! the small rows' numbers; the big rows and the totals stay as they were.
+//! A time dimension is kept, so each time bucket has its own `(other)`.
+//! Both runs read the same relation the same way, on either path: the
+//! events ([`super::events`]) or the rollups ([`super::rollups`]), whose
+//! visitor states merge into the exact union.
+//!
+//! # Small rows are zeroed
+//! Then every row still under K (a time bucket, an aggregate, a small
+//! `(other)`) gets zeros for all its numbers before the report orders and
+//! pages the rows, so not even their order tells small numbers apart;
+//! [`crate::api::response`] answers them as suppressed.
+//!
+//! The set of small groups is read with `GLOBAL IN`: in cluster mode the
+//! body reads `Distributed` tables, and a plain `IN` there would run the
+//! set's own distributed query once per shard (which ClickHouse refuses).
+
+use super::plan::{dim_aliases, Plan, RAW_COLUMNS};
+use crate::api::threshold::{MinVisitors, OTHER};
+use super::expr::lit;
+
+/// The report's body (without order and limit) under `k`. `dims` are the
+/// dimensions' expressions over the relation and `body` builds a body
+/// from such expressions (the caller's choice of path).
+pub fn sql(plan: &Plan, k: MinVisitors, dims: &[String], body: impl Fn(&[String]) -> String) -> String {
+    let merged = if plan.query.dimensions.iter().any(|d| !d.is_time()) {
+        body(&merged_dims(plan, k, dims, &body))
+    } else {
+        body(dims)
+    };
+    zero_small_rows(&merged, dims.len(), k)
+}
+
+/// Each non-time dimension as `(other)` for rows whose group (all the
+/// dimensions' values, time included) has fewer than `k` visitors.
+fn merged_dims(plan: &Plan, k: MinVisitors, dims: &[String], body: impl Fn(&[String]) -> String) -> Vec<String> {
+    let keys: Vec<String> = dim_aliases(dims.len()).collect();
+    let small = format!(
+        "SELECT {} FROM ({}) WHERE r_visitors < {}",
+        keys.join(", "),
+        body(dims),
+        k.k()
+    );
+    let group = format!("({})", dims.join(", "));
+    plan.query
+        .dimensions
+        .iter()
+        .zip(dims)
+        .map(|(d, expr)| {
+            if d.is_time() {
+                expr.clone()
+            } else {
+                format!("if({group} GLOBAL IN ({small}), {}, {expr})", lit(OTHER))
+            }
+        })
+        .collect()
+}
+
+/// The body's rows, each with every number zeroed when it has fewer than
+/// `k` visitors. The numbers are renamed on the way in, since ClickHouse
+/// reads a name an expression is aliased to as that expression.
+fn zero_small_rows(body: &str, dims: usize, k: MinVisitors) -> String {
+    let keys: Vec<String> = dim_aliases(dims).map(|a| a + ", ").collect();
+    let inner: Vec<String> = RAW_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} AS t{i}"))
+        .collect();
+    let outer: Vec<String> = RAW_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("if(t_small, 0, t{i}) AS {c}"))
+        .collect();
+    format!(
+        "SELECT {keys}{outer} FROM (SELECT {keys}r_visitors < {k} AS t_small, {inner} FROM ({body}))",
+        keys = keys.concat(),
+        outer = outer.join(", "),
+        inner = inner.join(", "),
+        k = k.k(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::dates::Span;
+    use crate::api::request::Query;
+    use crate::sql::report::Report;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use schema::config::SiteConfig;
+
+    fn query(dimensions: &[&str]) -> Query {
+        let body = serde_json::json!({"site_id": "a.example", "metrics": ["visitors"],
+            "date_range": ["2024-03-09", "2024-03-09"], "dimensions": dimensions});
+        crate::api::parse::parse(&body).unwrap()
+    }
+
+    fn sql(q: &Query, k: Option<u32>) -> String {
+        let day = NaiveDate::from_ymd_opt(2024, 3, 9).unwrap();
+        let span = Span {
+            from: Utc.timestamp_opt(1_709_942_400, 0).unwrap(),
+            to: Utc.timestamp_opt(1_709_942_400 + 86_400, 0).unwrap(),
+            first_day: day,
+            last_day: day,
+        };
+        let mut site = SiteConfig::new("a.example");
+        site.min_visitors = k;
+        Report::new(q, chrono_tz::Tz::UTC, span, 1_710_000_000)
+            .with_min_visitors(MinVisitors::of(&site))
+            .sql()
+    }
+
+    #[test]
+    fn without_a_threshold_the_sql_is_untouched() {
+        let q = query(&["event:page"]);
+        assert!(!sql(&q, None).contains("t_small"));
+    }
+
+    #[test]
+    fn time_alone_is_zeroed_never_merged() {
+        let q = query(&["time:hour"]);
+        let text = sql(&q, Some(5));
+        assert!(text.contains("r_visitors < 5 AS t_small"), "{text}");
+        assert!(!text.contains("GLOBAL IN"), "{text}");
+        for column in RAW_COLUMNS {
+            assert!(text.contains(&format!("AS {column}")), "{column}");
+        }
+    }
+
+    #[test]
+    fn values_merge_per_time_bucket_and_time_is_kept() {
+        let q = query(&["time:day", "event:page"]);
+        let text = sql(&q, Some(5));
+        // The page is merged by (day, page) groups; the day is never merged.
+        assert_eq!(text.matches("'(other)'").count(), 1, "{text}");
+        assert!(
+            text.contains("if((toString(toDate(timestamp, 'UTC')), pathname) GLOBAL IN (SELECT d0, d1 FROM"),
+            "{text}"
+        );
+    }
+}
