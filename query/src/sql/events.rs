@@ -43,7 +43,11 @@ fn events_sql(plan: &Plan, dims: &[String]) -> String {
 /// are first grouped per (group, visit), so that a visit's numbers count
 /// once per group it has matching events in (each visit keeps its
 /// visitor ids with repeats, which the distinct count outside ignores
-/// and which is cheaper than keeping them unique).
+/// and which is cheaper than keeping them unique). Bounces are
+/// `sumIf(b, vin)`, not `countIf(vin AND b)`: 18.16 cannot resolve the
+/// latter's aliases ("Unknown identifier: vin") when the body also runs
+/// inside an `IN` subquery of itself, as under a threshold
+/// ([`super::threshold`]).
 fn visits_sql(plan: &Plan, dims: &[String]) -> String {
     let rows = format!(
         "SELECT *, timestamp >= toDateTime({from}) AND timestamp < toDateTime({to}) \
@@ -76,7 +80,7 @@ fn visits_sql(plan: &Plan, dims: &[String]) -> String {
     let outer: String = dim_aliases(dims.len()).map(|a| a + ", ").collect();
     format!(
         "SELECT {outer}{uniq_array}(vids) AS r_visitors, sum(pv) AS r_pageviews, sum(ev) AS r_events, \
-         countIf(vin) AS r_visits, countIf(vin AND b) AS r_bounces, sumIf(dur, vin) AS r_duration, \
+         countIf(vin) AS r_visits, sumIf(b, vin) AS r_bounces, sumIf(dur, vin) AS r_duration, \
          sumIf(vpv, vin) AS r_visit_pageviews FROM ({per_visit}){group}",
         uniq_array = expr::visitors_fn("Array"),
         group = group_by(dims.len()),
