@@ -25,13 +25,15 @@
 
 use super::clickhouse::{fetch_json, number, Limits};
 use super::plan::{dim_aliases, Coverage, Plan, RAW_COLUMNS};
-use super::{events, rollups, threshold};
+use super::threshold::{self, Threshold};
+use super::{events, rollups};
 use crate::api::dates::Span;
 use crate::api::request::{Dimension, Direction, Metric, Query, SortKey, TimeGrain};
 use crate::api::response::{Raw, Row};
 use crate::api::threshold::MinVisitors;
 use crate::error::ApiError;
 use chrono_tz::Tz;
+use schema::client::ServerVersion;
 use schema::Db;
 use serde_json::Value;
 
@@ -77,15 +79,15 @@ impl<'a> Report<'a> {
         self
     }
 
-    /// The full SQL; the format is chosen when it is fetched.
-    pub fn sql(&self) -> String {
+    /// The full SQL for `server`; the format is chosen when it is fetched.
+    pub fn sql(&self, server: ServerVersion) -> String {
         let plan = &self.plan;
         let q = plan.query;
         let dims: Vec<String> = q.dimensions.iter().map(|d| plan.dimension(d)).collect();
         let body =
             |dims: &[String]| rollups::sql(plan, dims).unwrap_or_else(|| events::sql(plan, dims));
         let body = match self.min_visitors {
-            Some(k) => threshold::sql(plan, k, &dims, body),
+            Some(k) => threshold::sql(plan, Threshold { k, server }, &dims, body),
             None => body(&dims),
         };
         format!(
@@ -132,7 +134,7 @@ impl<'a> Report<'a> {
 
     /// Runs the report under `limits`.
     pub async fn run(&self, db: &Db, limits: Limits) -> Result<Outcome, ApiError> {
-        let sql = self.sql();
+        let sql = self.sql(db.version());
         tracing::debug!(%sql, "report");
         let json = fetch_json(db, &sql, limits).await?;
         let total_rows = json

@@ -23,33 +23,62 @@
 //! The set of small groups is read with `GLOBAL IN`: in cluster mode the
 //! body reads `Distributed` tables, and a plain `IN` there would run the
 //! set's own distributed query once per shard (which ClickHouse refuses).
+//! On current releases the set's query goes through the `view` table
+//! function: their analyzer loses the grouped column ("Not found column
+//! ... in block") when a set's subquery holds an `ARRAY JOIN`, as visits
+//! built at query time do; 18.16 has no `view` and no such trouble.
 
+use super::expr::lit;
 use super::plan::{dim_aliases, Plan, RAW_COLUMNS};
 use crate::api::threshold::{MinVisitors, OTHER};
-use super::expr::lit;
+use schema::client::ServerVersion;
+
+/// The first release with the `view` table function (20.x has it; the
+/// releases we run are 18.16 and 24 on).
+const VIEW_SINCE: ServerVersion = ServerVersion(21, 1);
+
+/// The threshold and the server it runs on.
+#[derive(Debug, Clone, Copy)]
+pub struct Threshold {
+    pub k: MinVisitors,
+    pub server: ServerVersion,
+}
 
 /// The report's body (without order and limit) under `k`. `dims` are the
 /// dimensions' expressions over the relation and `body` builds a body
 /// from such expressions (the caller's choice of path).
-pub fn sql(plan: &Plan, k: MinVisitors, dims: &[String], body: impl Fn(&[String]) -> String) -> String {
+pub fn sql(
+    plan: &Plan,
+    t: Threshold,
+    dims: &[String],
+    body: impl Fn(&[String]) -> String,
+) -> String {
     let merged = if plan.query.dimensions.iter().any(|d| !d.is_time()) {
-        body(&merged_dims(plan, k, dims, &body))
+        body(&merged_dims(plan, t, dims, &body))
     } else {
         body(dims)
     };
-    zero_small_rows(&merged, dims.len(), k)
+    zero_small_rows(&merged, dims.len(), t.k)
 }
 
 /// Each non-time dimension as `(other)` for rows whose group (all the
 /// dimensions' values, time included) has fewer than `k` visitors.
-fn merged_dims(plan: &Plan, k: MinVisitors, dims: &[String], body: impl Fn(&[String]) -> String) -> Vec<String> {
+fn merged_dims(
+    plan: &Plan,
+    t: Threshold,
+    dims: &[String],
+    body: impl Fn(&[String]) -> String,
+) -> Vec<String> {
     let keys: Vec<String> = dim_aliases(dims.len()).collect();
-    let small = format!(
+    let mut small = format!(
         "SELECT {} FROM ({}) WHERE r_visitors < {}",
         keys.join(", "),
         body(dims),
-        k.k()
+        t.k.k()
     );
+    if t.server >= VIEW_SINCE {
+        small = format!("SELECT * FROM view({small})");
+    }
     let group = format!("({})", dims.join(", "));
     plan.query
         .dimensions
@@ -105,6 +134,10 @@ mod tests {
     }
 
     fn sql(q: &Query, k: Option<u32>) -> String {
+        sql_on(q, k, ServerVersion(18, 16))
+    }
+
+    fn sql_on(q: &Query, k: Option<u32>, server: ServerVersion) -> String {
         let day = NaiveDate::from_ymd_opt(2024, 3, 9).unwrap();
         let span = Span {
             from: Utc.timestamp_opt(1_709_942_400, 0).unwrap(),
@@ -116,7 +149,7 @@ mod tests {
         site.min_visitors = k;
         Report::new(q, chrono_tz::Tz::UTC, span, 1_710_000_000)
             .with_min_visitors(MinVisitors::of(&site))
-            .sql()
+            .sql(server)
     }
 
     #[test]
@@ -146,5 +179,8 @@ mod tests {
             text.contains("if((toString(toDate(timestamp, 'UTC')), pathname) GLOBAL IN (SELECT d0, d1 FROM"),
             "{text}"
         );
+        // Current releases read the set through `view`.
+        let current = sql_on(&q, Some(5), ServerVersion(24, 8));
+        assert!(current.contains("GLOBAL IN (SELECT * FROM view(SELECT d0, d1 FROM"), "{current}");
     }
 }
