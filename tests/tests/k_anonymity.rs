@@ -257,7 +257,8 @@ async fn breakdown_rows_under_k_merge_into_an_other_row_counted_from_the_merged_
         let other = pages.iter().find(|(v, _)| v == "(other)").unwrap();
         assert_eq!(other.1, json!([3, 4]), "{name}");
         // The totals stay what they are without a threshold.
-        let total = json!({"site_id": SITE, "date_range": RANGE, "metrics": ["visitors", "pageviews"]});
+        let total =
+            json!({"site_id": SITE, "date_range": RANGE, "metrics": ["visitors", "pageviews"]});
         assert_eq!(
             results(&service.ok(&total).await),
             [(String::new(), json!([VISITORS.len(), rows().len()]))],
@@ -370,13 +371,20 @@ async fn the_threshold_changes_no_answer_when_every_group_has_k_visitors() {
             // anything here; the third one does not (its Hacker News and
             // Newsletter rows are small), which the (other) row shows.
             let answer = f.raw.ok(query).await;
-            assert!(results(&answer).iter().any(|(v, _)| v == "(other)"), "{answer}");
+            assert!(
+                results(&answer).iter().any(|(v, _)| v == "(other)"),
+                "{answer}"
+            );
             continue;
         }
         for (name, service) in f.both() {
             let answer = service.ok(query).await;
             assert_eq!(answer["results"], plain["results"], "{name} {query}");
-            assert_eq!(answer["meta"]["suppressed_rows"], json!(0), "{name} {query}");
+            assert_eq!(
+                answer["meta"]["suppressed_rows"],
+                json!(0),
+                "{name} {query}"
+            );
         }
         checked += 1;
     }
@@ -421,7 +429,11 @@ async fn csv_exports_and_the_dashboards_session_follow_the_same_rules() {
         series["dimensions"] = json!(["time:hour"]);
         let hours = csv(service, &series).await;
         assert!(
-            hours.contains(&vec!["2024-03-09 11:00:00".into(), fewer.clone(), fewer.clone()]),
+            hours.contains(&vec![
+                "2024-03-09 11:00:00".into(),
+                fewer.clone(),
+                fewer.clone()
+            ]),
             "{name}: {hours:?}"
         );
     }
@@ -437,8 +449,18 @@ async fn csv_exports_and_the_dashboards_session_follow_the_same_rules() {
     let answer: Value = response.json().await.unwrap();
     assert_eq!(results(&answer), expected_breakdown(source, |_| true));
     // And its assets know the shape: null metrics read "< K".
-    let format = f.raw.http().get(f.raw.url("/format.js")).send().await.unwrap();
-    assert!(format.text().await.unwrap().contains("export function fewer(k)"));
+    let format = f
+        .raw
+        .http()
+        .get(f.raw.url("/format.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(format
+        .text()
+        .await
+        .unwrap()
+        .contains("export function fewer(k)"));
 }
 
 /// Visitors with a pageview a minute before [`NOW`] on `site`.
@@ -484,7 +506,10 @@ async fn realtime_shows_fewer_than_k() {
     assert_eq!(realtime(&f.raw, OTHER_SITE, None).await, json!("<3"));
     assert_eq!(realtime(&f.raw, NO_DNT_SITE, None).await, json!(1));
     let cookie = f.raw.session(ADMIN_TOKEN).await;
-    assert_eq!(realtime(&f.raw, OTHER_SITE, Some(&cookie)).await, json!("<3"));
+    assert_eq!(
+        realtime(&f.raw, OTHER_SITE, Some(&cookie)).await,
+        json!("<3")
+    );
     assert_eq!(realtime(&f.plain, OTHER_SITE, None).await, json!(2));
 
     // The dashboard's realtime view: the same current visitors, every
@@ -519,7 +544,9 @@ async fn cluster_mode_thresholds_the_same_way() {
     with_threshold(&mut config);
     let now = Utc.timestamp_opt(NOW, 0).unwrap();
     let service = TestQuery::start(config, now).await;
-    let db = schema::connect(&cluster.config(0).clickhouse).await.unwrap();
+    let db = schema::connect(&cluster.config(0).clickhouse)
+        .await
+        .unwrap();
     insert(&db, &rows()).await;
     let cases: [(&str, Key); 2] = [("event:page", page), ("visit:source", source)];
     for (dimension, key) in cases {

@@ -176,11 +176,16 @@ mod tests {
         // The page is merged by (day, page) groups; the day is never merged.
         assert_eq!(text.matches("'(other)'").count(), 1, "{text}");
         assert!(
-            text.contains("if((toString(toDate(timestamp, 'UTC')), pathname) GLOBAL IN (SELECT d0, d1 FROM"),
+            text.contains(
+                "if((toString(toDate(timestamp, 'UTC')), pathname) GLOBAL IN (SELECT d0, d1 FROM"
+            ),
             "{text}"
         );
         // Current releases read the set through `view`.
         let current = sql_on(&q, Some(5), ServerVersion(24, 8));
-        assert!(current.contains("GLOBAL IN (SELECT * FROM view(SELECT d0, d1 FROM"), "{current}");
+        assert!(
+            current.contains("GLOBAL IN (SELECT * FROM view(SELECT d0, d1 FROM"),
+            "{current}"
+        );
     }
 }
