@@ -515,7 +515,9 @@ async fn realtime_shows_fewer_than_k() {
     // The dashboard's realtime view: the same current visitors, every
     // minute and total under K as "<3", and no page or source under K.
     let view = |site: &str| {
-        let url = f.raw.url(&format!("/api/dashboard/realtime?site_id={site}"));
+        let url = f
+            .raw
+            .url(&format!("/api/dashboard/realtime?site_id={site}"));
         let request = f.raw.http().get(url).bearer_auth(ADMIN_TOKEN);
         async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
     };
@@ -533,8 +535,17 @@ async fn realtime_shows_fewer_than_k() {
     assert_eq!(big["current_visitors"], json!(3), "{big}");
     assert_eq!(big["visitors"], json!(3), "{big}");
     assert_eq!(big["pages"], json!([{"page": "/", "visitors": 3}]), "{big}");
-    let last_minutes: Vec<&Value> = big["minutes"].as_array().unwrap().iter().rev().take(2).collect();
-    assert!(last_minutes.contains(&&json!({"minutes_ago": 1, "visitors": 3, "pageviews": 3})), "{big}");
+    let last_minutes: Vec<&Value> = big["minutes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .take(2)
+        .collect();
+    assert!(
+        last_minutes.contains(&&json!({"minutes_ago": 1, "visitors": 3, "pageviews": 3})),
+        "{big}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
