@@ -29,6 +29,9 @@ QUERIES = [
     ("devices", {"metrics": ["visitors"], "dimensions": ["visit:device"]}),
     ("filtered", {"metrics": ["visitors", "visits", "pageviews", "bounce_rate"],
                   "filters": [["is", "visit:source", ["Google"]], ["contains", "event:page", ["/blog"]]]}),
+    ("page engagement", {"metrics": ["visitors", "time_on_page", "scroll_depth", "exit_rate"],
+                         "dimensions": ["event:page"], "pagination": {"limit": 10}}),
+    ("engaged time", {"metrics": ["time_on_page"], "filters": [["contains", "event:page", ["/"]]]}),
 ]
 RANGES = [("30d", 300), ("12mo", 1000)]
 

@@ -34,6 +34,8 @@ const HEADLINE = [
 function headlineMetrics() {
   return HEADLINE.filter(([m]) => m !== 'views_per_visit' || !view.filtersOn(app.view, 'page'));
 }
+/** The engaged-time card, after the headline's own (its query differs). */
+const ENGAGED = ['time_on_page', 'Engaged time', format.duration];
 /** Metrics where going down is the good direction. */
 const LOWER_IS_BETTER = new Set(['bounce_rate']);
 const EXPORT_METRICS = ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit_duration'];
@@ -242,11 +244,33 @@ function describe(range, previous) {
   return previous ? `${span}, compared with ${previous[0]} to ${previous[1]}` : span;
 }
 
+/**
+ * Average engaged time per page viewed in a visit, in seconds, or `null`
+ * when no page reported engagement (and the compared range's, with a
+ * comparison). The Stats API answers `time_on_page`
+ * only for pages: without a page filter the view's filters gain one that
+ * every page passes (every path starts with `/`).
+ */
+async function engagedTime() {
+  const filters = base().filters;
+  if (!view.filtersOn(app.view, 'page')) filters.push(['contains', 'event:page', ['/']]);
+  const include = app.view.compare ? { comparisons: { mode: app.view.compare } } : {};
+  const answer = await api.query({ ...base(), filters, metrics: ['time_on_page'], include });
+  const row = answer.results[0];
+  // Without a threshold, nothing compared means no engagement then: 0.
+  const none = answer.meta.min_visitors ? null : 0;
+  return { now: row?.metrics[0] ?? null, before: row?.comparison?.metrics[0] ?? none };
+}
+
 async function loadHeadline(answer, previous, current) {
-  const shown = headlineMetrics();
-  const now = answer.results[0]?.metrics ?? shown.map(() => 0);
+  const shown = [...headlineMetrics(), ENGAGED];
+  const own = shown.length - 1;
+  const engaged = await engagedTime();
+  const now = [...(answer.results[0]?.metrics ?? Array(own).fill(0)), engaged.now];
   // The API's own comparison (`include.comparisons`) of the same query.
-  const before = previous ? answer.results[0]?.comparison?.metrics ?? shown.map(() => 0) : null;
+  const before = previous
+    ? [...(answer.results[0]?.comparison?.metrics ?? Array(own).fill(0)), engaged.before]
+    : null;
   if (!current()) return;
   const k = answer.meta.min_visitors;
   const items = shown.map(([metric, label, show], i) => {
@@ -258,7 +282,9 @@ async function loadHeadline(answer, previous, current) {
     const dd = document.createElement('dd');
     const value = document.createElement('span');
     value.className = 'value';
-    if (now[i] === null) {
+    if (now[i] === null && metric === 'time_on_page' && !k) {
+      value.textContent = '–';
+    } else if (now[i] === null) {
       value.textContent = format.fewer(k);
       value.title = format.fewerTitle(k);
     } else {
@@ -328,7 +354,7 @@ async function loadChart(range, previous, current) {
 function panelQuery(panel, limit) {
   return {
     ...base(),
-    metrics: ['visitors'],
+    metrics: panel.metrics,
     dimensions: [panel.dimension.api],
     order_by: [['visitors', 'desc']],
     pagination: { limit },

@@ -1,12 +1,26 @@
 // The breakdown panels: each groups a few related dimensions behind tabs
 // and lists the top values by visitors. A row is a button that filters the
 // whole dashboard by its value; each panel exports its current list as CSV.
+// Top pages also have a details view, as in Plausible, that adds how each
+// page is read: time on page, scroll depth and exit rate.
 
-import { count, country, fewer, fewerTitle } from './format.js';
+import { count, country, duration, fewer, fewerTitle, percent } from './format.js';
 import { dimension } from './view.js';
 
+/** The details view's metrics of a tab: `[metric, column title, format]`. */
+const PAGE_DETAILS = [
+  ['time_on_page', 'Time on page', duration],
+  ['scroll_depth', 'Scroll depth', percent],
+  ['exit_rate', 'Exit rate', percent],
+];
+
 export const PANELS = [
-  { id: 'pages', title: 'Pages', tabs: [['page', 'Top pages'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages']] },
+  {
+    id: 'pages',
+    title: 'Pages',
+    tabs: [['page', 'Top pages'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages']],
+    details: { page: PAGE_DETAILS },
+  },
   {
     id: 'sources',
     title: 'Sources',
@@ -42,12 +56,19 @@ function node(tag, props = {}, children = []) {
   return n;
 }
 
+/** A metric without a value (no page reported engagement) reads as a dash. */
+function shown(format, value) {
+  return value === null || value === undefined ? '–' : format(value);
+}
+
 /**
- * One panel's elements. `actions` has `tab(panel)` (its tab changed),
- * `filter(key, value)` and `exportCsv(key)`.
+ * One panel's elements. `actions` has `tab(panel)` (its tab or view
+ * changed), `filter(key, value)` and `exportCsv(key)`.
  */
 export function create(panel, actions) {
-  const state = { tab: panel.tabs[0][0] };
+  const state = { tab: panel.tabs[0][0], details: false };
+  /** The details view's extra columns for the current tab, if it is on. */
+  const extra = () => (state.details ? panel.details?.[state.tab] ?? [] : []);
   const titleId = `panel-${panel.id}-title`;
   const tabs = panel.tabs.map(([key, label]) => {
     const b = node('button', { type: 'button', className: 'tab', textContent: label });
@@ -61,18 +82,22 @@ export function create(panel, actions) {
   });
   const body = node('tbody');
   const heading = node('th', { scope: 'col' });
+  const headRow = node('tr', {}, [heading, node('th', { scope: 'col', className: 'num', textContent: 'Visitors' })]);
   const exportButton = node('button', { type: 'button', className: 'export', textContent: 'Export CSV' });
   exportButton.addEventListener('click', () => actions.exportCsv(state.tab));
+  const detailsButton = node('button', { type: 'button', className: 'details', textContent: 'Details' });
+  detailsButton.addEventListener('click', () => {
+    state.details = !state.details;
+    markTab();
+    actions.tab(api);
+  });
   const section = node('section', { className: 'card panel', id: `panel-${panel.id}` }, [
     node('div', { className: 'card-head' }, [
       node('h2', { id: titleId, textContent: panel.title }),
       node('div', { className: 'tabs' }, tabs),
     ]),
-    node('table', { className: 'rows' }, [
-      node('thead', {}, [node('tr', {}, [heading, node('th', { scope: 'col', className: 'num', textContent: 'Visitors' })])]),
-      body,
-    ]),
-    node('div', { className: 'panel-foot' }, [exportButton]),
+    node('table', { className: 'rows' }, [node('thead', {}, [headRow]), body]),
+    node('div', { className: 'panel-foot' }, [detailsButton, exportButton]),
   ]);
   section.setAttribute('aria-labelledby', titleId);
   section.dataset.panel = panel.id;
@@ -82,6 +107,10 @@ export function create(panel, actions) {
     for (const b of tabs) b.setAttribute('aria-pressed', String(b.dataset.tab === state.tab));
     heading.textContent = dimension(state.tab).label;
     section.dataset.tab = state.tab;
+    detailsButton.hidden = !panel.details?.[state.tab];
+    detailsButton.setAttribute('aria-pressed', String(state.details));
+    const titles = extra().map(([, title]) => node('th', { scope: 'col', className: 'num', textContent: title }));
+    headRow.replaceChildren(headRow.children[0], headRow.children[1], ...titles);
   }
 
   /** `min`: the site's threshold (`meta.min_visitors`), if it has one. */
@@ -107,10 +136,12 @@ export function create(panel, actions) {
       const num = node('td', { className: 'num', textContent: n === null ? fewer(min) : count(n) });
       if (n === null) num.title = fewerTitle(min);
       if (other) label.title = `Values with fewer than ${count(min)} visitors each, together`;
-      return node('tr', {}, [cell, num]);
+      const details = extra().map(([, , format], i) => node('td', { className: 'num', textContent: shown(format, r.metrics[i + 1]) }));
+      return node('tr', {}, [cell, num, ...details]);
     });
     if (!rows.length) {
-      rows.push(node('tr', {}, [node('td', { className: 'empty', colSpan: 2, textContent: 'Nothing in this period.' })]));
+      const colSpan = 2 + extra().length;
+      rows.push(node('tr', {}, [node('td', { className: 'empty', colSpan, textContent: 'Nothing in this period.' })]));
     }
     body.replaceChildren(...rows);
   }
@@ -120,6 +151,10 @@ export function create(panel, actions) {
     element: section,
     get dimension() {
       return dimension(state.tab);
+    },
+    /** What the panel's query asks for: visitors, then any details. */
+    get metrics() {
+      return ['visitors', ...extra().map(([metric]) => metric)];
     },
     render,
   };

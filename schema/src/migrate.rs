@@ -69,6 +69,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "visits_by_source",
         sql: include_str!("../migrations/0008_visits_by_source.sql"),
     },
+    Migration {
+        version: 9,
+        name: "engagement_visits",
+        sql: include_str!("../migrations/0009_engagement_visits.sql"),
+    },
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

@@ -29,7 +29,14 @@ pub struct Ev {
     pub interactive: bool,
     /// Visit-level attributes as the collector would store them on this event.
     pub attrs: BTreeMap<&'static str, String>,
+    /// An engagement event's scroll depth ([`NO_SD`] for none) and engaged
+    /// milliseconds; 0 on other events.
+    pub sd: u8,
+    pub engaged_ms: u32,
 }
+
+/// The scroll depth the collector stores for an engagement event without `sd`.
+pub const NO_SD: u8 = 255;
 
 impl Ev {
     /// A pageview of `path` with no attributes.
@@ -44,7 +51,31 @@ impl Ev {
             props: Vec::new(),
             interactive: true,
             attrs: BTreeMap::new(),
+            sd: 0,
+            engaged_ms: 0,
         }
+    }
+
+    /// An engagement event of `path` (`sd` [`NO_SD`] when it has none).
+    pub fn engagement(
+        site: &'static str,
+        person: u64,
+        ts: i64,
+        path: &str,
+        sd: u8,
+        engaged_ms: u32,
+    ) -> Self {
+        Self {
+            name: "engagement".into(),
+            interactive: false,
+            sd,
+            engaged_ms,
+            ..Self::pageview(site, person, ts, path)
+        }
+    }
+
+    pub fn is_engagement(&self) -> bool {
+        self.name == "engagement"
     }
 
     /// The same event with one visit attribute set.
@@ -86,6 +117,8 @@ pub fn to_row(e: &Ev) -> EventRow {
         props_keys: e.props.iter().map(|(k, _)| k.clone()).collect(),
         props_values: e.props.iter().map(|(_, v)| v.clone()).collect(),
         interactive: u8::from(e.interactive),
+        scroll_depth: e.sd,
+        engagement_ms: e.engaged_ms,
         browser: attr("browser").into(),
         browser_version: attr("browser_version").into(),
         os: attr("os").into(),
@@ -128,7 +161,8 @@ fn empty_label(column: &str) -> Option<&'static str> {
     }
 }
 
-/// A visit as the definitions describe it.
+/// A visit as the definitions describe it: its pageviews and custom events
+/// (the interactions), and the engagement events that joined it.
 pub struct Visit<'a> {
     pub events: Vec<&'a Ev>,
 }
@@ -140,15 +174,20 @@ impl Visit<'_> {
     pub fn pageviews(&self) -> u64 {
         self.events.iter().filter(|e| e.name == "pageview").count() as u64
     }
+    /// Engagement events are never interactions, whatever their flag.
     pub fn bounce(&self) -> bool {
         self.pageviews() == 1
             && !self
                 .events
                 .iter()
-                .any(|e| e.name != "pageview" && e.interactive)
+                .any(|e| e.name != "pageview" && !e.is_engagement() && e.interactive)
+    }
+    pub fn last_interaction(&self) -> i64 {
+        let mut acts = self.events.iter().filter(|e| !e.is_engagement());
+        acts.next_back().expect("a visit starts with an interaction").ts
     }
     pub fn duration(&self) -> u64 {
-        (self.events.last().unwrap().ts - self.start()) as u64
+        (self.last_interaction() - self.start()) as u64
     }
     pub fn page(&self, last: bool) -> String {
         let mut pages = self.events.iter().filter(|e| e.name == "pageview");
@@ -173,17 +212,30 @@ pub fn visits<'a>(data: &'a [Ev], site: &str, from: i64, to: i64) -> Vec<Visit<'
     }
     let mut out = Vec::new();
     for (_, mut events) in by_person {
-        events.sort_by_key(|e| e.ts);
+        // An engagement event after the interactions of its second.
+        events.sort_by_key(|e| (e.ts, e.is_engagement()));
         let mut current: Vec<&Ev> = Vec::new();
+        let mut last_act: Option<i64> = None;
         for e in events {
-            if current.last().is_some_and(|last| e.ts - last.ts > GAP) {
+            let ended = last_act.is_none_or(|t| e.ts - t > GAP);
+            if e.is_engagement() {
+                // Joins the visit going on, if any; else belongs to none.
+                if !ended {
+                    current.push(e);
+                }
+                continue;
+            }
+            if ended && !current.is_empty() {
                 out.push(Visit {
                     events: std::mem::take(&mut current),
                 });
             }
             current.push(e);
+            last_act = Some(e.ts);
         }
-        out.push(Visit { events: current });
+        if !current.is_empty() {
+            out.push(Visit { events: current });
+        }
     }
     out
 }
@@ -343,6 +395,95 @@ struct Group<'a> {
     pageviews: u64,
     events: u64,
     visits: BTreeMap<(usize, i64), &'a Visit<'a>>,
+    /// Engagement numbers per (visit, page).
+    pages: BTreeMap<(usize, String), PageVisit>,
+}
+
+/// One page in one visit, for the engagement metrics.
+#[derive(Default)]
+struct PageVisit {
+    engaged: bool,
+    ms: u64,
+    sd: Option<u8>,
+    /// A pageview of the page in range, in a visit starting in range.
+    viewed: bool,
+    exited: bool,
+}
+
+/// What a metric without a value (`null`) reads as in these maps.
+pub const NULL: f64 = -1.0;
+
+/// Adds the engagement numbers of in-range events to the groups the other
+/// metrics made (a report has no other groups).
+fn add_engagement<'a>(
+    groups: &mut BTreeMap<Vec<String>, Group<'a>>,
+    all: &'a [Visit<'a>],
+    ctx: Ctx,
+    dims: &[&str],
+    filters: &[Value],
+) {
+    for (vi, v) in all.iter().enumerate() {
+        let visit_in = v.start() >= ctx.from && v.start() < ctx.to;
+        for e in &v.events {
+            let in_range = e.ts >= ctx.from && e.ts < ctx.to;
+            if !in_range || !filters.iter().all(|f| matches_filter(f, e, v)) {
+                continue;
+            }
+            let key: Vec<String> = dims.iter().map(|d| dim_value(d, e, v, ctx)).collect();
+            let Some(g) = groups.get_mut(&key) else {
+                continue;
+            };
+            let p = g.pages.entry((vi, e.path.clone())).or_default();
+            if e.is_engagement() {
+                p.engaged = true;
+                p.ms += u64::from(e.engaged_ms);
+                if e.sd <= 100 {
+                    p.sd = Some(p.sd.map_or(e.sd, |x| x.max(e.sd)));
+                }
+            } else if e.name == "pageview" && visit_in {
+                p.viewed = true;
+                p.exited = v.page(true) == e.path;
+            }
+        }
+    }
+}
+
+/// The engagement metric `m` of a group, [`NULL`] without a value.
+fn engagement_metric(m: &str, g: &Group) -> f64 {
+    let mean = |sum: f64, n: usize| if n == 0 { NULL } else { sum / n as f64 };
+    let pages = g.pages.values();
+    match m {
+        "time_on_page" => {
+            let engaged: Vec<&PageVisit> = pages.filter(|p| p.engaged).collect();
+            let ms: u64 = engaged.iter().map(|p| p.ms).sum();
+            let t = mean(ms as f64 / 1000.0, engaged.len());
+            if t == NULL {
+                t
+            } else {
+                t.round()
+            }
+        }
+        "scroll_depth" => {
+            let sds: Vec<f64> = pages.filter_map(|p| p.sd).map(f64::from).collect();
+            let d = mean(sds.iter().sum(), sds.len());
+            if d == NULL {
+                d
+            } else {
+                d.round()
+            }
+        }
+        "exit_rate" => {
+            let viewed: Vec<&PageVisit> = pages.filter(|p| p.viewed).collect();
+            let exits = viewed.iter().filter(|p| p.exited).count();
+            let r = mean(exits as f64 * 100.0, viewed.len());
+            if r == NULL {
+                r
+            } else {
+                (r * 10.0).round() / 10.0
+            }
+        }
+        other => panic!("unknown metric {other}"),
+    }
 }
 
 /// Expected `(dimension values, metrics)` rows, computed by hand.
@@ -380,6 +521,7 @@ pub fn expected(
             }
         }
     }
+    add_engagement(&mut groups, &all, ctx, dims, filters);
     let uses_visits = dims.iter().any(|d| d.starts_with("visit:"))
         || metrics
             .iter()
@@ -421,7 +563,7 @@ pub fn expected(
                             (g.visitors.len() as f64 * 1000.0 / t).round() / 10.0
                         }
                     }
-                    other => panic!("unknown metric {other}"),
+                    other => engagement_metric(other, &g),
                 })
                 .collect();
             (key, values)
@@ -446,7 +588,7 @@ pub fn actual(response: &Value) -> BTreeMap<Vec<String>, Vec<f64>> {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|m| m.as_f64().unwrap())
+                .map(|m| m.as_f64().unwrap_or(NULL))
                 .collect();
             (dims, metrics)
         })
@@ -454,7 +596,7 @@ pub fn actual(response: &Value) -> BTreeMap<Vec<String>, Vec<f64>> {
 }
 
 /// Every metric of the Stats API.
-pub const METRICS: [&str; 8] = [
+pub const METRICS: [&str; 11] = [
     "visitors",
     "visits",
     "pageviews",
@@ -463,13 +605,18 @@ pub const METRICS: [&str; 8] = [
     "visit_duration",
     "events",
     "percentage",
+    "time_on_page",
+    "scroll_depth",
+    "exit_rate",
 ];
 
 /// The metrics of `metrics` that Plausible answers together with `dims`
 /// and `filters` (it refuses a query holding any other): session metrics
 /// not with event dimensions (unless `event:page` is the only one), event
 /// metrics not with entry or exit pages (same exception), and
-/// `views_per_visit` with no dimension and no `event:page` filter.
+/// `views_per_visit` with no dimension and no `event:page` filter. The
+/// engagement metrics need the page: `time_on_page` and `scroll_depth` an
+/// `event:page` dimension or filter, `exit_rate` the dimension.
 pub fn plausible_metrics<'a>(
     metrics: &[&'a str],
     dims: &[&str],
@@ -483,6 +630,7 @@ pub fn plausible_metrics<'a>(
     let page_filter = filters
         .iter()
         .any(|f| f.to_string().contains("\"event:page\""));
+    let page_dim = dims.contains(&"event:page");
     metrics
         .iter()
         .copied()
@@ -490,6 +638,8 @@ pub fn plausible_metrics<'a>(
             "views_per_visit" => dims.is_empty() && !page_filter,
             "bounce_rate" | "visit_duration" => page_only || event_dims.is_empty(),
             "pageviews" | "events" => page_only || !session_dims,
+            "time_on_page" | "scroll_depth" => page_dim || page_filter,
+            "exit_rate" => page_dim,
             _ => true,
         })
         .collect()

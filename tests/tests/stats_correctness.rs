@@ -14,7 +14,7 @@
 use chrono::{TimeZone, Utc};
 use chrono_tz::Tz;
 use integration_tests::fold::{
-    actual, days_ctx, expected, plausible_metrics, to_row, Ctx, Ev, GAP, METRICS,
+    actual, days_ctx, expected, plausible_metrics, to_row, Ctx, Ev, GAP, METRICS, NO_SD,
 };
 use integration_tests::query_harness::{insert, with_editors, TestQuery};
 use integration_tests::{test_config, TestDb, OTHER_SITE, SITE};
@@ -101,6 +101,16 @@ fn visit_source(rng: &mut StdRng, a: &mut BTreeMap<&'static str, String>) {
     a.insert("utm_term", pick(rng, &["", "analytics"]).into());
 }
 
+/// An engagement event's scroll depth, from its time: every fifth one
+/// reports none.
+fn engagement_sd(name: &str, ts: i64) -> u8 {
+    match (name, ts % 5) {
+        ("engagement", 0) => NO_SD,
+        ("engagement", _) => (ts % 101) as u8,
+        _ => 0,
+    }
+}
+
 /// Random visits for 30 people on both sites, plus hand-made edge cases.
 fn dataset() -> Vec<Ev> {
     let mut rng = StdRng::seed_from_u64(0x5EED_1234_ABCD_0001);
@@ -140,6 +150,13 @@ fn dataset() -> Vec<Ev> {
                     props,
                     interactive,
                     attrs: attrs.clone(),
+                    // Not from `rng`, so the other events stay as they were.
+                    sd: engagement_sd(name, ts),
+                    engaged_ms: if name == "engagement" {
+                        (ts % 7000) as u32
+                    } else {
+                        0
+                    },
                 });
                 // Later events of a visit carry their own (internal) source.
                 attrs.insert("source", "Direct / None".into());
@@ -171,6 +188,8 @@ fn edge_cases() -> Vec<Ev> {
         props: Vec::new(),
         interactive: name != "engagement" && name != "Outbound",
         attrs: attrs.clone(),
+        sd: engagement_sd(name, ts),
+        engaged_ms: if name == "engagement" { 1500 } else { 0 },
     };
     let d1 = day_start() + 86_400;
     let d2 = d1 + 86_400;

@@ -64,12 +64,13 @@ fn same_weekday(date: NaiveDate, weekday: u32, reject: NaiveDate) -> NaiveDate {
 }
 
 /// How `new` changed from `old`, as Plausible reports it: for the bounce
-/// rate the difference in points (`null` when it was 0 before), for every
+/// and exit rates the difference in points (`null` when it was 0 before),
+/// for every
 /// other metric the percent change rounded to a whole number (100 from 0 to
 /// anything, 0 from 0 to 0).
 pub fn change(metric: Metric, old: &Value, new: &Value) -> Value {
     let (old, new) = (old.as_f64().unwrap_or(0.0), new.as_f64().unwrap_or(0.0));
-    if metric == Metric::BounceRate {
+    if matches!(metric, Metric::BounceRate | Metric::ExitRate) {
         return if old > 0.0 {
             Value::from((new - old).round() as i64)
         } else {

@@ -30,10 +30,13 @@ pub enum Metric {
     VisitDuration,
     Events,
     Percentage,
+    TimeOnPage,
+    ScrollDepth,
+    ExitRate,
 }
 
 impl Metric {
-    const ALL: [Metric; 8] = [
+    const ALL: [Metric; 11] = [
         Metric::Visitors,
         Metric::Visits,
         Metric::Pageviews,
@@ -42,6 +45,9 @@ impl Metric {
         Metric::VisitDuration,
         Metric::Events,
         Metric::Percentage,
+        Metric::TimeOnPage,
+        Metric::ScrollDepth,
+        Metric::ExitRate,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +60,9 @@ impl Metric {
             Metric::VisitDuration => "visit_duration",
             Metric::Events => "events",
             Metric::Percentage => "percentage",
+            Metric::TimeOnPage => "time_on_page",
+            Metric::ScrollDepth => "scroll_depth",
+            Metric::ExitRate => "exit_rate",
         }
     }
 
@@ -61,7 +70,17 @@ impl Metric {
         Self::ALL.into_iter().find(|m| m.name() == s)
     }
 
-    /// Metrics that need events grouped into visits.
+    /// Metrics read from engagement events and the visits they join,
+    /// counted apart from the others (see [`crate::sql::engagement`]).
+    pub fn is_engagement(self) -> bool {
+        matches!(
+            self,
+            Metric::TimeOnPage | Metric::ScrollDepth | Metric::ExitRate
+        )
+    }
+
+    /// Metrics that need events grouped into visits (engagement metrics
+    /// build their visits apart: see [`Self::is_engagement`]).
     pub fn needs_visits(self) -> bool {
         matches!(
             self,
@@ -75,6 +94,7 @@ impl Metric {
     pub fn table(self) -> Table {
         match self {
             Metric::Pageviews | Metric::Events => Table::Events,
+            Metric::TimeOnPage | Metric::ScrollDepth | Metric::ExitRate => Table::Either,
             Metric::BounceRate | Metric::VisitDuration | Metric::ViewsPerVisit => Table::Sessions,
             Metric::Visitors | Metric::Visits | Metric::Percentage => Table::Either,
         }

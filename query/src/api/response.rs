@@ -26,6 +26,61 @@ pub struct Raw {
     pub bounces: u64,
     pub duration_sum: u64,
     pub visit_pageviews: u64,
+    /// Zero unless the query asks for an engagement metric.
+    pub engagement: Engagement,
+}
+
+/// The raw numbers behind `time_on_page`, `scroll_depth` and `exit_rate`,
+/// counted per (page, visit) pair (see [`crate::sql::engagement`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Engagement {
+    pub engaged_ms: u64,
+    pub engaged_visits: u64,
+    pub scroll_sum: u64,
+    pub scrolled_visits: u64,
+    pub exits: u64,
+    pub page_visits: u64,
+}
+
+impl Engagement {
+    /// From the engagement columns in their order (zeros when absent).
+    pub fn from_numbers(n: &[u64]) -> Self {
+        let at = |i: usize| n.get(i).copied().unwrap_or(0);
+        Self {
+            engaged_ms: at(0),
+            engaged_visits: at(1),
+            scroll_sum: at(2),
+            scrolled_visits: at(3),
+            exits: at(4),
+            page_visits: at(5),
+        }
+    }
+
+    /// Mean engaged seconds per (page, visit) that sent engagement, whole
+    /// seconds; `null` when none did.
+    fn time_on_page(&self) -> Value {
+        ratio(self.engaged_ms, self.engaged_visits * 1000)
+            .map_or(Value::Null, |s| (s.round() as u64).into())
+    }
+
+    /// Mean deepest scroll per (page, visit) that reported one, whole
+    /// percents; `null` when none did.
+    fn scroll_depth(&self) -> Value {
+        ratio(self.scroll_sum, self.scrolled_visits)
+            .map_or(Value::Null, |p| (p.round() as u64).into())
+    }
+
+    /// Percent of the page's visits that ended on it, one decimal; `null`
+    /// without visits.
+    fn exit_rate(&self) -> Value {
+        ratio(self.exits * 100, self.page_visits)
+            .map_or(Value::Null, |p| round_to(p, 1).into())
+    }
+}
+
+/// `a / b`, or nothing when `b` is 0.
+fn ratio(a: u64, b: u64) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
 }
 
 impl Raw {
@@ -46,6 +101,9 @@ impl Raw {
             Metric::BounceRate => ((per_visit(self.bounces) * 100.0).round() as u64).into(),
             Metric::VisitDuration => (per_visit(self.duration_sum).round() as u64).into(),
             Metric::ViewsPerVisit => round_to(per_visit(self.visit_pageviews), 2).into(),
+            Metric::TimeOnPage => self.engagement.time_on_page(),
+            Metric::ScrollDepth => self.engagement.scroll_depth(),
+            Metric::ExitRate => self.engagement.exit_rate(),
             Metric::Percentage => {
                 if total_visitors == 0 {
                     0.0.into()
@@ -281,9 +339,11 @@ fn spreadsheet_safe(value: &str) -> String {
     }
 }
 
+/// A metric as a CSV cell: no value (`null`) is an empty cell.
 fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        Value::Null => String::new(),
         other => other.to_string(),
     }
 }
@@ -350,6 +410,26 @@ mod tests {
         let json = answer(&query, rows(), None).json();
         assert_eq!(json["results"][1]["metrics"], json!([0, 0]));
         assert!(json["meta"].get("min_visitors").is_none());
+    }
+
+    #[test]
+    fn engagement_metrics_are_means_over_what_reported_and_null_without() {
+        let e = Engagement {
+            engaged_ms: 12_500,
+            engaged_visits: 4,
+            scroll_sum: 125,
+            scrolled_visits: 2,
+            exits: 1,
+            page_visits: 3,
+        };
+        assert_eq!(e.time_on_page(), json!(3));
+        assert_eq!(e.scroll_depth(), json!(63));
+        assert_eq!(e.exit_rate(), json!(33.3));
+        let none = Engagement::default();
+        for v in [none.time_on_page(), none.scroll_depth(), none.exit_rate()] {
+            assert_eq!(v, Value::Null);
+        }
+        assert_eq!(plain(&Value::Null), "");
     }
 
     #[test]

@@ -10,7 +10,12 @@
 //!   (`visit:entry_page`, `visit:exit_page`);
 //! - except when `event:page` is the only event dimension, which Plausible
 //!   answers by splitting the query;
-//! - `views_per_visit` with no dimension at all, and no `event:page` filter.
+//! - `views_per_visit` with no dimension at all, and no `event:page` filter;
+//! - `time_on_page` and `scroll_depth` only with an `event:page` dimension
+//!   or filter (they are per page), and `exit_rate` only with an
+//!   `event:page` dimension (Plausible asks for `visit:exit_page` there and
+//!   divides by pageviews; see docs/stats-api.md for why we follow the
+//!   issue's definition instead).
 //!
 //! (Filter-level rules, which need to know where in the tree a filter is,
 //! are checked while parsing: see [`super::parse`].) Our engine could answer
@@ -21,6 +26,7 @@ use crate::error::ApiError;
 
 /// Refuses a query Plausible would refuse, naming what conflicts.
 pub fn check(q: &Query) -> Result<(), ApiError> {
+    check_engagement(q)?;
     if q.metrics.contains(&Metric::ViewsPerVisit) {
         let page_filter = q
             .filter
@@ -64,6 +70,29 @@ pub fn check(q: &Query) -> Result<(), ApiError> {
             quoted(&event_metrics),
             quoted(&session_dims)
         )));
+    }
+    Ok(())
+}
+
+/// Engagement metrics are per page: each needs the page it is about.
+fn check_engagement(q: &Query) -> Result<(), ApiError> {
+    let page_dimension = q.dimensions.contains(&Dimension::Page);
+    let page_filter = q
+        .filter
+        .as_ref()
+        .is_some_and(|f| f.dimensions().contains(&&Dimension::Page));
+    for m in [Metric::TimeOnPage, Metric::ScrollDepth] {
+        if q.metrics.contains(&m) && !page_dimension && !page_filter {
+            return Err(refused(&format!(
+                "Metric `{}` can only be queried with event:page filters or dimensions",
+                m.name()
+            )));
+        }
+    }
+    if q.metrics.contains(&Metric::ExitRate) && !page_dimension {
+        return Err(refused(
+            "Metric `exit_rate` can only be queried with an event:page dimension",
+        ));
     }
     Ok(())
 }
@@ -150,6 +179,35 @@ mod tests {
         for (metrics, dims, message) in refused {
             assert_eq!(outcome(metrics, dims, json!([])), Err(message.to_string()));
         }
+    }
+
+    #[test]
+    fn engagement_metrics_need_the_page() {
+        let page_filter = json!([["contains", "event:page", ["/blog"]]]);
+        for metric in ["time_on_page", "scroll_depth"] {
+            assert_eq!(
+                outcome(json!([metric]), json!(["event:page"]), json!([])),
+                Ok(())
+            );
+            assert_eq!(
+                outcome(json!([metric]), json!(["time:day"]), page_filter.clone()),
+                Ok(())
+            );
+            assert_eq!(
+                outcome(json!(["visitors", metric]), json!(["visit:source"]), json!([])),
+                Err(format!(
+                    "Metric `{metric}` can only be queried with event:page filters or dimensions"
+                ))
+            );
+        }
+        assert_eq!(
+            outcome(json!(["exit_rate"]), json!(["event:page", "time"]), json!([])),
+            Ok(())
+        );
+        assert_eq!(
+            outcome(json!(["exit_rate"]), json!([]), page_filter),
+            Err("Metric `exit_rate` can only be queried with an event:page dimension".into())
+        );
     }
 
     #[test]

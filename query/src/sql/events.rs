@@ -97,7 +97,7 @@ fn per_visit_attributes_only(plan: &Plan) -> bool {
 /// materialized hours, rows built now for events after them. The filter
 /// goes into each branch, since 18.16 does not push it into a union
 /// (and reading only matching rows of `visit_events` is most of the win).
-fn rows_in_range(plan: &Plan, needs: &Needs) -> String {
+pub(crate) fn rows_in_range(plan: &Plan, needs: &Needs) -> String {
     let columns = needs.columns().join(", ");
     let (from, to) = (plan.span.from.timestamp(), plan.span.to.timestamp());
     let filter = plan.filter_clause();

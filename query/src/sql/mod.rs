@@ -13,6 +13,7 @@
 //! materializer runs ([`materialize`]).
 
 pub mod clickhouse;
+pub mod engagement;
 pub mod events;
 pub mod expr;
 pub mod lookups;

@@ -16,7 +16,8 @@
 //!   no interactive custom event;
 //! - `visit_duration`: mean seconds from a visit's first event to its last;
 //! - `views_per_visit`: mean pageviews per visit;
-//! - `percentage`: share of the range's visitors (same filters, no grouping).
+//! - `percentage`: share of the range's visitors (same filters, no grouping);
+//! - `time_on_page`, `scroll_depth`, `exit_rate`: see [`super::engagement`].
 //!
 //! A filter is evaluated on each event together with its visit's
 //! attributes. Grouped by an event dimension, a visit counts once under
@@ -24,13 +25,20 @@
 //! bucket it has matching events in.
 
 use super::clickhouse::{fetch_json, number, Limits};
-use super::plan::{dim_aliases, Coverage, Plan, RAW_COLUMNS};
-use super::threshold::{self, Threshold};
-use super::{events, rollups};
-use crate::api::dates::Span;
-use crate::api::request::{Dimension, Direction, Metric, Query, SortKey, TimeGrain};
-use crate::api::response::{Raw, Row};
-use crate::api::threshold::MinVisitors;
+        // The engagement numbers join each body, so that the threshold
+        // merges and zeroes them with the rest.
+        let body = |dims: &[String]| {
+            let main = rollups::sql(plan, dims).unwrap_or_else(|| events::sql(plan, dims));
+            if engagement::wanted(q) {
+                engagement::joined(plan, dims, &main)
+            } else {
+                main
+            }
+        };
+        let body = match self.min_visitors {
+            Some(k) => threshold::sql(plan, Threshold { k, server }, &dims, body),
+            None => body(&dims),
+        };
 use crate::error::ApiError;
 use chrono_tz::Tz;
 use schema::client::ServerVersion;
@@ -84,12 +92,19 @@ impl<'a> Report<'a> {
         let plan = &self.plan;
         let q = plan.query;
         let dims: Vec<String> = q.dimensions.iter().map(|d| plan.dimension(d)).collect();
+<<<<<<< HEAD
         let body =
             |dims: &[String]| rollups::sql(plan, dims).unwrap_or_else(|| events::sql(plan, dims));
         let body = match self.min_visitors {
             Some(k) => threshold::sql(plan, Threshold { k, server }, &dims, body),
             None => body(&dims),
         };
+=======
+        let mut body = rollups::sql(plan, &dims).unwrap_or_else(|| events::sql(plan, &dims));
+        if engagement::wanted(q) {
+            body = engagement::joined(plan, &dims, &body);
+        }
+>>>>>>> 594cd0b (Engagement events stop shaping visits; time_on_page, scroll_depth and exit_rate in the Stats API (issue #21, query side))
         format!(
             "{body} ORDER BY {} LIMIT {}, {}",
             self.order_by().join(", "),
@@ -148,9 +163,14 @@ impl<'a> Report<'a> {
             .unwrap_or_default();
         let query = self.plan.query;
         let dims = query.dimensions.len();
+        let extra = if engagement::wanted(query) {
+            engagement::COLUMNS.len()
+        } else {
+            0
+        };
         let rows = data
             .iter()
-            .map(|row| parse_row(row, dims))
+            .map(|row| parse_row(row, dims, extra))
             .collect::<Result<Vec<_>, _>>()?;
         let total_rows = total_rows.max(query.offset + rows.len() as u64);
         Ok(Outcome { rows, total_rows })
@@ -166,6 +186,9 @@ fn metric_order(m: Metric) -> &'static str {
         Metric::BounceRate => "if(r_visits = 0, 0, r_bounces / r_visits)",
         Metric::VisitDuration => "if(r_visits = 0, 0, r_duration / r_visits)",
         Metric::ViewsPerVisit => "if(r_visits = 0, 0, r_visit_pageviews / r_visits)",
+        Metric::TimeOnPage => "if(r_engaged_visits = 0, 0, r_engaged_ms / r_engaged_visits)",
+        Metric::ScrollDepth => "if(r_scrolled_visits = 0, 0, r_scroll_sum / r_scrolled_visits)",
+        Metric::ExitRate => "if(r_page_visits = 0, 0, r_exits / r_page_visits)",
     }
 }
 
@@ -176,10 +199,16 @@ fn direction(d: Direction) -> &'static str {
     }
 }
 
-fn parse_row(row: &Value, dims: usize) -> Result<Row, ApiError> {
+/// A row of `dims` dimensions, the seven numbers every body selects, then
+/// `extra` engagement numbers ([`engagement::COLUMNS`]) when asked for.
+fn parse_row(row: &Value, dims: usize, extra: usize) -> Result<Row, ApiError> {
     let unexpected = || ApiError::Storage(schema::DbError::Unexpected(format!("report row {row}")));
     let cells = row.as_array().ok_or_else(unexpected)?;
+<<<<<<< HEAD
     if cells.len() != dims + RAW_COLUMNS.len() {
+=======
+    if cells.len() != dims + 7 + extra {
+>>>>>>> 594cd0b (Engagement events stop shaping visits; time_on_page, scroll_depth and exit_rate in the Stats API (issue #21, query side))
         return Err(unexpected());
     }
     let dimensions = cells[..dims]
@@ -200,6 +229,7 @@ fn parse_row(row: &Value, dims: usize) -> Result<Row, ApiError> {
             bounces: n[4],
             duration_sum: n[5],
             visit_pageviews: n[6],
+            engagement: Engagement::from_numbers(&n[7..]),
         },
     })
 }

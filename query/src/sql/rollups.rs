@@ -19,7 +19,7 @@ use super::visits::DAY;
 use crate::api::request::{Dimension, TimeGrain, DIMENSIONS};
 use chrono::Offset;
 
-/// Whether the view totals `d` (migration 8, where `dim = ''` holds the
+/// Whether the view totals `d` (migration 9, where `dim = ''` holds the
 /// totals without a dimension): every dimension of [`DIMENSIONS`] but time.
 fn rolled_up(d: &Dimension) -> bool {
     !d.is_time() && DIMENSIONS.iter().any(|(_, x)| x == d)
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn the_view_rolls_up_every_listed_dimension() {
-        let migration = include_str!("../../../schema/migrations/0008_visits_by_source.sql");
+        let migration = include_str!("../../../schema/migrations/0009_engagement_visits.sql");
         // The view's and the tables' visitor states are the ones reports merge.
         let state = visitors_fn("IfState");
         assert!(migration.contains(&format!("{state}(visitor_id, name != 'engagement')")));

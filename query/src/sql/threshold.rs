@@ -28,6 +28,7 @@
 //! ... in block") when a set's subquery holds an `ARRAY JOIN`, as visits
 //! built at query time do; 18.16 has no `view` and no such trouble.
 
+use super::engagement;
 use super::expr::lit;
 use super::plan::{dim_aliases, Plan, RAW_COLUMNS};
 use crate::api::threshold::{MinVisitors, OTHER};
@@ -58,7 +59,11 @@ pub fn sql(
     } else {
         body(dims)
     };
-    zero_small_rows(&merged, dims.len(), t.k)
+    let mut columns = RAW_COLUMNS.to_vec();
+    if engagement::wanted(plan.query) {
+        columns.extend(engagement::COLUMNS);
+    }
+    zero_small_rows(&merged, dims.len(), &columns, t.k)
 }
 
 /// Each non-time dimension as `(other)` for rows whose group (all the
@@ -94,17 +99,18 @@ fn merged_dims(
         .collect()
 }
 
-/// The body's rows, each with every number zeroed when it has fewer than
-/// `k` visitors. The numbers are renamed on the way in, since ClickHouse
+/// The body's rows, each with every number of `columns` (the raw ones, and
+/// the engagement ones when asked for) zeroed when it has fewer than `k`
+/// visitors. The numbers are renamed on the way in, since ClickHouse
 /// reads a name an expression is aliased to as that expression.
-fn zero_small_rows(body: &str, dims: usize, k: MinVisitors) -> String {
+fn zero_small_rows(body: &str, dims: usize, columns: &[&str], k: MinVisitors) -> String {
     let keys: Vec<String> = dim_aliases(dims).map(|a| a + ", ").collect();
-    let inner: Vec<String> = RAW_COLUMNS
+    let inner: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| format!("{c} AS t{i}"))
         .collect();
-    let outer: Vec<String> = RAW_COLUMNS
+    let outer: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| format!("if(t_small, 0, t{i}) AS {c}"))

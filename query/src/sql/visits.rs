@@ -30,6 +30,18 @@
 //! The look-ahead ends [`CLOCK_MARGIN_SECS`] past the reader's clock, but
 //! never before the range does: no event is stamped later than that.
 //!
+//! # Engagement events
+//! An `engagement` event measures time on page and scroll depth; it is
+//! not an interaction. Visits are cut, timed and given their entry and
+//! exit pages from pageviews and custom events only (the "interactions"),
+//! so an engagement event never makes a visit longer or non-bounced, on
+//! this path and on every path built from it (materialized visits, rollups,
+//! cluster mode). Each engagement event joins the visit of the last
+//! interaction at or before it, when it came at most [`VISIT_GAP_SECS`]
+//! later: after that the visit has ended, as Plausible drops an engagement
+//! beacon that finds no live session. Engagement events before a key's
+//! first interaction belong to no visit and are left out of the relation.
+//!
 //! # What each event row carries
 //! The relation has one row per event with the events table's column names
 //! (`timestamp`, `name`, `pathname`, ...), plus its visit's attributes:
@@ -58,9 +70,12 @@ pub const LINK_DEPTH: usize = 3;
 /// Seconds in a UTC day (every UTC day has exactly this many).
 pub(crate) const DAY: i64 = 86_400;
 
-/// Event columns every visit needs, in tuple positions 1 to 5.
-const BASE_FIELDS: [&str; 5] = [
+/// Event columns every visit needs, in tuple positions 1 to 6. The second
+/// sorts an engagement event after the interactions of the same second, so
+/// that it joins the visit they start.
+const BASE_FIELDS: [&str; 6] = [
     "toUInt32(timestamp)",
+    "name = 'engagement'",
     "name",
     "pathname",
     "interactive",
@@ -121,7 +136,13 @@ const BASE_COLUMNS: [&str; 12] = [
     "v_exit_page",
 ];
 /// Optional event columns.
-pub const EVENT_COLUMNS: [&str; 3] = ["hostname", "props_keys", "props_values"];
+pub const EVENT_COLUMNS: [&str; 5] = [
+    "hostname",
+    "props_keys",
+    "props_values",
+    "scroll_depth",
+    "engagement_ms",
+];
 
 /// The relation described in the module docs, as a subquery, for visits
 /// read with `w`: its `v_start` is exact for visits starting at or after
@@ -143,12 +164,12 @@ pub fn relation(w: &Window, needs: &Needs) -> String {
     let mut select = vec![
         "vkey".to_string(),
         "toDateTime(e.1, 'UTC') AS timestamp".into(),
-        "e.2 AS name".into(),
-        "e.3 AS pathname".into(),
-        "e.5 AS visitor_id".into(),
+        "e.3 AS name".into(),
+        "e.4 AS pathname".into(),
+        "e.6 AS visitor_id".into(),
         "i = vfirst[v] AS is_first".into(),
-        "evs[vfirst[v]].1 AS v_start".into(),
-        "toUInt32(evs[vlast[v]].1 - evs[vfirst[v]].1) AS v_duration".into(),
+        "acts[vfirst[v]].1 AS v_start".into(),
+        "toUInt32(acts[vlast[v]].1 - acts[vfirst[v]].1) AS v_duration".into(),
         "vpv[v] AS v_pageviews".into(),
         "vbounce[v] AS v_bounce".into(),
         "ventry[v] AS v_entry_page".into(),
@@ -158,30 +179,41 @@ pub fn relation(w: &Window, needs: &Needs) -> String {
         select.push(format!("e.{} AS {column}", pos(column)));
     }
     for column in &needs.visit_columns {
-        select.push(format!("evs[vfirst[v]].{} AS v_{column}", pos(column)));
+        select.push(format!("acts[vfirst[v]].{} AS v_{column}", pos(column)));
     }
     format!(
-        "SELECT {} FROM ({}) ARRAY JOIN evs AS e, vno AS v, arrayEnumerate(evs) AS i",
+        "SELECT {} FROM ({}) ARRAY JOIN vrows AS e, rvno AS v, arrayEnumerate(vrows) AS i",
         select.join(", "),
         per_key(w, &fields)
     )
 }
 
-/// One row per visitor key: its events sorted by time, and per-visit arrays
-/// (visit `k` spans `evs[vfirst[k]]` to `evs[vlast[k]]`).
+/// One row per visitor key: its interactions (`acts`, every event but
+/// engagement) sorted by time, with per-visit arrays (visit `k` spans
+/// `acts[vfirst[k]]` to `acts[vlast[k]]`), then the interactions
+/// followed by the engagement events that join a visit (`vrows`), and `rvno`, each
+/// row's visit number (see the module docs). Tuple positions: 1 time,
+/// 2 is engagement, 3 name, 4 pathname, 5 interactive.
 fn per_key(w: &Window, fields: &[&str]) -> String {
     format!(
         "SELECT vkey, \
            arraySort(groupArray(ev)) AS evs, \
-           arrayMap(i -> i = 1 OR evs[i].1 > evs[i - 1].1 + {gap}, arrayEnumerate(evs)) AS starts, \
+           arrayFilter(x -> NOT x.2, evs) AS acts, \
+           arrayMap(i -> i = 1 OR acts[i].1 > acts[i - 1].1 + {gap}, arrayEnumerate(acts)) AS starts, \
            arrayCumSum(starts) AS vno, \
            arrayFilter(i -> starts[i] = 1, arrayEnumerate(starts)) AS vfirst, \
-           arrayMap(k -> if(k < length(vfirst), toUInt64(vfirst[k + 1] - 1), length(evs)), arrayEnumerate(vfirst)) AS vlast, \
-           arrayMap((a, b) -> arraySlice(evs, a, b - a + 1), vfirst, vlast) AS vslices, \
-           arrayMap(s -> arrayCount(x -> x.2 = 'pageview', s), vslices) AS vpv, \
-           arrayMap((s, n) -> n = 1 AND NOT arrayExists(x -> x.2 != 'pageview' AND x.4 = 1, s), vslices, vpv) AS vbounce, \
-           arrayMap(s -> arrayFirst(x -> x.2 = 'pageview', s).3, vslices) AS ventry, \
-           arrayMap(s -> arrayFirst(x -> x.2 = 'pageview', arrayReverse(s)).3, vslices) AS vexit \
+           arrayMap(k -> if(k < length(vfirst), toUInt64(vfirst[k + 1] - 1), length(acts)), arrayEnumerate(vfirst)) AS vlast, \
+           arrayMap((a, b) -> arraySlice(acts, a, b - a + 1), vfirst, vlast) AS vslices, \
+           arrayMap(s -> arrayCount(x -> x.3 = 'pageview', s), vslices) AS vpv, \
+           arrayMap((s, n) -> n = 1 AND NOT arrayExists(x -> x.3 != 'pageview' AND x.5 = 1, s), vslices, vpv) AS vbounce, \
+           arrayMap(s -> arrayFirst(x -> x.3 = 'pageview', s).4, vslices) AS ventry, \
+           arrayMap(s -> arrayFirst(x -> x.3 = 'pageview', arrayReverse(s)).4, vslices) AS vexit, \
+           arrayCumSum(arrayMap(x -> toUInt64(NOT x.2), evs)) AS acts_so_far, \
+           arrayMap((x, n) -> x.2 AND n > 0 AND x.1 <= acts[n].1 + {gap}, evs, acts_so_far) AS joins, \
+           arrayFilter((x, j) -> j, evs, joins) AS engs, \
+           arrayFilter((n, j) -> j, acts_so_far, joins) AS eng_acts, \
+           arrayConcat(acts, engs) AS vrows, \
+           arrayConcat(vno, arrayMap(n -> vno[n], eng_acts)) AS rvno \
          FROM ({events}) GROUP BY vkey",
         gap = VISIT_GAP_SECS,
         events = keyed_events(w, fields),
