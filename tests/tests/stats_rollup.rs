@@ -136,9 +136,11 @@ async fn upgrading_to_visits_sorted_by_source_rebuilds_them() {
         "filters": [["is", "visit:source", ["Google"]]]});
     assert_eq!(metrics(&service.ok(&body).await), [1.0, 1.0, 2.0]);
 
-    // A database at version 7: migration 8 drops what was materialized.
+    // A database at version 7: migrations 8 and 9 (engagement columns)
+    // drop what was materialized.
     forget_migration(&db, 8).await;
-    assert_eq!(schema::migrate::migrate(&db).await.unwrap(), vec![8]);
+    forget_migration(&db, 9).await;
+    assert_eq!(schema::migrate::migrate(&db).await.unwrap(), vec![8, 9]);
     assert_eq!(scalar(&db, "SELECT count() FROM visit_events").await, 0);
     assert_eq!(query::jobs::rollup::coverage(&db).await.unwrap(), None);
     let key = db
