@@ -104,6 +104,15 @@ fn rows(visits: &[Visit]) -> Vec<EventRow> {
                 interactive: 1,
                 ..EventRow::default()
             });
+            // Read for 20 s and more, then left: time on page that changes
+            // none of the other numbers (issue #21).
+            rows.push(EventRow {
+                timestamp: (visit.start + 60 * i as i64 + 30) as u32,
+                name: "engagement".into(),
+                scroll_depth: 50 + visit.visitor as u8,
+                engagement_ms: 20_000 + 1_000 * visit.visitor as u32,
+                ..rows.last().unwrap().clone()
+            });
         }
     }
     rows
@@ -126,10 +135,12 @@ fn visitors_per_page(visits: &[Visit], keep: impl Fn(&Visit) -> bool) -> BTreeMa
 
 /// How the dashboard writes each headline metric (see `assets/format.js`).
 fn shown(metric: &str, value: &Value) -> String {
-    let n = value.as_f64().unwrap();
+    let Some(n) = value.as_f64() else {
+        return "–".into();
+    };
     match metric {
-        "bounce_rate" => format!("{n}%"),
-        "visit_duration" => {
+        "bounce_rate" | "scroll_depth" | "exit_rate" => format!("{}%", n.round()),
+        "visit_duration" | "time_on_page" => {
             let s = n as u64;
             match s {
                 0..60 => format!("{s}s"),
@@ -157,10 +168,60 @@ async fn api_headline(service: &TestQuery, filters: Value) -> BTreeMap<String, S
         .ok(&json!({"site_id": SITE, "metrics": HEADLINE, "date_range": "30d", "filters": filters}))
         .await;
     let metrics = answer["results"][0]["metrics"].as_array().unwrap().clone();
-    HEADLINE
+    let mut out: BTreeMap<String, String> = HEADLINE
         .iter()
         .zip(&metrics)
         .map(|(m, v)| (m.to_string(), shown(m, v)))
+        .collect();
+    // Engaged time: time on page over every page (every path has a `/`).
+    let mut every_page = filters.as_array().unwrap().clone();
+    every_page.push(json!(["contains", "event:page", ["/"]]));
+    let engaged = service
+        .ok(&json!({"site_id": SITE, "metrics": ["time_on_page"], "date_range": "30d",
+                    "filters": every_page}))
+        .await;
+    let value = &engaged["results"][0]["metrics"][0];
+    assert!(value.as_f64().unwrap() >= 20.0, "{engaged}");
+    out.insert("time_on_page".into(), shown("time_on_page", value));
+    out
+}
+
+/// Top pages' details view: each page's cells after its visitors, as the
+/// dashboard writes them.
+async fn dom_page_details(browser: &Browser) -> BTreeMap<String, Vec<String>> {
+    let pairs = browser
+        .eval(
+            "return [...document.querySelectorAll('#panel-pages tbody tr')]
+                .filter(tr => tr.querySelector('.row-filter'))
+                .map(tr => [tr.querySelector('.row-filter').dataset.value,
+                            [...tr.querySelectorAll('.num')].slice(1).map(td => td.textContent)]);",
+        )
+        .await;
+    serde_json::from_value::<Vec<(String, Vec<String>)>>(pairs)
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// The same from the Stats API.
+async fn api_page_details(service: &TestQuery) -> BTreeMap<String, Vec<String>> {
+    let metrics = ["time_on_page", "scroll_depth", "exit_rate"];
+    let answer = service
+        .ok(&json!({"site_id": SITE, "metrics": metrics, "date_range": "30d",
+                    "dimensions": ["event:page"]}))
+        .await;
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let cells = metrics
+                .iter()
+                .zip(r["metrics"].as_array().unwrap())
+                .map(|(m, v)| shown(m, v))
+                .collect();
+            (r["dimensions"][0].as_str().unwrap().to_string(), cells)
+        })
         .collect()
 }
 
@@ -279,9 +340,33 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
         dom_pages(&browser).await,
         visitors_per_page(&visits, |_| true)
     );
+    // Top pages' details view adds time on page, scroll depth, exit rate.
+    browser.click("#panel-pages .details").await;
+    assert!(
+        browser
+            .wait_for_js("return document.querySelectorAll('#panel-pages tbody tr:first-child td').length === 5")
+            .await
+    );
+    let heads = browser
+        .eval("return [...document.querySelectorAll('#panel-pages thead th')].map(th => th.textContent)")
+        .await;
+    assert_eq!(
+        heads,
+        json!(["Page", "Visitors", "Time on page", "Scroll depth", "Exit rate"])
+    );
+    assert_eq!(
+        dom_page_details(&browser).await,
+        api_page_details(&service).await
+    );
     // A tall laptop viewport, so the screenshot holds the whole page.
     viewport(&browser, 1280, 1700, false).await;
     browser.screenshot("dashboard-laptop").await;
+    browser.click("#panel-pages .details").await;
+    assert!(
+        browser
+            .wait_for_js("return document.querySelectorAll('#panel-pages tbody tr:first-child td').length === 2")
+            .await
+    );
 
     // Clicking a source filters everything, the pages list included.
     browser
@@ -327,7 +412,8 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
     let badges = browser
         .eval("return [...document.querySelectorAll('#headline .change')].map(b => b.textContent)")
         .await;
-    assert_eq!(badges.as_array().unwrap().len(), HEADLINE.len(), "{badges}");
+    // The headline's, and engaged time's.
+    assert_eq!(badges.as_array().unwrap().len(), HEADLINE.len() + 1, "{badges}");
     assert_eq!(badges[0], "new", "{badges}");
     viewport(&browser, 390, 2600, false).await;
     assert!(
