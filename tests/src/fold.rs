@@ -184,7 +184,9 @@ impl Visit<'_> {
     }
     pub fn last_interaction(&self) -> i64 {
         let mut acts = self.events.iter().filter(|e| !e.is_engagement());
-        acts.next_back().expect("a visit starts with an interaction").ts
+        acts.next_back()
+            .expect("a visit starts with an interaction")
+            .ts
     }
     pub fn duration(&self) -> u64 {
         (self.last_interaction() - self.start()) as u64

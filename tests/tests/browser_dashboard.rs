@@ -177,8 +177,10 @@ async fn api_headline(service: &TestQuery, filters: Value) -> BTreeMap<String, S
     let mut every_page = filters.as_array().unwrap().clone();
     every_page.push(json!(["contains", "event:page", ["/"]]));
     let engaged = service
-        .ok(&json!({"site_id": SITE, "metrics": ["time_on_page"], "date_range": "30d",
-                    "filters": every_page}))
+        .ok(
+            &json!({"site_id": SITE, "metrics": ["time_on_page"], "date_range": "30d",
+                    "filters": every_page}),
+        )
         .await;
     let value = &engaged["results"][0]["metrics"][0];
     assert!(value.as_f64().unwrap() >= 20.0, "{engaged}");
@@ -207,8 +209,10 @@ async fn dom_page_details(browser: &Browser) -> BTreeMap<String, Vec<String>> {
 async fn api_page_details(service: &TestQuery) -> BTreeMap<String, Vec<String>> {
     let metrics = ["time_on_page", "scroll_depth", "exit_rate"];
     let answer = service
-        .ok(&json!({"site_id": SITE, "metrics": metrics, "date_range": "30d",
-                    "dimensions": ["event:page"]}))
+        .ok(
+            &json!({"site_id": SITE, "metrics": metrics, "date_range": "30d",
+                    "dimensions": ["event:page"]}),
+        )
         .await;
     answer["results"]
         .as_array()
@@ -352,7 +356,13 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
         .await;
     assert_eq!(
         heads,
-        json!(["Page", "Visitors", "Time on page", "Scroll depth", "Exit rate"])
+        json!([
+            "Page",
+            "Visitors",
+            "Time on page",
+            "Scroll depth",
+            "Exit rate"
+        ])
     );
     assert_eq!(
         dom_page_details(&browser).await,
@@ -413,7 +423,11 @@ async fn an_editor_signs_in_sees_the_api_numbers_and_filters_by_source() {
         .eval("return [...document.querySelectorAll('#headline .change')].map(b => b.textContent)")
         .await;
     // The headline's, and engaged time's.
-    assert_eq!(badges.as_array().unwrap().len(), HEADLINE.len() + 1, "{badges}");
+    assert_eq!(
+        badges.as_array().unwrap().len(),
+        HEADLINE.len() + 1,
+        "{badges}"
+    );
     assert_eq!(badges[0], "new", "{badges}");
     viewport(&browser, 390, 2600, false).await;
     assert!(

@@ -109,12 +109,21 @@ async fn an_engagement_beacon_neither_lengthens_a_visit_nor_ends_its_bounce() {
     let (service, db) = service().await;
     insert(&db, &plausible_case()).await;
     let body = query(
-        json!(["visits", "bounce_rate", "visit_duration", "pageviews", "events"]),
+        json!([
+            "visits",
+            "bounce_rate",
+            "visit_duration",
+            "pageviews",
+            "events"
+        ]),
         json!([]),
         json!([]),
     );
     // One visit of one pageview: a bounce of 0 s (Plausible: 100 and 0).
-    let expected = vec![(vec![], vec![json!(1), json!(100), json!(0), json!(1), json!(1)])];
+    let expected = vec![(
+        vec![],
+        vec![json!(1), json!(100), json!(0), json!(1), json!(1)],
+    )];
     assert_eq!(rows(&service.ok(&body).await), expected, "raw");
     materialize(&db).await;
     assert_eq!(rows(&service.ok(&body).await), expected, "materialized");

@@ -73,8 +73,7 @@ impl Engagement {
     /// Percent of the page's visits that ended on it, one decimal; `null`
     /// without visits.
     fn exit_rate(&self) -> Value {
-        ratio(self.exits * 100, self.page_visits)
-            .map_or(Value::Null, |p| round_to(p, 1).into())
+        ratio(self.exits * 100, self.page_visits).map_or(Value::Null, |p| round_to(p, 1).into())
     }
 }
 

@@ -194,14 +194,22 @@ mod tests {
                 Ok(())
             );
             assert_eq!(
-                outcome(json!(["visitors", metric]), json!(["visit:source"]), json!([])),
+                outcome(
+                    json!(["visitors", metric]),
+                    json!(["visit:source"]),
+                    json!([])
+                ),
                 Err(format!(
                     "Metric `{metric}` can only be queried with event:page filters or dimensions"
                 ))
             );
         }
         assert_eq!(
-            outcome(json!(["exit_rate"]), json!(["event:page", "time"]), json!([])),
+            outcome(
+                json!(["exit_rate"]),
+                json!(["event:page", "time"]),
+                json!([])
+            ),
             Ok(())
         );
         assert_eq!(

@@ -65,7 +65,9 @@ pub fn joined(plan: &Plan, dims: &[String], body: &str) -> String {
 /// first, then their sums.
 fn sql(plan: &Plan, dims: &[String]) -> String {
     let mut needs = plan.needs();
-    needs.event_columns.extend(["scroll_depth", "engagement_ms"]);
+    needs
+        .event_columns
+        .extend(["scroll_depth", "engagement_ms"]);
     let (from, to) = (plan.span.from.timestamp(), plan.span.to.timestamp());
     let keys: String = dim_aliases(dims.len()).map(|a| a + ", ").collect();
     let per_page = format!(
