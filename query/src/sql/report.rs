@@ -25,20 +25,13 @@
 //! bucket it has matching events in.
 
 use super::clickhouse::{fetch_json, number, Limits};
-        // The engagement numbers join each body, so that the threshold
-        // merges and zeroes them with the rest.
-        let body = |dims: &[String]| {
-            let main = rollups::sql(plan, dims).unwrap_or_else(|| events::sql(plan, dims));
-            if engagement::wanted(q) {
-                engagement::joined(plan, dims, &main)
-            } else {
-                main
-            }
-        };
-        let body = match self.min_visitors {
-            Some(k) => threshold::sql(plan, Threshold { k, server }, &dims, body),
-            None => body(&dims),
-        };
+use super::plan::{dim_aliases, Coverage, Plan, RAW_COLUMNS};
+use super::threshold::{self, Threshold};
+use super::{engagement, events, rollups};
+use crate::api::dates::Span;
+use crate::api::request::{Dimension, Direction, Metric, Query, SortKey, TimeGrain};
+use crate::api::response::{Engagement, Raw, Row};
+use crate::api::threshold::MinVisitors;
 use crate::error::ApiError;
 use chrono_tz::Tz;
 use schema::client::ServerVersion;
@@ -92,19 +85,20 @@ impl<'a> Report<'a> {
         let plan = &self.plan;
         let q = plan.query;
         let dims: Vec<String> = q.dimensions.iter().map(|d| plan.dimension(d)).collect();
-<<<<<<< HEAD
-        let body =
-            |dims: &[String]| rollups::sql(plan, dims).unwrap_or_else(|| events::sql(plan, dims));
+        // The engagement numbers join each body, so that the threshold
+        // merges and zeroes them with the rest.
+        let body = |dims: &[String]| {
+            let main = rollups::sql(plan, dims).unwrap_or_else(|| events::sql(plan, dims));
+            if engagement::wanted(q) {
+                engagement::joined(plan, dims, &main)
+            } else {
+                main
+            }
+        };
         let body = match self.min_visitors {
             Some(k) => threshold::sql(plan, Threshold { k, server }, &dims, body),
             None => body(&dims),
         };
-=======
-        let mut body = rollups::sql(plan, &dims).unwrap_or_else(|| events::sql(plan, &dims));
-        if engagement::wanted(q) {
-            body = engagement::joined(plan, &dims, &body);
-        }
->>>>>>> 594cd0b (Engagement events stop shaping visits; time_on_page, scroll_depth and exit_rate in the Stats API (issue #21, query side))
         format!(
             "{body} ORDER BY {} LIMIT {}, {}",
             self.order_by().join(", "),
@@ -199,16 +193,12 @@ fn direction(d: Direction) -> &'static str {
     }
 }
 
-/// A row of `dims` dimensions, the seven numbers every body selects, then
+/// A row of `dims` dimensions, the numbers every body selects, then
 /// `extra` engagement numbers ([`engagement::COLUMNS`]) when asked for.
 fn parse_row(row: &Value, dims: usize, extra: usize) -> Result<Row, ApiError> {
     let unexpected = || ApiError::Storage(schema::DbError::Unexpected(format!("report row {row}")));
     let cells = row.as_array().ok_or_else(unexpected)?;
-<<<<<<< HEAD
-    if cells.len() != dims + RAW_COLUMNS.len() {
-=======
-    if cells.len() != dims + 7 + extra {
->>>>>>> 594cd0b (Engagement events stop shaping visits; time_on_page, scroll_depth and exit_rate in the Stats API (issue #21, query side))
+    if cells.len() != dims + RAW_COLUMNS.len() + extra {
         return Err(unexpected());
     }
     let dimensions = cells[..dims]
@@ -229,7 +219,7 @@ fn parse_row(row: &Value, dims: usize, extra: usize) -> Result<Row, ApiError> {
             bounces: n[4],
             duration_sum: n[5],
             visit_pageviews: n[6],
-            engagement: Engagement::from_numbers(&n[7..]),
+            engagement: Engagement::from_numbers(&n[RAW_COLUMNS.len()..]),
         },
     })
 }
