@@ -24,6 +24,8 @@ pub const QUEUE_DEPTH: &str = "analytics_queue_depth_rows";
 pub const QUEUE_BYTES: &str = "analytics_queue_bytes";
 pub const SPOOL_BYTES: &str = "analytics_spool_bytes";
 pub const SPOOL_OLDEST: &str = "analytics_spool_oldest_seconds";
+pub const SPOOL_FSYNCS: &str = "analytics_spool_fsyncs";
+pub const SPOOL_ROWS_PER_FSYNC: &str = "analytics_spool_rows_per_fsync";
 pub const IMPORT_LINES: &str = "analytics_import_lines";
 pub const FORWARDED_IGNORED: &str = "analytics_forwarded_header_ignored";
 pub const FIELDS_IGNORED: &str = "analytics_fields_ignored";
@@ -64,6 +66,10 @@ pub struct Metrics {
     pub queue_bytes: Gauge,
     pub spool_bytes: Gauge,
     pub spool_oldest_seconds: Gauge,
+    /// Group commits of the spool (one fsync each) that succeeded.
+    pub spool_fsyncs: Counter,
+    /// Rows each successful spool commit made durable.
+    pub spool_rows_per_fsync: Histogram,
     /// Lines of `POST /api/import`, by outcome: `accepted`, `dropped`, `invalid`.
     pub import_lines: Family<OutcomeLabel, Counter>,
     /// Beacons that carried the forwarding header from a peer that is not a
@@ -93,6 +99,8 @@ impl Default for Metrics {
             queue_bytes: Gauge::default(),
             spool_bytes: Gauge::default(),
             spool_oldest_seconds: Gauge::default(),
+            spool_fsyncs: Counter::default(),
+            spool_rows_per_fsync: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             import_lines: Family::default(),
             forwarded_ignored: Counter::default(),
             fields_ignored: Family::default(),
@@ -160,6 +168,16 @@ impl Metrics {
             SPOOL_BYTES,
             "Bytes of spooled rows not yet written to ClickHouse",
             self.spool_bytes.clone(),
+        );
+        r.register(
+            SPOOL_FSYNCS,
+            "Spool group commits, one fsync each",
+            self.spool_fsyncs.clone(),
+        );
+        r.register(
+            SPOOL_ROWS_PER_FSYNC,
+            "Rows made durable by each spool group commit",
+            self.spool_rows_per_fsync.clone(),
         );
         r.register(
             QUEUE_BYTES,

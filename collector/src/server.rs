@@ -10,6 +10,7 @@ use crate::delivery::sink::ClickHouseSink;
 use crate::delivery::spool::Spool;
 use crate::delivery::spool_writer::SpoolWriter;
 use crate::enrich::Enricher;
+use crate::http::connection::Connection;
 use crate::http::import;
 use crate::http::routes::{self, Surface};
 use crate::http::tracker::TrackerScript;
@@ -226,7 +227,13 @@ fn start_spool(
     let c = &config.collector;
     let (sealed_tx, sealed_rx) = tokio::sync::mpsc::unbounded_channel();
     let (spool, appender) =
-        Spool::open(&c.spool_dir, c.spool_max_bytes, sealed_tx, stop.clone())
+        Spool::open(
+            &c.spool_dir,
+            c.spool_max_bytes,
+            sealed_tx,
+            metrics,
+            stop.clone(),
+        )
             .with_context(|| format!("collector.spool_dir: {}", c.spool_dir.display()))?;
     let writer = SpoolWriter {
         sink: ClickHouseSink::new(db.clone(), &config.clickhouse.url),
@@ -273,14 +280,28 @@ async fn serve(
         drain_for: DRAIN_REQUESTS_FOR,
     };
     let Some(admin) = admin else {
-        listener::serve(listener, routes::app(state.clone()), limits, stop).await;
+        serve_public(listener, &state, Surface::All, limits, stop).await;
         return Ok(());
     };
-    let public = routes::router(state.clone(), Surface::Public);
     let operator = routes::router(state.clone(), Surface::Admin);
     tokio::join!(
-        listener::serve(listener, public, limits.clone(), stop.clone()),
+        serve_public(listener, &state, Surface::Public, limits.clone(), stop.clone()),
         listener::serve(admin, operator, limits, stop),
     );
     Ok(())
+}
+
+/// The public listener: beacons straight to their handler, the rest of
+/// `surface` through the router (see [`crate::http::connection`]).
+async fn serve_public(
+    listener: TcpListener,
+    state: &Arc<AppState>,
+    surface: Surface,
+    limits: Limits,
+    stop: CancellationToken,
+) {
+    let router = routes::router(state.clone(), surface);
+    let state = state.clone();
+    let per_connection = move |peer| Connection::new(state.clone(), router.clone(), peer);
+    listener::serve_with(listener, per_connection, limits, stop).await;
 }

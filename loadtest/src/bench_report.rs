@@ -14,14 +14,39 @@ pub struct BenchInputs {
     pub ceiling: Report,
     /// The collector's peak resident set (VmHWM), in KiB.
     pub collector_peak_rss_kib: Option<u64>,
+    /// CPU seconds (user + system, from `/proc/PID/stat`) each server
+    /// process spent during its measured run.
+    pub cpu_seconds: Option<CpuSeconds>,
     /// The exact command that produced the figures.
     pub command: String,
     /// Where `ingest.md` and `ingest.svg` go.
     pub out_dir: PathBuf,
 }
 
+/// CPU time of each server process during its measured run.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuSeconds {
+    pub collector: f64,
+    pub ceiling: f64,
+}
+
+impl CpuSeconds {
+    /// Microseconds of collector CPU per accepted beacon, and of ceiling
+    /// CPU per request.
+    pub fn per_request_us(&self, collector: &Report, ceiling: &Report) -> (f64, f64) {
+        let per = |seconds: f64, n: u64| seconds * 1e6 / n.max(1) as f64;
+        (
+            per(self.collector, collector.accepted),
+            per(self.ceiling, ceiling.sent),
+        )
+    }
+}
+
 /// Targets of issue #7, on this 2-core machine.
 const TARGET_RATIO: f64 = 0.8;
+/// Issue #25: collector CPU per accepted beacon against the ceiling's per
+/// request, in the same run. Steadier than throughput on shared cores.
+const TARGET_CPU_RATIO: f64 = 1.5;
 const TARGET_P99_MS: f64 = 10.0;
 const TARGET_RSS_MIB: f64 = 64.0;
 
@@ -120,6 +145,13 @@ pub fn markdown(inputs: &BenchInputs, machine: &Machine) -> String {
         c.latency.p99_ms, c.latency.p999_ms, k.latency.p99_ms, k.latency.p999_ms
     );
     let _ = writeln!(out, "| requests sent | {} | {} |", c.sent, k.sent);
+    let cpu = inputs.cpu_seconds.map(|cpu| cpu.per_request_us(c, k));
+    if let Some((collector_us, ceiling_us)) = cpu {
+        let _ = writeln!(
+            out,
+            "| process CPU per accepted beacon / per request | {collector_us:.2} µs | {ceiling_us:.2} µs |"
+        );
+    }
     let _ = writeln!(
         out,
         "| errors (non-202 or no answer) | {errors} | {} |",
@@ -140,6 +172,14 @@ pub fn markdown(inputs: &BenchInputs, machine: &Machine) -> String {
         c.latency.p99_ms,
         verdict(c.latency.p99_ms < TARGET_P99_MS)
     );
+    if let Some((collector_us, ceiling_us)) = cpu {
+        let cpu_ratio = collector_us / ceiling_us.max(1e-9);
+        let _ = writeln!(
+            out,
+            "| collector CPU per beacon ≤ {TARGET_CPU_RATIO}× the ceiling's per request | {cpu_ratio:.2}× | {} |",
+            verdict(cpu_ratio <= TARGET_CPU_RATIO)
+        );
+    }
     match rss_mib {
         Some(mib) => {
             let _ = writeln!(
@@ -298,6 +338,10 @@ mod tests {
             collector: report(9_000.0, 4.0),
             ceiling: report(10_000.0, 2.0),
             collector_peak_rss_kib: Some(40 * 1024),
+            cpu_seconds: Some(CpuSeconds {
+                collector: 0.009,
+                ceiling: 0.005,
+            }),
             command: "scripts/bench-ingest".into(),
             out_dir: PathBuf::from("unused"),
         };
@@ -309,6 +353,9 @@ mod tests {
         let text = markdown(&inputs, &machine);
         assert!(text.contains("| 0.90× | met |"), "{text}");
         assert!(text.contains("40.0 MiB | met"), "{text}");
+        // 9 ms over 900 accepted beacons, 5 ms over 1000 requests.
+        assert!(text.contains("| 10.00 µs | 5.00 µs |"), "{text}");
+        assert!(text.contains("| 2.00× | **not met** |"), "{text}");
         assert!(text.contains("yes: 900 of 900"), "{text}");
         assert!(text.contains("`scripts/bench-ingest`"), "{text}");
         let chart = svg(&inputs);

@@ -21,6 +21,7 @@ pub mod ceiling;
 pub mod demo;
 pub mod driver;
 pub mod geoip;
+pub mod scaling;
 pub mod stats;
 pub mod verify;
 pub mod workload;

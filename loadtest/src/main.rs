@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
-use loadtest::bench_report::{self, BenchInputs};
+use loadtest::bench_report::{self, BenchInputs, CpuSeconds};
 use loadtest::demo::{self, DemoConfig};
 use loadtest::{Options, Report, VerifyOptions, WorkloadConfig};
 use std::path::PathBuf;
@@ -67,6 +67,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write target/bench/ingest-scaling.md and ingest-scaling.svg from the
+    /// pinned core-count matrix's manifest (see `scripts/bench-ingest`).
+    BenchScaling {
+        /// The tab-separated manifest of runs.
+        #[arg(long)]
+        runs: PathBuf,
+        /// The command line to quote in the fragment.
+        #[arg(long)]
+        command: String,
+        #[arg(long, default_value = "target/bench")]
+        out_dir: PathBuf,
+    },
     /// Write target/bench/ingest.md and ingest.svg from two `--json` reports.
     BenchReport {
         #[arg(long)]
@@ -76,6 +88,12 @@ enum Command {
         /// The collector's peak RSS (VmHWM) in KiB.
         #[arg(long)]
         rss_kib: Option<u64>,
+        /// CPU seconds the collector process spent in its measured run.
+        #[arg(long, requires = "ceiling_cpu_s")]
+        collector_cpu_s: Option<f64>,
+        /// CPU seconds the ceiling process spent in its measured run.
+        #[arg(long, requires = "collector_cpu_s")]
+        ceiling_cpu_s: Option<f64>,
         /// The command line to quote in the fragment.
         #[arg(long)]
         command: String,
@@ -196,6 +214,8 @@ async fn main() -> anyhow::Result<()> {
             collector,
             ceiling,
             rss_kib,
+            collector_cpu_s,
+            ceiling_cpu_s,
             command,
             out_dir,
         }) => {
@@ -203,10 +223,22 @@ async fn main() -> anyhow::Result<()> {
                 collector: read_report(&collector)?,
                 ceiling: read_report(&ceiling)?,
                 collector_peak_rss_kib: rss_kib,
+                cpu_seconds: collector_cpu_s
+                    .zip(ceiling_cpu_s)
+                    .map(|(collector, ceiling)| CpuSeconds { collector, ceiling }),
                 command,
                 out_dir,
             };
             print!("{}", bench_report::write(&inputs)?);
+            Ok(())
+        }
+        Some(Command::BenchScaling {
+            runs,
+            command,
+            out_dir,
+        }) => {
+            let runs = loadtest::scaling::read_runs(&runs)?;
+            print!("{}", loadtest::scaling::write(&runs, &command, &out_dir)?);
             Ok(())
         }
         None => {

@@ -12,14 +12,19 @@
 //! dead. Body deadlines are the handlers' business: they know which
 //! routes stream long bodies.
 //!
-//! Both services serve through this.
+//! Both services serve through this: the query service and the
+//! collector's admin port with a router ([`serve`]), the collector's public
+//! port with its own service ([`serve_with`]).
 
 use axum::extract::ConnectInfo;
 use axum::Router;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -55,6 +60,35 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
 /// Serves `app` until `stop`, then drains open connections for at most
 /// `limits.drain_for`. Handlers find the peer as `ConnectInfo<SocketAddr>`.
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: CancellationToken) {
+    let per_connection = move |peer: SocketAddr| {
+        let service = app
+            .clone()
+            .map_request(move |mut request: axum::extract::Request<_>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+        TowerToHyperService::new(service)
+    };
+    serve_with(listener, per_connection, limits, stop).await;
+}
+
+/// Like [`serve`], for a service that is not (only) a router: `service`
+/// makes each connection's hyper service from the peer's address. The
+/// collector answers its beacon route this way, without the router's layers.
+pub async fn serve_with<F, S, B>(
+    listener: TcpListener,
+    mut service: F,
+    limits: Limits,
+    stop: CancellationToken,
+) where
+    F: FnMut(SocketAddr) -> S,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
@@ -81,14 +115,8 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, stop: Can
             tokio::spawn(refuse(stream));
             continue;
         };
-        let service = app
-            .clone()
-            .map_request(move |mut request: axum::extract::Request<_>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            });
-        let service = TowerToHyperService::new(service);
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let connection =
+            graceful.watch(http.serve_connection(TokioIo::new(stream), service(peer)));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 // Deadlines and broken clients; the error names no request data.

@@ -1,9 +1,20 @@
 //! The write-ahead spool behind `durability = "spool"`: a request gets `202`
 //! only once its rows are written and fsynced here.
 //!
-//! - **Group commit.** One appender task takes every request's rows, writes
-//!   what has arrived within a few milliseconds as JSON lines to the open
-//!   segment, calls `fsync` once, then acknowledges them all.
+//! - **Group commit.** One appender task takes every request's rows (already
+//!   JSON lines: each request encodes its own, in parallel), writes all that
+//!   are waiting to the open segment, calls `fsync` once, then acknowledges
+//!   them all. There is no gather window: the next group is whatever queued
+//!   while the previous `fsync` ran (off the runtime's worker threads), as
+//!   databases do. An idle spool commits a lone beacon at once; a busy one
+//!   commits in groups as large as the load, so throughput is not capped by
+//!   connections / (window + fsync).
+//! - **A failed write or fsync** is answered with an error, and the segment
+//!   is cut back to what was acknowledged and sealed there: after a failed
+//!   fsync the kernel may have dropped the unwritten pages, so a later
+//!   successful fsync would not prove anything about them. The next group
+//!   starts a new segment (never writing past a cut, which would leave a
+//!   hole of zero bytes), and a segment with nothing acknowledged is deleted.
 //! - **Segments.** A segment is sealed when it is large or old enough, and
 //!   handed to the writer ([`crate::delivery::spool_writer`]), which inserts it as one
 //!   batch and deletes it. Segments left by a crash are replayed at start-up,
@@ -14,8 +25,11 @@
 //!
 //! Rows here are what `events` stores: no address, no user agent.
 
+use crate::metrics::Metrics;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
 use schema::EventRow;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,8 +38,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// How long the appender gathers requests before one fsync.
-const COMMIT_EVERY: Duration = Duration::from_millis(5);
+/// Most requests one commit takes, bounding a commit's buffer.
+const MAX_GROUP: usize = 4096;
 /// A segment is sealed past this size ...
 const SEGMENT_MAX_BYTES: u64 = 4 * 1024 * 1024;
 /// ... or once its first row is this old, so rows reach ClickHouse soon.
@@ -47,6 +61,7 @@ pub enum SpoolError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
     pub path: PathBuf,
+    /// Acknowledged bytes: the rows to store are the first `bytes` of the file.
     pub bytes: u64,
     /// Left by an earlier run, which may have stored it and died before
     /// deleting it: the writer asks ClickHouse before inserting it.
@@ -54,8 +69,34 @@ pub struct Segment {
 }
 
 struct Append {
-    rows: Vec<EventRow>,
+    /// The rows as JSON lines, encoded by the request's own task.
+    lines: Vec<u8>,
+    rows: usize,
     done: oneshot::Sender<Result<(), SpoolError>>,
+}
+
+impl Append {
+    fn new(rows: &[EventRow]) -> Result<(Self, oneshot::Receiver<Result<(), SpoolError>>), SpoolError> {
+        let mut lines = Vec::with_capacity(rows.len() * 512);
+        for row in rows {
+            serde_json::to_writer(&mut lines, row).map_err(|e| SpoolError::Io(e.to_string()))?;
+            lines.push(b'\n');
+        }
+        let (done, acknowledged) = oneshot::channel();
+        let append = Self {
+            lines,
+            rows: rows.len(),
+            done,
+        };
+        Ok((append, acknowledged))
+    }
+}
+
+/// What the appender counts: commits, and the rows each one made durable.
+#[derive(Debug, Clone)]
+struct CommitMetrics {
+    fsyncs: Counter,
+    rows_per_fsync: Histogram,
 }
 
 /// The request side: cheap to clone.
@@ -65,6 +106,9 @@ pub struct Spool {
     used: Arc<AtomicU64>,
     max_bytes: u64,
     dir: PathBuf,
+    /// Fsyncs still to fail on purpose (the failure path's tests).
+    #[cfg(test)]
+    failing_syncs: Arc<AtomicU64>,
 }
 
 impl Spool {
@@ -74,6 +118,7 @@ impl Spool {
         dir: &Path,
         max_bytes: u64,
         sealed: mpsc::UnboundedSender<Segment>,
+        metrics: &Metrics,
         stop: CancellationToken,
     ) -> std::io::Result<(Self, tokio::task::JoinHandle<()>)> {
         std::fs::create_dir_all(dir)?;
@@ -82,6 +127,8 @@ impl Spool {
             used.fetch_add(segment.bytes, Ordering::AcqRel);
             let _ = sealed.send(segment);
         }
+        #[cfg(test)]
+        let failing_syncs = Arc::new(AtomicU64::new(0));
         let (tx, rx) = mpsc::channel(PENDING_APPENDS);
         let appender = Appender {
             dir: dir.to_owned(),
@@ -89,6 +136,12 @@ impl Spool {
             sealed,
             open: None,
             sequence: 0,
+            metrics: CommitMetrics {
+                fsyncs: metrics.spool_fsyncs.clone(),
+                rows_per_fsync: metrics.spool_rows_per_fsync.clone(),
+            },
+            #[cfg(test)]
+            failing_syncs: failing_syncs.clone(),
         };
         let task = tokio::spawn(appender.run(rx, stop));
         let spool = Self {
@@ -96,6 +149,8 @@ impl Spool {
             used,
             max_bytes,
             dir: dir.to_owned(),
+            #[cfg(test)]
+            failing_syncs,
         };
         Ok((spool, task))
     }
@@ -105,10 +160,8 @@ impl Spool {
         if self.used() >= self.max_bytes {
             return Err(SpoolError::Full);
         }
-        let (done, acknowledged) = oneshot::channel();
-        self.tx
-            .try_send(Append { rows, done })
-            .map_err(|_| SpoolError::Full)?;
+        let (append, acknowledged) = Append::new(&rows)?;
+        self.tx.try_send(append).map_err(|_| SpoolError::Full)?;
         acknowledged
             .await
             .unwrap_or_else(|_| Err(SpoolError::Io("the appender stopped".into())))
@@ -129,8 +182,8 @@ impl Spool {
             }
             tokio::time::sleep(ROOM_POLL).await;
         }
-        let (done, acknowledged) = oneshot::channel();
-        match tokio::time::timeout_at(deadline, self.tx.send(Append { rows, done })).await {
+        let (append, acknowledged) = Append::new(&rows)?;
+        match tokio::time::timeout_at(deadline, self.tx.send(append)).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return Err(SpoolError::Io("the appender stopped".into())),
             Err(_) => return Err(SpoolError::Full),
@@ -163,6 +216,12 @@ impl Spool {
     pub fn release(&self, bytes: u64) {
         self.used.fetch_sub(bytes, Ordering::AcqRel);
     }
+
+    /// Makes the next `n` fsyncs fail, after their write.
+    #[cfg(test)]
+    fn fail_next_syncs(&self, n: u64) {
+        self.failing_syncs.store(n, Ordering::Release);
+    }
 }
 
 /// Segment files in `dir`, oldest first (their names sort by creation).
@@ -183,10 +242,14 @@ fn leftover_segments(dir: &Path) -> std::io::Result<Vec<Segment>> {
     Ok(segments)
 }
 
-/// Reads a segment's rows. A last line cut short by a crash was never
-/// acknowledged, so it is skipped; any other bad line is an error.
-pub fn read_segment(path: &Path) -> std::io::Result<Vec<EventRow>> {
-    let text = std::fs::read(path)?;
+/// Reads a segment's rows: its first `segment.bytes` bytes, which were
+/// acknowledged. A last line cut short by a crash was never acknowledged,
+/// so it is skipped; any other bad line is an error.
+pub fn read_segment(segment: &Segment) -> std::io::Result<Vec<EventRow>> {
+    let mut text = Vec::new();
+    std::fs::File::open(&segment.path)?
+        .take(segment.bytes)
+        .read_to_end(&mut text)?;
     let complete = match text.iter().rposition(|&b| b == b'\n') {
         Some(end) => &text[..=end],
         None => &text[..0],
@@ -202,8 +265,38 @@ pub fn read_segment(path: &Path) -> std::io::Result<Vec<EventRow>> {
 struct Open {
     path: PathBuf,
     file: std::fs::File,
+    /// Written and fsynced: acknowledged.
     bytes: u64,
     since: Instant,
+    #[cfg(test)]
+    failing_syncs: Arc<AtomicU64>,
+}
+
+impl Open {
+    /// Writes and fsyncs `buffer`. On failure the file is cut back to what
+    /// was acknowledged (best effort: the segment's length says it anyway).
+    fn append(&mut self, buffer: &[u8]) -> std::io::Result<()> {
+        let result = self.file.write_all(buffer).and_then(|()| self.sync());
+        match result {
+            Ok(()) => self.bytes += buffer.len() as u64,
+            Err(_) => {
+                let _ = self.file.set_len(self.bytes).and_then(|()| self.file.sync_all());
+            }
+        }
+        result
+    }
+
+    fn sync(&self) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self
+            .failing_syncs
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(std::io::Error::other("fsync failed (on purpose)"));
+        }
+        self.file.sync_data()
+    }
 }
 
 struct Appender {
@@ -212,6 +305,9 @@ struct Appender {
     sealed: mpsc::UnboundedSender<Segment>,
     open: Option<Open>,
     sequence: u64,
+    metrics: CommitMetrics,
+    #[cfg(test)]
+    failing_syncs: Arc<AtomicU64>,
 }
 
 impl Appender {
@@ -233,8 +329,8 @@ impl Appender {
                 first = rx.recv() => first,
             };
             let Some(first) = first else { break };
-            let group = gather(first, &mut rx).await;
-            self.commit(group);
+            let group = waiting(first, &mut rx);
+            self.commit(group).await;
         }
         self.seal();
     }
@@ -248,11 +344,20 @@ impl Appender {
     }
 
     /// Writes the group, fsyncs once, and answers every request in it.
-    fn commit(&mut self, group: Vec<Append>) {
-        let result = self.write(&group).map_err(|e| {
+    async fn commit(&mut self, group: Vec<Append>) {
+        let rows: usize = group.iter().map(|a| a.rows).sum();
+        let mut buffer = Vec::with_capacity(group.iter().map(|a| a.lines.len()).sum());
+        for append in &group {
+            buffer.extend_from_slice(&append.lines);
+        }
+        let result = self.write(buffer).await.map_err(|e| {
             tracing::error!(error = %e, "spool write failed");
             e.to_string()
         });
+        if result.is_ok() {
+            self.metrics.fsyncs.inc();
+            self.metrics.rows_per_fsync.observe(rows as f64);
+        }
         for append in group {
             let answer = result.clone().map_err(SpoolError::Io);
             let _ = append.done.send(answer);
@@ -266,40 +371,67 @@ impl Appender {
         }
     }
 
-    fn write(&mut self, group: &[Append]) -> std::io::Result<()> {
-        let mut buffer = Vec::new();
-        for row in group.iter().flat_map(|a| &a.rows) {
-            serde_json::to_writer(&mut buffer, row)?;
-            buffer.push(b'\n');
+    /// Appends to the open segment (or a new one) on a blocking thread: an
+    /// fsync takes milliseconds, during which the runtime's workers go on
+    /// serving requests, whose rows queue for the next group.
+    async fn write(&mut self, buffer: Vec<u8>) -> std::io::Result<()> {
+        let mut open = match self.open.take() {
+            Some(open) => open,
+            None => self.create()?,
+        };
+        let written = tokio::task::spawn_blocking(move || {
+            let result = open.append(&buffer);
+            (open, result.map(|()| buffer.len() as u64))
+        })
+        .await;
+        // A lost blocking task (the runtime shutting down) leaves the file
+        // on disk, replayed at the next start.
+        let (open, result) = written.map_err(std::io::Error::other)?;
+        match result {
+            Ok(bytes) => {
+                self.used.fetch_add(bytes, Ordering::AcqRel);
+                self.open = Some(open);
+                Ok(())
+            }
+            Err(e) => {
+                self.seal_at_failure(open);
+                Err(e)
+            }
         }
-        let open = self.open_or_create()?;
-        open.file.write_all(&buffer)?;
-        open.file.sync_data()?;
-        open.bytes += buffer.len() as u64;
-        self.used.fetch_add(buffer.len() as u64, Ordering::AcqRel);
-        Ok(())
     }
 
-    fn open_or_create(&mut self) -> std::io::Result<&mut Open> {
-        if self.open.is_none() {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            self.sequence += 1;
-            let path = self
-                .dir
-                .join(format!("{nanos:024}-{:08}.jsonl", self.sequence));
-            let file = std::fs::File::create_new(&path)?;
-            // The new name must survive a crash too.
-            std::fs::File::open(&self.dir)?.sync_all()?;
-            self.open = Some(Open {
-                path,
-                file,
-                bytes: 0,
-                since: Instant::now(),
-            });
+    fn create(&mut self) -> std::io::Result<Open> {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        self.sequence += 1;
+        let path = self
+            .dir
+            .join(format!("{nanos:024}-{:08}.jsonl", self.sequence));
+        let file = std::fs::File::create_new(&path)?;
+        // The new name must survive a crash too.
+        std::fs::File::open(&self.dir)?.sync_all()?;
+        Ok(Open {
+            path,
+            file,
+            bytes: 0,
+            since: Instant::now(),
+            #[cfg(test)]
+            failing_syncs: self.failing_syncs.clone(),
+        })
+    }
+
+    /// After a failed write or fsync: the acknowledged part goes to the
+    /// writer; a segment with nothing acknowledged is deleted.
+    fn seal_at_failure(&mut self, open: Open) {
+        if open.bytes > 0 {
+            self.open = Some(open);
+            self.seal();
+        } else if let Err(e) = std::fs::remove_file(&open.path) {
+            // Left on disk it is replayed as a leftover; at worst it holds
+            // rows that were answered with an error.
+            tracing::error!(error = %e, file = %open.path.display(), "failed spool segment could not be deleted");
         }
-        Ok(self.open.as_mut().expect("just opened"))
     }
 
     /// Hands the open segment to the writer.
@@ -317,12 +449,15 @@ impl Appender {
     }
 }
 
-/// The first request plus whatever else arrives within [`COMMIT_EVERY`].
-async fn gather(first: Append, rx: &mut mpsc::Receiver<Append>) -> Vec<Append> {
+/// The first request plus every one that queued while the previous group
+/// was being fsynced.
+fn waiting(first: Append, rx: &mut mpsc::Receiver<Append>) -> Vec<Append> {
     let mut group = vec![first];
-    let deadline = Instant::now() + COMMIT_EVERY;
-    while let Ok(Some(next)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        group.push(next);
+    while group.len() < MAX_GROUP {
+        match rx.try_recv() {
+            Ok(next) => group.push(next),
+            Err(_) => break,
+        }
     }
     group
 }
@@ -344,7 +479,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (sealed_tx, mut sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (spool, appender) = Spool::open(dir.path(), 1 << 30, sealed_tx, stop.clone()).unwrap();
+        let (spool, appender) = Spool::open(dir.path(), 1 << 30, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
         spool.append(vec![row(1), row(2)]).await.unwrap();
         spool.append(vec![row(3)]).await.unwrap();
         assert!(spool.used() > 0);
@@ -352,7 +487,7 @@ mod tests {
             .await
             .expect("sealed by age")
             .unwrap();
-        let rows = read_segment(&segment.path).unwrap();
+        let rows = read_segment(&segment).unwrap();
         assert_eq!(rows, vec![row(1), row(2), row(3)]);
         assert_eq!(
             segment.bytes,
@@ -373,12 +508,12 @@ mod tests {
         std::fs::write(&newer, format!("{}\n{}", line(3), &torn[..torn.len() / 2])).unwrap();
         let (sealed_tx, mut sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (spool, appender) = Spool::open(dir.path(), 1 << 30, sealed_tx, stop.clone()).unwrap();
+        let (spool, appender) = Spool::open(dir.path(), 1 << 30, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
         let first = sealed.recv().await.unwrap();
         let second = sealed.recv().await.unwrap();
         assert_eq!((first.path.clone(), second.path.clone()), (older, newer));
-        assert_eq!(read_segment(&first.path).unwrap(), vec![row(1), row(2)]);
-        assert_eq!(read_segment(&second.path).unwrap(), vec![row(3)]);
+        assert_eq!(read_segment(&first).unwrap(), vec![row(1), row(2)]);
+        assert_eq!(read_segment(&second).unwrap(), vec![row(3)]);
         assert_eq!(spool.used(), first.bytes + second.bytes);
         stop.cancel();
         appender.await.unwrap();
@@ -389,7 +524,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (sealed_tx, _sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (spool, appender) = Spool::open(dir.path(), 10, sealed_tx, stop.clone()).unwrap();
+        let (spool, appender) = Spool::open(dir.path(), 10, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
         spool.append(vec![row(1)]).await.unwrap();
         assert!(matches!(
             spool.append(vec![row(2)]).await,
@@ -406,7 +541,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (sealed_tx, _sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (spool, appender) = Spool::open(dir.path(), 10, sealed_tx, stop.clone()).unwrap();
+        let (spool, appender) = Spool::open(dir.path(), 10, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
         spool.append(vec![row(1)]).await.unwrap();
         let short = Duration::from_millis(100);
         assert!(matches!(
@@ -421,6 +556,99 @@ mod tests {
         });
         let waited = spool.append_waiting(vec![row(3)], Duration::from_secs(10));
         waited.await.unwrap();
+        stop.cancel();
+        appender.await.unwrap();
+    }
+
+    /// Every segment `sealed` received until the appender stopped.
+    async fn all_sealed(sealed: &mut mpsc::UnboundedReceiver<Segment>) -> Vec<Segment> {
+        let mut segments = Vec::new();
+        while let Some(segment) = sealed.recv().await {
+            segments.push(segment);
+        }
+        segments
+    }
+
+    #[tokio::test]
+    async fn a_failed_fsync_is_refused_and_leaves_only_acknowledged_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sealed_tx, mut sealed) = mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let metrics = Metrics::default();
+        let (spool, appender) =
+            Spool::open(dir.path(), 1 << 30, sealed_tx, &metrics, stop.clone()).unwrap();
+        spool.append(vec![row(1)]).await.unwrap();
+        spool.fail_next_syncs(1);
+        assert!(matches!(
+            spool.append(vec![row(2), row(3)]).await,
+            Err(SpoolError::Io(_))
+        ));
+        // The next group goes to a new segment: nothing is written past the
+        // cut (which would leave a hole of zero bytes) or after the rows
+        // the failed fsync may have lost.
+        spool.append(vec![row(4)]).await.unwrap();
+        stop.cancel();
+        appender.await.unwrap();
+        drop(spool);
+        let segments = all_sealed(&mut sealed).await;
+        assert_eq!(segments.len(), 2, "{segments:?}");
+        let mut rows = Vec::new();
+        for segment in &segments {
+            let text = std::fs::read(&segment.path).unwrap();
+            assert_eq!(text.len() as u64, segment.bytes, "cut back to the acknowledged rows");
+            assert!(!text.contains(&0), "no zero bytes in {}", segment.path.display());
+            rows.extend(read_segment(segment).unwrap());
+        }
+        assert_eq!(rows, vec![row(1), row(4)]);
+        let text = metrics.render();
+        assert!(text.contains("analytics_spool_fsyncs_total 2\n"), "{text}");
+        assert!(text.contains("analytics_spool_rows_per_fsync_sum 2.0\n"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_segment_whose_first_fsync_failed_is_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sealed_tx, mut sealed) = mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let (spool, appender) =
+            Spool::open(dir.path(), 1 << 30, sealed_tx, &Metrics::default(), stop.clone())
+                .unwrap();
+        spool.fail_next_syncs(1);
+        assert!(spool.append(vec![row(1)]).await.is_err());
+        assert_eq!(spool.used(), 0);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        stop.cancel();
+        appender.await.unwrap();
+        drop(spool);
+        assert!(all_sealed(&mut sealed).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn requests_that_queue_during_an_fsync_share_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (sealed_tx, _sealed) = mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let metrics = Metrics::default();
+        let (spool, appender) =
+            Spool::open(dir.path(), 1 << 30, sealed_tx, &metrics, stop.clone()).unwrap();
+        let appends: Vec<_> = (0..200)
+            .map(|n| {
+                let spool = spool.clone();
+                tokio::spawn(async move { spool.append(vec![row(n)]).await })
+            })
+            .collect();
+        for append in appends {
+            append.await.unwrap().unwrap();
+        }
+        let text = metrics.render();
+        let fsyncs: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("analytics_spool_fsyncs_total "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..200).contains(&fsyncs), "{fsyncs} fsyncs for 200 appends");
+        assert!(text.contains("analytics_spool_rows_per_fsync_sum 200.0\n"), "{text}");
         stop.cancel();
         appender.await.unwrap();
     }

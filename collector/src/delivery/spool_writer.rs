@@ -62,7 +62,7 @@ impl<S: EventSink> SpoolWriter<S> {
     }
 
     async fn write(&self, segment: &Segment) -> Outcome {
-        let mut rows = match read_segment(&segment.path) {
+        let mut rows = match read_segment(segment) {
             Ok(rows) => rows,
             Err(e) => {
                 // Renamed so it is not replayed again; the operator can look.
@@ -73,6 +73,10 @@ impl<S: EventSink> SpoolWriter<S> {
                 return Outcome::Kept;
             }
         };
+        if rows.is_empty() {
+            // A crash between creating a segment and its first commit.
+            return self.done(segment, 0);
+        }
         let batch_id = batch_id_of(&segment.path);
         let mut encoded = EncodedRows::with_capacity(segment.bytes as usize / 2);
         for row in &mut rows {
@@ -221,7 +225,7 @@ mod tests {
         let (sealed_tx, _sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
         let spool_dir = dir.join("spool");
-        let (spool, appender) = Spool::open(&spool_dir, 1 << 30, sealed_tx, stop.clone()).unwrap();
+        let (spool, appender) = Spool::open(&spool_dir, 1 << 30, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
         let writer = SpoolWriter {
             sink: table.clone(),
             spool,

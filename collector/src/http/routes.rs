@@ -39,7 +39,7 @@ pub fn router(state: Arc<AppState>, surface: Surface) -> Router {
     if surface != Surface::Admin {
         router = router
             // CORS headers come from the handlers (see `cors`).
-            .route("/api/event", post(ingest::event).options(cors::preflight))
+            .route(ingest::PATH, post(ingest::event).options(cors::preflight))
             // No CORS: an admin's tool, not a page, posts imports.
             .route("/api/import", post(import::import))
             .route("/js/script.js", get(tracker::serve))
@@ -64,8 +64,9 @@ pub fn router(state: Arc<AppState>, surface: Surface) -> Router {
         .with_state(state)
 }
 
-/// Counts every error status by code, whichever layer produced it.
-fn count_refusals(metrics: &Metrics, response: &Response) {
+/// Counts every error status by code, whichever layer produced it (and
+/// the beacon path of [`super::connection`], which bypasses the layers).
+pub(crate) fn count_refusals(metrics: &Metrics, response: &Response) {
     let status = response.status();
     if status.is_client_error() || status.is_server_error() {
         metrics.rejected(status.as_u16());
