@@ -226,15 +226,14 @@ fn start_spool(
 ) -> anyhow::Result<(Spool, SpoolTasks)> {
     let c = &config.collector;
     let (sealed_tx, sealed_rx) = tokio::sync::mpsc::unbounded_channel();
-    let (spool, appender) =
-        Spool::open(
-            &c.spool_dir,
-            c.spool_max_bytes,
-            sealed_tx,
-            metrics,
-            stop.clone(),
-        )
-            .with_context(|| format!("collector.spool_dir: {}", c.spool_dir.display()))?;
+    let (spool, appender) = Spool::open(
+        &c.spool_dir,
+        c.spool_max_bytes,
+        sealed_tx,
+        metrics,
+        stop.clone(),
+    )
+    .with_context(|| format!("collector.spool_dir: {}", c.spool_dir.display()))?;
     let writer = SpoolWriter {
         sink: ClickHouseSink::new(db.clone(), &config.clickhouse.url),
         spool: spool.clone(),
@@ -285,7 +284,13 @@ async fn serve(
     };
     let operator = routes::router(state.clone(), Surface::Admin);
     tokio::join!(
-        serve_public(listener, &state, Surface::Public, limits.clone(), stop.clone()),
+        serve_public(
+            listener,
+            &state,
+            Surface::Public,
+            limits.clone(),
+            stop.clone()
+        ),
         listener::serve(admin, operator, limits, stop),
     );
     Ok(())

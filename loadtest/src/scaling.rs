@@ -77,16 +77,25 @@ pub fn read_runs(manifest: &Path) -> anyhow::Result<Vec<Run>> {
         .with_context(|| format!("reading {}", manifest.display()))?;
     let dir = manifest.parent().unwrap_or(Path::new("."));
     let mut runs = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let fields: Vec<&str> = line.split('\t').collect();
         let [server, durability, cores, connections, server_cpus, clickhouse_cpus, load_cpus, cpu, rss, fsyncs, fsync_rows, report] =
             fields[..]
         else {
-            bail!("{} line {}: expected 12 tab-separated fields", manifest.display(), n + 1);
+            bail!(
+                "{} line {}: expected 12 tab-separated fields",
+                manifest.display(),
+                n + 1
+            );
         };
         let path = dir.join(report);
         let report: Report = serde_json::from_str(
-            &std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?,
+            &std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?,
         )
         .with_context(|| format!("parsing {}", path.display()))?;
         runs.push(Run {
@@ -140,7 +149,12 @@ fn core_counts(runs: &[Run]) -> Vec<usize> {
 
 /// The memory-mode run of `server` at `cores`, at the matrix's connection
 /// count (the smallest one used: the spool pair may use more).
-fn matrix_run<'a>(runs: &'a [Run], server: &str, durability: &str, cores: usize) -> Option<&'a Run> {
+fn matrix_run<'a>(
+    runs: &'a [Run],
+    server: &str,
+    durability: &str,
+    cores: usize,
+) -> Option<&'a Run> {
     runs.iter()
         .filter(|r| r.is(server, durability) && r.cores == cores)
         .min_by_key(|r| r.connections)
@@ -151,8 +165,12 @@ fn matrix_run<'a>(runs: &'a [Run], server: &str, durability: &str, cores: usize)
 pub fn ceiling_stops_scaling(runs: &[Run]) -> Option<usize> {
     let cores = core_counts(runs);
     cores.windows(2).find_map(|pair| {
-        let before = matrix_run(runs, "ceiling", "-", pair[0])?.report.throughput_per_s;
-        let after = matrix_run(runs, "ceiling", "-", pair[1])?.report.throughput_per_s;
+        let before = matrix_run(runs, "ceiling", "-", pair[0])?
+            .report
+            .throughput_per_s;
+        let after = matrix_run(runs, "ceiling", "-", pair[1])?
+            .report
+            .throughput_per_s;
         let expected = SCALING_GAIN.powf((pair[1] as f64 / pair[0] as f64).log2());
         (after < before * expected).then_some(pair[1])
     })
@@ -208,8 +226,14 @@ pub fn markdown(runs: &[Run], machine: &Machine, command: &str) -> String {
             collector.report.throughput_per_s,
             collector.report.throughput_per_s / ceiling.report.throughput_per_s.max(1e-9),
             collector.report.latency.p99_ms,
-            collector.rss_mib().map_or("-".into(), |m| format!("{m:.1} MiB")),
-            if collector.stored_all() { "yes" } else { "**no**" },
+            collector
+                .rss_mib()
+                .map_or("-".into(), |m| format!("{m:.1} MiB")),
+            if collector.stored_all() {
+                "yes"
+            } else {
+                "**no**"
+            },
         );
     }
     let _ = writeln!(out);
@@ -229,13 +253,22 @@ pub fn markdown(runs: &[Run], machine: &Machine, command: &str) -> String {
     targets(&mut out, runs);
     let _ = writeln!(out, "![ingest per core](ingest-scaling.svg)\n");
     let _ = writeln!(out, "Placement (CPU lists given to `taskset`):\n");
-    let _ = writeln!(out, "| run | connections | server | ClickHouse | load generator |");
+    let _ = writeln!(
+        out,
+        "| run | connections | server | ClickHouse | load generator |"
+    );
     let _ = writeln!(out, "|---|---:|---|---|---|");
     for run in runs {
         let _ = writeln!(
             out,
             "| {} {} at {} cores | {} | {} | {} | {} |",
-            run.server, run.durability, run.cores, run.connections, run.server_cpus, run.clickhouse_cpus, run.load_cpus
+            run.server,
+            run.durability,
+            run.cores,
+            run.connections,
+            run.server_cpus,
+            run.clickhouse_cpus,
+            run.load_cpus
         );
     }
     let _ = writeln!(
@@ -272,7 +305,9 @@ fn targets(out: &mut String, runs: &[Run]) {
     if let Some(spool) = spool {
         // The memory run at the spool run's cores and connections.
         let memory = runs.iter().find(|r| {
-            r.is("collector", "memory") && r.cores == spool.cores && r.connections == spool.connections
+            r.is("collector", "memory")
+                && r.cores == spool.cores
+                && r.connections == spool.connections
         });
         if let Some(memory) = memory {
             let ratio = spool.report.throughput_per_s / memory.report.throughput_per_s.max(1e-9);
@@ -318,7 +353,9 @@ fn targets(out: &mut String, runs: &[Run]) {
         .iter()
         .filter(|r| r.is("collector", "memory"))
         .filter_map(Run::rss_mib)
-        .fold(None, |max: Option<f64>, m| Some(max.map_or(m, |x| x.max(m))));
+        .fold(None, |max: Option<f64>, m| {
+            Some(max.map_or(m, |x| x.max(m)))
+        });
     if let Some(mib) = peak {
         let _ = writeln!(
             out,
@@ -340,7 +377,9 @@ pub fn svg(runs: &[Run]) -> String {
     let points = |server: &str, durability: &str| -> Vec<(usize, f64)> {
         cores
             .iter()
-            .filter_map(|&c| matrix_run(runs, server, durability, c).map(|r| (c, r.report.throughput_per_s)))
+            .filter_map(|&c| {
+                matrix_run(runs, server, durability, c).map(|r| (c, r.report.throughput_per_s))
+            })
             .collect()
     };
     let max = series
@@ -503,13 +542,30 @@ mod tests {
         };
         let text = markdown(&matrix(), &machine, "scripts/bench-ingest");
         // 80,000 of 100,000 at one core; the 64-connection memory run, not the 256 one.
-        assert!(text.contains("| 1 | 100000/s | 80000/s | 0.80× | 1.50 ms | 8.00 / 8.00 µs | 50.0 MiB | yes |"), "{text}");
-        assert!(text.contains("| 4 | 250000/s | 200000/s | 0.80× |"), "{text}");
-        assert!(text.contains("| one core: collector ≥ 0.75× the ceiling | 0.80× | met |"), "{text}");
+        assert!(
+            text.contains(
+                "| 1 | 100000/s | 80000/s | 0.80× | 1.50 ms | 8.00 / 8.00 µs | 50.0 MiB | yes |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("| 4 | 250000/s | 200000/s | 0.80× |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| one core: collector ≥ 0.75× the ceiling | 0.80× | met |"),
+            "{text}"
+        );
         // The spool run against the memory run at the same 256 connections.
-        assert!(text.contains("(210000/s) | 105000/s, 0.50× | met |"), "{text}");
+        assert!(
+            text.contains("(210000/s) | 105000/s, 0.50× | met |"),
+            "{text}"
+        );
         assert!(text.contains("| 100/s, 50.0 |"), "{text}");
-        assert!(text.contains("| collector spool at 4 cores | 256 | 0 | 8-11 | 12-15 |"), "{text}");
+        assert!(
+            text.contains("| collector spool at 4 cores | 256 | 0 | 8-11 | 12-15 |"),
+            "{text}"
+        );
         assert!(text.contains("scaled with every doubling"), "{text}");
         let chart = svg(&matrix());
         assert!(chart.starts_with("<svg") && chart.trim_end().ends_with("</svg>"));
@@ -523,7 +579,11 @@ mod tests {
         let report = run("ceiling", "-", 1, 64, 1000.0).report;
         std::fs::write(dir.join("c1.json"), serde_json::to_string(&report).unwrap()).unwrap();
         let manifest = dir.join("runs.tsv");
-        std::fs::write(&manifest, "ceiling\t-\t1\t64\t0\t8-11\t12-15\t0.08\t-\t-\t-\tc1.json\n").unwrap();
+        std::fs::write(
+            &manifest,
+            "ceiling\t-\t1\t64\t0\t8-11\t12-15\t0.08\t-\t-\t-\tc1.json\n",
+        )
+        .unwrap();
         let runs = read_runs(&manifest).unwrap();
         assert_eq!(runs.len(), 1);
         assert_eq!(runs[0].cpu_seconds, Some(0.08));

@@ -115,8 +115,7 @@ pub async fn serve_with<F, S, B>(
             tokio::spawn(refuse(stream));
             continue;
         };
-        let connection =
-            graceful.watch(http.serve_connection(TokioIo::new(stream), service(peer)));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service(peer)));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 // Deadlines and broken clients; the error names no request data.

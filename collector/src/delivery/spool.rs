@@ -76,7 +76,9 @@ struct Append {
 }
 
 impl Append {
-    fn new(rows: &[EventRow]) -> Result<(Self, oneshot::Receiver<Result<(), SpoolError>>), SpoolError> {
+    fn new(
+        rows: &[EventRow],
+    ) -> Result<(Self, oneshot::Receiver<Result<(), SpoolError>>), SpoolError> {
         let mut lines = Vec::with_capacity(rows.len() * 512);
         for row in rows {
             serde_json::to_writer(&mut lines, row).map_err(|e| SpoolError::Io(e.to_string()))?;
@@ -280,7 +282,10 @@ impl Open {
         match result {
             Ok(()) => self.bytes += buffer.len() as u64,
             Err(_) => {
-                let _ = self.file.set_len(self.bytes).and_then(|()| self.file.sync_all());
+                let _ = self
+                    .file
+                    .set_len(self.bytes)
+                    .and_then(|()| self.file.sync_all());
             }
         }
         result
@@ -479,7 +484,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (sealed_tx, mut sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (spool, appender) = Spool::open(dir.path(), 1 << 30, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
+        let (spool, appender) = Spool::open(
+            dir.path(),
+            1 << 30,
+            sealed_tx,
+            &Metrics::default(),
+            stop.clone(),
+        )
+        .unwrap();
         spool.append(vec![row(1), row(2)]).await.unwrap();
         spool.append(vec![row(3)]).await.unwrap();
         assert!(spool.used() > 0);
@@ -508,7 +520,14 @@ mod tests {
         std::fs::write(&newer, format!("{}\n{}", line(3), &torn[..torn.len() / 2])).unwrap();
         let (sealed_tx, mut sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (spool, appender) = Spool::open(dir.path(), 1 << 30, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
+        let (spool, appender) = Spool::open(
+            dir.path(),
+            1 << 30,
+            sealed_tx,
+            &Metrics::default(),
+            stop.clone(),
+        )
+        .unwrap();
         let first = sealed.recv().await.unwrap();
         let second = sealed.recv().await.unwrap();
         assert_eq!((first.path.clone(), second.path.clone()), (older, newer));
@@ -524,7 +543,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (sealed_tx, _sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (spool, appender) = Spool::open(dir.path(), 10, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
+        let (spool, appender) =
+            Spool::open(dir.path(), 10, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
         spool.append(vec![row(1)]).await.unwrap();
         assert!(matches!(
             spool.append(vec![row(2)]).await,
@@ -541,7 +561,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (sealed_tx, _sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (spool, appender) = Spool::open(dir.path(), 10, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
+        let (spool, appender) =
+            Spool::open(dir.path(), 10, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
         spool.append(vec![row(1)]).await.unwrap();
         let short = Duration::from_millis(100);
         assert!(matches!(
@@ -595,14 +616,25 @@ mod tests {
         let mut rows = Vec::new();
         for segment in &segments {
             let text = std::fs::read(&segment.path).unwrap();
-            assert_eq!(text.len() as u64, segment.bytes, "cut back to the acknowledged rows");
-            assert!(!text.contains(&0), "no zero bytes in {}", segment.path.display());
+            assert_eq!(
+                text.len() as u64,
+                segment.bytes,
+                "cut back to the acknowledged rows"
+            );
+            assert!(
+                !text.contains(&0),
+                "no zero bytes in {}",
+                segment.path.display()
+            );
             rows.extend(read_segment(segment).unwrap());
         }
         assert_eq!(rows, vec![row(1), row(4)]);
         let text = metrics.render();
         assert!(text.contains("analytics_spool_fsyncs_total 2\n"), "{text}");
-        assert!(text.contains("analytics_spool_rows_per_fsync_sum 2.0\n"), "{text}");
+        assert!(
+            text.contains("analytics_spool_rows_per_fsync_sum 2.0\n"),
+            "{text}"
+        );
     }
 
     #[tokio::test]
@@ -610,9 +642,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (sealed_tx, mut sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
-        let (spool, appender) =
-            Spool::open(dir.path(), 1 << 30, sealed_tx, &Metrics::default(), stop.clone())
-                .unwrap();
+        let (spool, appender) = Spool::open(
+            dir.path(),
+            1 << 30,
+            sealed_tx,
+            &Metrics::default(),
+            stop.clone(),
+        )
+        .unwrap();
         spool.fail_next_syncs(1);
         assert!(spool.append(vec![row(1)]).await.is_err());
         assert_eq!(spool.used(), 0);
@@ -647,8 +684,14 @@ mod tests {
             .unwrap()
             .parse()
             .unwrap();
-        assert!((1..200).contains(&fsyncs), "{fsyncs} fsyncs for 200 appends");
-        assert!(text.contains("analytics_spool_rows_per_fsync_sum 200.0\n"), "{text}");
+        assert!(
+            (1..200).contains(&fsyncs),
+            "{fsyncs} fsyncs for 200 appends"
+        );
+        assert!(
+            text.contains("analytics_spool_rows_per_fsync_sum 200.0\n"),
+            "{text}"
+        );
         stop.cancel();
         appender.await.unwrap();
     }

@@ -225,7 +225,14 @@ mod tests {
         let (sealed_tx, _sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
         let spool_dir = dir.join("spool");
-        let (spool, appender) = Spool::open(&spool_dir, 1 << 30, sealed_tx, &Metrics::default(), stop.clone()).unwrap();
+        let (spool, appender) = Spool::open(
+            &spool_dir,
+            1 << 30,
+            sealed_tx,
+            &Metrics::default(),
+            stop.clone(),
+        )
+        .unwrap();
         let writer = SpoolWriter {
             sink: table.clone(),
             spool,

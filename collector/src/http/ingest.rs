@@ -222,9 +222,8 @@ static TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=u
 fn dropped(state: &AppState, reason: DropReason) -> Response {
     state.metrics.dropped(reason);
     let mut response = ok();
-    response.headers_mut().insert(
-        DROPPED_HEADER,
-        HeaderValue::from_static(reason.as_str()),
-    );
+    response
+        .headers_mut()
+        .insert(DROPPED_HEADER, HeaderValue::from_static(reason.as_str()));
     response
 }
