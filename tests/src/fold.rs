@@ -283,6 +283,9 @@ fn stored_value(dim: &str, e: &Ev, v: &Visit) -> String {
             found.map_or("(none)".into(), |(_, v)| v.clone())
         }
         Dimension::Time(_) => panic!("time is no stored value"),
+        Dimension::Goal => {
+            panic!("the fold knows no goals: tests/tests/stats_goals.rs checks them")
+        }
     }
 }
 

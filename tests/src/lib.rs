@@ -94,13 +94,35 @@ pub fn test_config() -> Config {
         "analytics-dead-letter-{}",
         config.clickhouse.database
     ));
-    config.site = vec![SiteConfig::new(SITE), SiteConfig::new(OTHER_SITE), {
+    config.site = vec![site_with_goals(), SiteConfig::new(OTHER_SITE), {
         let mut site = SiteConfig::new(NO_DNT_SITE);
         site.respect_dnt = false;
         site.respect_gpc = false;
         site
     }];
     config
+}
+
+/// [`SITE`] with goals of every kind, so that goal reports run wherever
+/// the other reports do: the built-in ones, a custom event goal, a page
+/// glob and a revenue goal.
+fn site_with_goals() -> SiteConfig {
+    let mut site = SiteConfig::new(SITE);
+    site.builtin_goals = true;
+    let goal = |event: Option<&str>, page: Option<&str>, currency: Option<&str>| {
+        schema::config::GoalConfig {
+            event: event.map(String::from),
+            page: page.map(String::from),
+            display_name: None,
+            currency: currency.map(String::from),
+        }
+    };
+    site.goal = vec![
+        goal(Some("Signup"), None, None),
+        goal(None, Some("/blog/**"), None),
+        goal(Some("Purchase"), None, Some("EUR")),
+    ];
+    site
 }
 
 /// A test's database: dropped from the server when the last handle to it

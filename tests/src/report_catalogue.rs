@@ -377,6 +377,48 @@ pub fn catalogue(site: &str, zoned_sites: &[&str], rollups: bool) -> Vec<Entry> 
             with(body, "include", json!({"comparisons": comparison})),
         );
     }
+    // Goals of test_config's site (built-in, event, page glob, revenue).
+    let goal_metrics = [
+        "visitors",
+        "events",
+        "conversion_rate",
+        "total_revenue",
+        "average_revenue",
+    ];
+    add(
+        "goals: conversions and revenue by event:goal".into(),
+        with(base(&goal_metrics), "dimensions", json!(["event:goal"])),
+    );
+    add(
+        "goals: group conversion rate by visit:source under a goal filter".into(),
+        with(
+            with(
+                base(&["visitors", "conversion_rate", "group_conversion_rate"]),
+                "filters",
+                json!([
+                    ["is", "event:goal", ["Visit /blog/**", "Signup"]],
+                    ["contains_not", "event:goal", ["404"]]
+                ]),
+            ),
+            "dimensions",
+            json!(["visit:source"]),
+        ),
+    );
+    add(
+        "goals: a goal's properties, (none) included".into(),
+        with(
+            with(
+                base(&["visitors", "events", "group_conversion_rate"]),
+                "filters",
+                json!([
+                    ["matches", "event:goal", ["^Sign"]],
+                    ["is_not", "event:props:author", ["(none)", "x"]]
+                ]),
+            ),
+            "dimensions",
+            json!(["event:props:plan"]),
+        ),
+    );
     let csv: Vec<Entry> = ["by event:page, all metrics", "by time:day, event metrics"]
         .iter()
         .filter_map(|name| out.iter().find(|e| e.name == *name))

@@ -304,6 +304,12 @@ fn queries() -> Vec<Value> {
         json!({"metrics": ["visitors", "visits"], "dimensions": ["visit:source"], "date_range": range,
                "filters": [["contains", "event:page", ["/blog"]]]}),
         json!({"metrics": ["visitors", "visits", "visit_duration", "bounce_rate"], "date_range": ["2024-03-10", "2024-03-10"]}),
+        // Goals (test_config's) and properties, matched at read time.
+        json!({"metrics": ["visitors", "events", "conversion_rate", "total_revenue"], "dimensions": ["event:goal"], "date_range": range}),
+        json!({"metrics": ["visitors", "group_conversion_rate"], "dimensions": ["visit:source"], "date_range": range,
+               "filters": [["is", "event:goal", ["Visit /blog/**", "Signup"]]]}),
+        json!({"metrics": ["visitors", "events"], "dimensions": ["event:props:plan"], "date_range": range,
+               "filters": [["is", "event:props:plan", ["(none)"]]]}),
     ]
 }
 

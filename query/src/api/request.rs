@@ -33,10 +33,18 @@ pub enum Metric {
     TimeOnPage,
     ScrollDepth,
     ExitRate,
+    /// Share of visitors who converted, against the visitors of the same
+    /// filters without the goal ones (see [`crate::api::goals`]).
+    ConversionRate,
+    /// The same per dimension group.
+    GroupConversionRate,
+    /// Revenue of revenue goals, in the goal's currency.
+    TotalRevenue,
+    AverageRevenue,
 }
 
 impl Metric {
-    const ALL: [Metric; 11] = [
+    const ALL: [Metric; 15] = [
         Metric::Visitors,
         Metric::Visits,
         Metric::Pageviews,
@@ -48,7 +56,16 @@ impl Metric {
         Metric::TimeOnPage,
         Metric::ScrollDepth,
         Metric::ExitRate,
+        Metric::ConversionRate,
+        Metric::GroupConversionRate,
+        Metric::TotalRevenue,
+        Metric::AverageRevenue,
     ];
+
+    /// Every metric's name, for messages.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|m| m.name()).collect()
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -63,6 +80,10 @@ impl Metric {
             Metric::TimeOnPage => "time_on_page",
             Metric::ScrollDepth => "scroll_depth",
             Metric::ExitRate => "exit_rate",
+            Metric::ConversionRate => "conversion_rate",
+            Metric::GroupConversionRate => "group_conversion_rate",
+            Metric::TotalRevenue => "total_revenue",
+            Metric::AverageRevenue => "average_revenue",
         }
     }
 
@@ -93,10 +114,16 @@ impl Metric {
     /// dimensions (see [`super::rules`]).
     pub fn table(self) -> Table {
         match self {
-            Metric::Pageviews | Metric::Events => Table::Events,
+            Metric::Pageviews | Metric::Events | Metric::TotalRevenue | Metric::AverageRevenue => {
+                Table::Events
+            }
             Metric::TimeOnPage | Metric::ScrollDepth | Metric::ExitRate => Table::Either,
             Metric::BounceRate | Metric::VisitDuration | Metric::ViewsPerVisit => Table::Sessions,
-            Metric::Visitors | Metric::Visits | Metric::Percentage => Table::Either,
+            Metric::Visitors
+            | Metric::Visits
+            | Metric::Percentage
+            | Metric::ConversionRate
+            | Metric::GroupConversionRate => Table::Either,
         }
     }
 }
@@ -128,6 +155,9 @@ pub enum Dimension {
     Name,
     Hostname,
     Prop(String),
+    /// `event:goal`: the site's goals an event completes (see
+    /// [`crate::api::goals`]).
+    Goal,
     EntryPage,
     ExitPage,
     /// A visit attribute taken from the visit's first event: the column name.
@@ -171,6 +201,10 @@ pub static DIMENSIONS: &[(&str, Dimension)] = &[
     ("time:month", Dimension::Time(TimeGrain::Month)),
 ];
 
+/// The goal dimension's name, outside [`DIMENSIONS`] since no rollup
+/// totals it: goals are matched when a report reads events.
+pub const GOAL: &str = "event:goal";
+
 /// What custom property dimensions start with: `event:props:<key>`.
 pub const PROP_PREFIX: &str = "event:props:";
 /// Longest custom property key a dimension may name.
@@ -178,6 +212,9 @@ const MAX_PROP_KEY_LEN: usize = 300;
 
 impl Dimension {
     pub fn parse(s: &str) -> Option<Self> {
+        if s == GOAL {
+            return Some(Self::Goal);
+        }
         if let Some(key) = s.strip_prefix(PROP_PREFIX) {
             return (!key.is_empty() && key.len() <= MAX_PROP_KEY_LEN)
                 .then(|| Self::Prop(key.into()));
@@ -192,6 +229,9 @@ impl Dimension {
     pub fn name(&self) -> String {
         if let Self::Prop(key) = self {
             return format!("{PROP_PREFIX}{key}");
+        }
+        if *self == Self::Goal {
+            return GOAL.into();
         }
         let (name, _) = DIMENSIONS
             .iter()
@@ -222,7 +262,7 @@ impl Dimension {
     /// `event:*` only in events, entry and exit pages only in sessions.
     pub fn table(&self) -> Table {
         match self {
-            Self::Page | Self::Name | Self::Hostname | Self::Prop(_) => Table::Events,
+            Self::Page | Self::Name | Self::Hostname | Self::Prop(_) | Self::Goal => Table::Events,
             Self::EntryPage | Self::ExitPage => Table::Sessions,
             Self::Visit(_) | Self::Time(_) => Table::Either,
         }
@@ -437,6 +477,9 @@ pub struct Query {
     pub total_rows: bool,
     pub time_labels: bool,
     pub comparison: Option<Comparison>,
+    /// The site's goals, which `event:goal` dimensions and filters read;
+    /// set once the site is known (parsing leaves it empty).
+    pub goals: Vec<schema::config::Goal>,
 }
 
 impl Query {
@@ -445,6 +488,14 @@ impl Query {
         self.metrics.iter().any(|m| m.needs_visits())
             || self.dimensions.iter().any(Dimension::needs_visits)
             || self.filter.as_ref().is_some_and(Filter::needs_visits)
+    }
+
+    /// Whether a revenue metric is asked for: those read the events'
+    /// revenue columns, which only the events table holds.
+    pub fn wants_revenue(&self) -> bool {
+        self.metrics
+            .iter()
+            .any(|m| matches!(m, Metric::TotalRevenue | Metric::AverageRevenue))
     }
 
     /// The time dimension, if the query has one.

@@ -10,7 +10,10 @@
 
 use super::compare;
 use super::dates::Span;
-use super::request::{CompareMode, Direction, Metric, Query, SortKey};
+use super::goals::{row_currency, row_goals};
+pub use super::money::Revenue;
+use super::money::{self, Kind};
+use super::request::{CompareMode, Dimension, Direction, Metric, Query, SortKey};
 use super::threshold::MinVisitors;
 use chrono_tz::Tz;
 use serde_json::{json, Map, Value};
@@ -110,8 +113,23 @@ impl Raw {
                     round_to(self.visitors as f64 * 100.0 / total_visitors as f64, 1).into()
                 }
             }
+            // Goal metrics need more than a row's raw numbers: see
+            // [`Answer::metric`].
+            Metric::ConversionRate
+            | Metric::GroupConversionRate
+            | Metric::TotalRevenue
+            | Metric::AverageRevenue => Value::Null,
         }
     }
+}
+
+/// A conversion rate: `converted` of `base` visitors, in percent with one
+/// decimal (0 without a base), as Plausible rounds it.
+pub fn conversion_rate(converted: u64, base: u64) -> Value {
+    if base == 0 {
+        return 0.0.into();
+    }
+    round_to(converted as f64 * 100.0 / base as f64, 1).into()
 }
 
 fn round_to(x: f64, decimals: i32) -> f64 {
@@ -124,6 +142,17 @@ fn round_to(x: f64, decimals: i32) -> f64 {
 pub struct Row {
     pub dimensions: Vec<String>,
     pub raw: Raw,
+    pub extra: Extra,
+}
+
+/// What a row carries for goal metrics, when they are asked for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extra {
+    /// Revenue per currency (`total_revenue`, `average_revenue`).
+    pub revenue: Option<Revenue>,
+    /// The group's visitors without the goal filters
+    /// (`group_conversion_rate`).
+    pub group_visitors: Option<u64>,
 }
 
 /// Everything the response needs besides the rows.
@@ -137,6 +166,9 @@ pub struct Answer<'a> {
     pub rows: Vec<Row>,
     pub total_rows: u64,
     pub total_visitors: u64,
+    /// Visitors with the query's filters but the top-level goal and
+    /// property ones: the base of `conversion_rate`.
+    pub conversion_base: u64,
     pub time_labels: Option<Vec<String>>,
     /// What `include.comparisons` compares the rows with.
     pub compared: Option<Compared>,
@@ -152,6 +184,8 @@ pub struct Compared {
     pub rows: HashMap<Vec<String>, Raw>,
     /// Its visitors with the query's filters: the base of its `percentage`.
     pub total_visitors: u64,
+    /// Its base of `conversion_rate` (see [`Answer::conversion_base`]).
+    pub conversion_base: u64,
     /// Its time bucket for each bucket of the range, by position.
     pub time_buckets: HashMap<String, String>,
 }
@@ -194,7 +228,11 @@ impl Compared {
 
 impl Answer<'_> {
     fn metrics(&self, row: &Row) -> Vec<Value> {
-        self.shown(&row.raw, self.total_visitors)
+        self.query
+            .metrics
+            .iter()
+            .map(|m| self.metric(*m, row))
+            .collect()
     }
 
     /// The query's metrics of `raw`, each `null` when the threshold hides it.
@@ -215,6 +253,36 @@ impl Answer<'_> {
 
     fn hides(&self, raw: &Raw) -> bool {
         self.min_visitors.is_some_and(|k| k.hides_row(raw))
+    }
+
+    /// A metric of a row: goal metrics from the row's extras and the
+    /// answer's conversion base, the others from its raw numbers; `null`
+    /// when the threshold hides the row.
+    fn metric(&self, m: Metric, row: &Row) -> Value {
+        if self.hides(&row.raw) {
+            return Value::Null;
+        }
+        let revenue = |kind| {
+            let goal_value = self
+                .query
+                .dimensions
+                .iter()
+                .position(|d| *d == Dimension::Goal)
+                .map(|i| row.dimensions[i].as_str());
+            let currency = row_currency(&row_goals(self.query, goal_value));
+            let none = Revenue::default();
+            let amounts = row.extra.revenue.as_ref().unwrap_or(&none);
+            money::metric(kind, amounts, currency.as_deref())
+        };
+        match m {
+            Metric::ConversionRate => conversion_rate(row.raw.visitors, self.conversion_base),
+            Metric::GroupConversionRate => {
+                conversion_rate(row.raw.visitors, row.extra.group_visitors.unwrap_or(0))
+            }
+            Metric::TotalRevenue => revenue(Kind::Total),
+            Metric::AverageRevenue => revenue(Kind::Average),
+            _ => row.raw.metric(m, self.total_visitors),
+        }
     }
 
     pub fn json(&self) -> Value {
@@ -342,6 +410,8 @@ fn spreadsheet_safe(value: &str) -> String {
 fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        // Money: its value (in its currency) in the cell.
+        Value::Object(o) => o.get("value").map(plain).unwrap_or_default(),
         Value::Null => String::new(),
         other => other.to_string(),
     }
@@ -350,6 +420,11 @@ fn plain(v: &Value) -> String {
 /// Whether a metric is a share of the range's visitors.
 pub fn needs_total(query: &Query) -> bool {
     query.metrics.contains(&Metric::Percentage)
+}
+
+/// Whether a metric is a share of the visitors without the goal filters.
+pub fn needs_conversion_base(query: &Query) -> bool {
+    query.metrics.contains(&Metric::ConversionRate)
 }
 
 #[cfg(test)]
@@ -374,6 +449,7 @@ mod tests {
             total_rows: rows.len() as u64,
             rows,
             total_visitors: 0,
+            conversion_base: 0,
             time_labels: None,
             compared: None,
             min_visitors: MinVisitors::of(&site),
@@ -388,6 +464,7 @@ mod tests {
                 pageviews,
                 ..Raw::default()
             },
+            extra: Extra::default(),
         }
     }
 

@@ -15,18 +15,29 @@
 //!   or filter (they are per page), and `exit_rate` only with an
 //!   `event:page` dimension (Plausible asks for `visit:exit_page` there and
 //!   divides by pageviews; see docs/stats-api.md for why we follow the
-//!   issue's definition instead).
+//!   issue's definition instead);
+//! - conversion rates (and, here, revenue) only with an `event:goal`
+//!   filter or dimension.
 //!
 //! (Filter-level rules, which need to know where in the tree a filter is,
 //! are checked while parsing: see [`super::parse`].) Our engine could answer
 //! these queries; refusing them keeps every answer one Plausible gives too.
 
+use super::goals;
 use super::request::{Dimension, Metric, Query, Table};
 use crate::error::ApiError;
 
 /// Refuses a query Plausible would refuse, naming what conflicts.
 pub fn check(q: &Query) -> Result<(), ApiError> {
     check_engagement(q)?;
+    if let Some(m) = q.metrics.iter().find(|m| goals::needs_goal(**m)) {
+        if !goals::has_goal(q) {
+            return Err(refused(&format!(
+                "Metric `{}` can only be queried with event:goal filters or dimensions.",
+                m.name()
+            )));
+        }
+    }
     if q.metrics.contains(&Metric::ViewsPerVisit) {
         let page_filter = q
             .filter
@@ -216,6 +227,27 @@ mod tests {
             outcome(json!(["exit_rate"]), json!([]), page_filter),
             Err("Metric `exit_rate` can only be queried with an event:page dimension".into())
         );
+    }
+
+    #[test]
+    fn goal_metrics_need_a_goal() {
+        for metric in ["conversion_rate", "group_conversion_rate", "total_revenue"] {
+            assert_eq!(
+                outcome(json!([metric]), json!(["visit:source"]), json!([])),
+                Err(format!(
+                    "Metric `{metric}` can only be queried with event:goal filters or dimensions."
+                ))
+            );
+            assert_eq!(
+                outcome(json!([metric]), json!(["event:goal"]), json!([])),
+                Ok(())
+            );
+            let nested = json!([[
+                "or",
+                [["is", "event:goal", ["A"]], ["is", "event:page", ["/"]]]
+            ]]);
+            assert_eq!(outcome(json!([metric]), json!([]), nested), Ok(()));
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod admission;
 pub mod body;
 pub mod dashboard;
+pub mod goals;
 pub mod health;
 pub mod login;
 pub mod params;

@@ -4,7 +4,7 @@
 //! of it: bodies read within bounds ([`body`]), and the headers every
 //! answer carries ([`api_headers`]).
 
-use super::{body, dashboard, health, login, realtime, realtime_view, setup, stats};
+use super::{body, dashboard, goals, health, login, realtime, realtime_view, setup, stats};
 use crate::state::AppState;
 use axum::http::{header, HeaderValue, Method};
 use axum::response::Response;
@@ -28,6 +28,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/dashboard/sites", get(login::sites))
         .route("/api/dashboard/setup", get(setup::setup))
         .route("/api/dashboard/realtime", get(realtime_view::realtime_view))
+        .route("/api/dashboard/goals", get(goals::goals))
         .merge(dashboard::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -8,6 +8,7 @@
 
 use crate::api::compare;
 use crate::api::dates::{self, Span};
+use crate::api::goals;
 use crate::api::request::{
     Comparison, DateRange, Direction, Filter, Metric, Op, Query, SortKey, TimeGrain, MAX_LIMIT,
 };
@@ -40,8 +41,9 @@ pub async fn stats_query(
     let editor = caller(&state, net, &method, &headers)?;
     let body: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadQuery(format!("the body is not valid JSON: {e}")))?;
-    let query = crate::api::parse::parse(&body)?;
+    let mut query = crate::api::parse::parse(&body)?;
     let site = readable_site(&state.config, editor, &query.site_id)?;
+    goals::attach(&mut query, site.goals())?;
     let _slot = state.admission.admit(editor)?;
     let tz = dates::site_zone(site);
     let first_event = match query.date_range {
@@ -64,6 +66,11 @@ pub async fn stats_query(
     let mut outcome = report.run(&state.db, state.limits).await?;
     let total_visitors = if response::needs_total(&query) {
         total_visitors(&state, &query, tz, span, now.timestamp(), coverage).await?
+    } else {
+        0
+    };
+    let conversion_base = if response::needs_conversion_base(&query) {
+        conversion_base(&state, &query, tz, span, now.timestamp(), coverage).await?
     } else {
         0
     };
@@ -96,6 +103,7 @@ pub async fn stats_query(
         rows: outcome.rows,
         total_rows: outcome.total_rows,
         total_visitors,
+        conversion_base,
         time_labels,
         compared,
         min_visitors,
@@ -140,6 +148,23 @@ async fn total_visitors(
         .run(&state.db, state.limits)
         .await?;
     Ok(outcome.rows.first().map_or(0, |r| r.raw.visitors))
+}
+
+/// Visitors in the whole range with the query's filters but its top-level
+/// goal and property ones: the base of `conversion_rate`.
+async fn conversion_base(
+    state: &AppState,
+    query: &Query,
+    tz: Tz,
+    span: Span,
+    now: i64,
+    coverage: Option<Coverage>,
+) -> Result<u64, ApiError> {
+    let base = Query {
+        filter: query.filter.as_ref().and_then(goals::without_goal_filters),
+        ..query.clone()
+    };
+    total_visitors(state, &base, tz, span, now, coverage).await
 }
 
 /// A report's range: its zone, span and what `time` means in it.
@@ -211,9 +236,14 @@ async fn compared(
             .map(|r| (r.dimensions, r.raw))
             .collect();
     }
+    let timestamp = now.timestamp();
     let total_visitors = if response::needs_total(query) {
-        let timestamp = now.timestamp();
         total_visitors(run.state, query, tz, span, timestamp, run.coverage).await?
+    } else {
+        0
+    };
+    let conversion_base = if response::needs_conversion_base(query) {
+        conversion_base(run.state, query, tz, span, timestamp, run.coverage).await?
     } else {
         0
     };
@@ -221,6 +251,7 @@ async fn compared(
         span,
         rows: compared_rows,
         total_visitors,
+        conversion_base,
         time_buckets,
     })
 }
@@ -264,6 +295,7 @@ fn fill_time_rows(query: &Query, rows: &mut Vec<Row>, total_rows: u64, labels: &
             rows.push(Row {
                 dimensions: vec![label.clone()],
                 raw: Raw::default(),
+                extra: Default::default(),
             });
         }
     }

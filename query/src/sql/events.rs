@@ -25,7 +25,7 @@ fn events_sql(plan: &Plan, dims: &[String]) -> String {
     format!(
         "SELECT {select}{uniq}(visitor_id) AS r_visitors, countIf(name = 'pageview') AS r_pageviews, \
          count() AS r_events, toUInt64(0) AS r_visits, toUInt64(0) AS r_bounces, \
-         toUInt64(0) AS r_duration, toUInt64(0) AS r_visit_pageviews \
+         toUInt64(0) AS r_duration, toUInt64(0) AS r_visit_pageviews{revenue} \
          FROM events WHERE site = {site} AND timestamp >= toDateTime({from}) \
          AND timestamp < toDateTime({to}) AND name != 'engagement'{filter}{group}",
         uniq = expr::visitors_fn(""),
@@ -34,6 +34,7 @@ fn events_sql(plan: &Plan, dims: &[String]) -> String {
         to = plan.span.to.timestamp(),
         filter = plan.filter_clause(),
         group = group_by(dims.len()),
+        revenue = plan.revenue_select("1"),
     )
 }
 
@@ -63,25 +64,33 @@ fn visits_sql(plan: &Plan, dims: &[String]) -> String {
              countIf(in_events AND name = 'pageview') AS r_pageviews, countIf(in_events) AS r_events, \
              countIf(is_first AND in_visits) AS r_visits, countIf(is_first AND in_visits AND v_bounce) AS r_bounces, \
              sumIf(v_duration, is_first AND in_visits) AS r_duration, \
-             sumIf(v_pageviews, is_first AND in_visits) AS r_visit_pageviews FROM ({rows}){group}",
+             sumIf(v_pageviews, is_first AND in_visits) AS r_visit_pageviews{revenue} FROM ({rows}){group}",
             select = aliased(dims),
             uniq_if = expr::visitors_fn("If"),
             group = group_by(dims.len()),
+            revenue = plan.revenue_select("in_events"),
         );
     }
     let per_visit = format!(
         "SELECT {select}vkey, v_start, groupArrayIf(visitor_id, in_events) AS vids, \
          countIf(in_events AND name = 'pageview') AS pv, countIf(in_events) AS ev, \
-         any(in_visits) AS vin, any(v_bounce) AS b, any(v_duration) AS dur, any(v_pageviews) AS vpv \
+         any(in_visits) AS vin, any(v_bounce) AS b, any(v_duration) AS dur, any(v_pageviews) AS vpv{revenue} \
          FROM ({rows}) GROUP BY {keys}vkey, v_start",
         select = aliased(dims),
         keys = dim_aliases(dims.len()).map(|a| a + ", ").collect::<String>(),
+        revenue = plan.revenue_as("in_events", ["rv", "rvn"]),
     );
     let outer: String = dim_aliases(dims.len()).map(|a| a + ", ").collect();
+    // Each visit's revenue per currency, summed again over the visits.
+    let revenue = if plan.query.wants_revenue() {
+        ", sumMap(rv.1, rv.2) AS r_revenue, sumMap(rvn.1, rvn.2) AS r_revenue_n"
+    } else {
+        ""
+    };
     format!(
         "SELECT {outer}{uniq_array}(vids) AS r_visitors, sum(pv) AS r_pageviews, sum(ev) AS r_events, \
          countIf(vin) AS r_visits, sumIf(b, vin) AS r_bounces, sumIf(dur, vin) AS r_duration, \
-         sumIf(vpv, vin) AS r_visit_pageviews FROM ({per_visit}){group}",
+         sumIf(vpv, vin) AS r_visit_pageviews{revenue} FROM ({per_visit}){group}",
         uniq_array = expr::visitors_fn("Array"),
         group = group_by(dims.len()),
     )
@@ -108,7 +117,6 @@ pub(crate) fn rows_in_range(plan: &Plan, needs: &Needs) -> String {
     // the other conditions and columns only for the rows that pass
     // (about 8% of the filtered report).
     let prewhere = plan
-        .query
         .filter
         .as_ref()
         .map(|f| format!("PREWHERE {} ", expr::filter(f)))

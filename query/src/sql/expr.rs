@@ -87,6 +87,9 @@ pub fn stored(d: &Dimension) -> String {
         Dimension::ExitPage => "v_exit_page".into(),
         Dimension::Visit(column) => format!("v_{column}"),
         Dimension::Time(_) => unreachable!("time is bucketed, not stored"),
+        Dimension::Goal => unreachable!(
+            "goals are matched, not stored: see Plan::dimension and api::goals::rewrite"
+        ),
     }
 }
 

@@ -6,16 +6,18 @@
 //! else from events ([`events`]), grouped into visits by the relation in
 //! [`visits`] when a number needs them; [`clickhouse`] runs it under the
 //! configured limits. [`expr`] writes values, dimensions and filters as SQL
-//! text (user input only ever through [`expr::lit`]). A site's
-//! k-anonymity threshold wraps either path's SQL ([`threshold`]). Besides
-//! reports: the handlers' small [`lookups`], the realtime view's last
-//! minutes ([`recent`]), and the statements the rollup
+//! text (user input only ever through [`expr::lit`]); [`goals`] writes
+//! the `event:goal` dimension and revenue sums. A site's k-anonymity
+//! threshold wraps either path's SQL ([`threshold`]). Besides reports: the
+//! handlers' small [`lookups`], the realtime view's last minutes
+//! ([`recent`]), and the statements the rollup
 //! materializer runs ([`materialize`]).
 
 pub mod clickhouse;
 pub mod engagement;
 pub mod events;
 pub mod expr;
+pub mod goals;
 pub mod lookups;
 pub mod materialize;
 pub mod plan;

@@ -9,13 +9,17 @@
 //! Either path yields one row per group: the dimensions as `d0`, `d1`, ...
 //! and then the raw numbers `r_visitors`, `r_pageviews`, `r_events`,
 //! `r_visits`, `r_bounces`, `r_duration`, `r_visit_pageviews`, in that
-//! order ([`RAW_COLUMNS`]). [`super::report`] orders and pages the rows by
-//! those names.
+//! order ([`RAW_COLUMNS`]); with revenue metrics, then `r_revenue` and
+//! `r_revenue_n` (the amounts and revenue events per currency, see
+//! [`super::goals`]). [`super::report`] orders and pages the rows by those
+//! names (and joins `r_group_visitors` after them for
+//! `group_conversion_rate`).
 
 use super::expr::{self, lit};
+use super::goals;
 use super::visits::{self, Needs, Window};
 use crate::api::dates::{self, Span};
-use crate::api::request::{Dimension, Query, TimeGrain};
+use crate::api::request::{Dimension, Filter, Query, TimeGrain};
 use chrono_tz::Tz;
 
 /// The raw numbers every body selects after the dimensions, in order:
@@ -55,6 +59,9 @@ pub struct Plan<'a> {
     pub now: i64,
     /// Visits materialized by [`crate::jobs::rollup`], if any are used.
     pub coverage: Option<Coverage>,
+    /// The query's filter with its `event:goal` conditions rewritten into
+    /// what the goals match ([`crate::api::goals::rewrite`]): what SQL reads.
+    pub filter: Option<Filter>,
 }
 
 impl<'a> Plan<'a> {
@@ -66,21 +73,42 @@ impl<'a> Plan<'a> {
             grain: dates::auto_grain(&span),
             now,
             coverage: None,
+            filter: query
+                .filter
+                .as_ref()
+                .map(|f| crate::api::goals::rewrite(f, &query.goals)),
         }
     }
 
     /// The expression of a dimension over the relation, in the site's zone.
     pub(crate) fn dimension(&self, d: &Dimension) -> String {
-        expr::dimension(d, self.grain, &lit(self.tz.name()))
+        match d {
+            Dimension::Goal => goals::dimension(&self.query.goals),
+            _ => expr::dimension(d, self.grain, &lit(self.tz.name())),
+        }
     }
 
     /// ` AND (<filter>)`, or nothing without a filter.
     pub(crate) fn filter_clause(&self) -> String {
-        self.query
-            .filter
+        self.filter
             .as_ref()
             .map(|f| format!(" AND ({})", expr::filter(f)))
             .unwrap_or_default()
+    }
+
+    /// `, <sums> AS r_revenue, <counts> AS r_revenue_n` over rows where
+    /// `cond` holds, with revenue metrics; else nothing.
+    pub(crate) fn revenue_select(&self, cond: &str) -> String {
+        self.revenue_as(cond, ["r_revenue", "r_revenue_n"])
+    }
+
+    /// The revenue sums under the aliases `names`, or nothing.
+    pub(crate) fn revenue_as(&self, cond: &str, names: [&str; 2]) -> String {
+        if !self.query.wants_revenue() {
+            return String::new();
+        }
+        let [sums, counts] = goals::revenue_sums(&self.query.goals, cond);
+        format!(", {sums} AS {}, {counts} AS {}", names[0], names[1])
     }
 
     /// The dimensions the query groups or filters by.
@@ -110,6 +138,11 @@ impl<'a> Plan<'a> {
                 }
                 Dimension::Visit(column) => add(&mut needs.visit_columns, column),
                 _ => {}
+            }
+        }
+        if self.query.wants_revenue() {
+            for column in goals::REVENUE_COLUMNS {
+                add(&mut needs.event_columns, column);
             }
         }
         needs

@@ -18,6 +18,13 @@
 //! - `views_per_visit`: mean pageviews per visit;
 //! - `percentage`: share of the range's visitors (same filters, no grouping);
 //! - `time_on_page`, `scroll_depth`, `exit_rate`: see [`super::engagement`].
+//! - `conversion_rate`: share of the visitors of the same filters without
+//!   the top-level goal and property ones (no grouping), and
+//!   `group_conversion_rate` the same per group, joined here as
+//!   `r_group_visitors` ([`crate::api::goals::without_goal_filters`]);
+//! - `total_revenue`, `average_revenue`: sums and counts of revenue goal
+//!   events per currency (`r_revenue`, `r_revenue_n`, see
+//!   [`super::goals`]), named in a currency by [`crate::api::response`].
 //!
 //! A filter is evaluated on each event together with its visit's
 //! attributes. Grouped by an event dimension, a visit counts once under
@@ -29,8 +36,9 @@ use super::plan::{dim_aliases, Coverage, Plan, RAW_COLUMNS};
 use super::threshold::{self, Threshold};
 use super::{engagement, events, rollups};
 use crate::api::dates::Span;
+use crate::api::goals::without_goal_filters;
 use crate::api::request::{Dimension, Direction, Metric, Query, SortKey, TimeGrain};
-use crate::api::response::{Engagement, Raw, Row};
+use crate::api::response::{Engagement, Extra, Raw, Revenue, Row};
 use crate::api::threshold::MinVisitors;
 use crate::error::ApiError;
 use chrono_tz::Tz;
@@ -67,9 +75,10 @@ impl<'a> Report<'a> {
         self
     }
 
-    /// Reads materialized visits where `coverage` allows.
+    /// Reads materialized visits where `coverage` allows; not for revenue,
+    /// whose columns only the events table holds.
     pub fn with_coverage(mut self, coverage: Option<Coverage>) -> Self {
-        self.plan.coverage = coverage;
+        self.plan.coverage = coverage.filter(|_| !self.plan.query.wants_revenue());
         self
     }
 
@@ -99,11 +108,80 @@ impl<'a> Report<'a> {
             Some(k) => threshold::sql(plan, Threshold { k, server }, &dims, body),
             None => body(&dims),
         };
+        // Joined to the final rows, after any threshold merged them; and
+        // the columns in the order rows are read in ([`final_columns`]).
+        let body = if q.metrics.contains(&Metric::GroupConversionRate) {
+            self.with_group_visitors(&body)
+        } else if q.wants_revenue() {
+            format!("SELECT {} FROM ({body})", final_columns(q).join(", "))
+        } else {
+            body
+        };
         format!(
             "{body} ORDER BY {} LIMIT {}, {}",
             self.order_by().join(", "),
             q.offset,
             q.limit
+        )
+    }
+
+    /// `body` with each group's visitors under the same filters without the
+    /// top-level goal and property ones (`r_group_visitors`), grouped by
+    /// the same dimensions but `event:goal`: the base of
+    /// `group_conversion_rate`, joined on the dimensions' values.
+    fn with_group_visitors(&self, body: &str) -> String {
+        let plan = &self.plan;
+        let q = plan.query;
+        let kept: Vec<(usize, &Dimension)> = q
+            .dimensions
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| **d != Dimension::Goal)
+            .collect();
+        let totals_query = Query {
+            metrics: vec![Metric::Visitors],
+            dimensions: kept.iter().map(|(_, d)| (*d).clone()).collect(),
+            filter: q.filter.as_ref().and_then(without_goal_filters),
+            order_by: Vec::new(),
+            ..q.clone()
+        };
+        let mut totals_plan = Plan::new(&totals_query, plan.tz, plan.span, plan.now);
+        totals_plan.grain = plan.grain;
+        totals_plan.coverage = plan.coverage;
+        let totals_dims: Vec<String> = totals_query
+            .dimensions
+            .iter()
+            .map(|d| totals_plan.dimension(d))
+            .collect();
+        let totals = rollups::sql(&totals_plan, &totals_dims)
+            .unwrap_or_else(|| events::sql(&totals_plan, &totals_dims));
+        // The totals' dimension `j` is the report's `i`. Renamed through
+        // `k<i>`: ClickHouse substitutes aliases, so `d0 AS d1, d1 AS d2`
+        // in one SELECT would read the new `d1`.
+        let via_k: Vec<String> = kept
+            .iter()
+            .enumerate()
+            .map(|(j, (i, _))| format!("d{j} AS k{i}, "))
+            .collect();
+        let to_d: Vec<String> = kept
+            .iter()
+            .map(|(i, _)| format!("k{i} AS d{i}, "))
+            .collect();
+        let right = format!(
+            "(SELECT {}r_group_visitors FROM (SELECT {}r_visitors AS r_group_visitors FROM ({totals}))) AS group_totals",
+            to_d.concat(),
+            via_k.concat()
+        );
+        // Columns named: `*` differs between releases (18.16 adds the
+        // joined table's keys).
+        let columns = final_columns(q).join(", ");
+        if kept.is_empty() {
+            return format!("SELECT {columns} FROM ({body}) AS report CROSS JOIN {right}");
+        }
+        let keys: Vec<String> = kept.iter().map(|(i, _)| format!("d{i}")).collect();
+        format!(
+            "SELECT {columns} FROM ({body}) AS report ANY LEFT JOIN {right} USING {}",
+            keys.join(", ")
         )
     }
 
@@ -156,15 +234,19 @@ impl<'a> Report<'a> {
             .cloned()
             .unwrap_or_default();
         let query = self.plan.query;
-        let dims = query.dimensions.len();
-        let extra = if engagement::wanted(query) {
-            engagement::COLUMNS.len()
-        } else {
-            0
+        let shape = Shape {
+            dims: query.dimensions.len(),
+            engagement: if engagement::wanted(query) {
+                engagement::COLUMNS.len()
+            } else {
+                0
+            },
+            revenue: query.wants_revenue(),
+            group: query.metrics.contains(&Metric::GroupConversionRate),
         };
         let rows = data
             .iter()
-            .map(|row| parse_row(row, dims, extra))
+            .map(|row| parse_row(row, &shape))
             .collect::<Result<Vec<_>, _>>()?;
         let total_rows = total_rows.max(query.offset + rows.len() as u64);
         Ok(Outcome { rows, total_rows })
@@ -173,7 +255,14 @@ impl<'a> Report<'a> {
 
 fn metric_order(m: Metric) -> &'static str {
     match m {
-        Metric::Visitors | Metric::Percentage => "r_visitors",
+        // A conversion rate's base is the same for every row.
+        Metric::Visitors | Metric::Percentage | Metric::ConversionRate => "r_visitors",
+        Metric::GroupConversionRate => "if(r_group_visitors = 0, 0, r_visitors / r_group_visitors)",
+        // Rows in different currencies are ordered by their amounts alone.
+        Metric::TotalRevenue => "arraySum(r_revenue.2)",
+        Metric::AverageRevenue => {
+            "if(arraySum(r_revenue_n.2) = 0, 0, arraySum(r_revenue.2) / arraySum(r_revenue_n.2))"
+        }
         Metric::Visits => "r_visits",
         Metric::Pageviews => "r_pageviews",
         Metric::Events => "r_events",
@@ -193,23 +282,66 @@ fn direction(d: Direction) -> &'static str {
     }
 }
 
-/// A row of `dims` dimensions, the numbers every body selects, then
-/// `extra` engagement numbers ([`engagement::COLUMNS`]) when asked for.
-fn parse_row(row: &Value, dims: usize, extra: usize) -> Result<Row, ApiError> {
+/// Every column of a report's final rows, in order: the dimensions, the
+/// raw numbers, the engagement ones, revenue and the group's visitors (the
+/// last three when asked for). Bodies select revenue before the joined
+/// engagement numbers, so reports with goal metrics end with this list.
+fn final_columns(q: &Query) -> Vec<String> {
+    let mut columns: Vec<String> = dim_aliases(q.dimensions.len()).collect();
+    columns.extend(RAW_COLUMNS.iter().map(|c| c.to_string()));
+    if engagement::wanted(q) {
+        columns.extend(engagement::COLUMNS.iter().map(|c| c.to_string()));
+    }
+    if q.wants_revenue() {
+        columns.extend(["r_revenue".to_string(), "r_revenue_n".to_string()]);
+    }
+    if q.metrics.contains(&Metric::GroupConversionRate) {
+        columns.push("r_group_visitors".into());
+    }
+    columns
+}
+
+/// The columns of a report's rows: dimensions, the raw numbers, then the
+/// engagement numbers ([`engagement::COLUMNS`]), revenue (2) and the
+/// group's visitors (1), each when asked for ([`final_columns`]).
+struct Shape {
+    dims: usize,
+    engagement: usize,
+    revenue: bool,
+    group: bool,
+}
+
+fn parse_row(row: &Value, shape: &Shape) -> Result<Row, ApiError> {
     let unexpected = || ApiError::Storage(schema::DbError::Unexpected(format!("report row {row}")));
     let cells = row.as_array().ok_or_else(unexpected)?;
-    if cells.len() != dims + RAW_COLUMNS.len() + extra {
+    let dims = shape.dims;
+    let numbers = RAW_COLUMNS.len() + shape.engagement;
+    let revenue_cells = if shape.revenue { 2 } else { 0 };
+    if cells.len() != dims + numbers + revenue_cells + usize::from(shape.group) {
         return Err(unexpected());
     }
     let dimensions = cells[..dims]
         .iter()
         .map(|c| c.as_str().map(String::from).ok_or_else(unexpected))
         .collect::<Result<Vec<_>, _>>()?;
-    let n: Vec<u64> = cells[dims..]
+    let n: Vec<u64> = cells[dims..dims + numbers]
         .iter()
         .map(|c| number(c).unwrap_or(0))
         .collect();
+    let rest = &cells[dims + numbers..];
+    let revenue = if shape.revenue {
+        Some(Revenue::from_sum_maps(&rest[0], &rest[1]).ok_or_else(unexpected)?)
+    } else {
+        None
+    };
+    let group_visitors = shape
+        .group
+        .then(|| number(&rest[revenue_cells]).unwrap_or(0));
     Ok(Row {
+        extra: Extra {
+            revenue,
+            group_visitors,
+        },
         dimensions,
         raw: Raw {
             visitors: n[0],

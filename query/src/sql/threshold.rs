@@ -63,7 +63,13 @@ pub fn sql(
     if engagement::wanted(plan.query) {
         columns.extend(engagement::COLUMNS);
     }
-    zero_small_rows(&merged, dims.len(), &columns, t.k)
+    zero_small_rows(
+        &merged,
+        dims.len(),
+        &columns,
+        t.k,
+        plan.query.wants_revenue(),
+    )
 }
 
 /// Each non-time dimension as `(other)` for rows whose group (all the
@@ -103,18 +109,32 @@ fn merged_dims(
 /// the engagement ones when asked for) zeroed when it has fewer than `k`
 /// visitors. The numbers are renamed on the way in, since ClickHouse
 /// reads a name an expression is aliased to as that expression.
-fn zero_small_rows(body: &str, dims: usize, columns: &[&str], k: MinVisitors) -> String {
+fn zero_small_rows(
+    body: &str,
+    dims: usize,
+    columns: &[&str],
+    k: MinVisitors,
+    revenue: bool,
+) -> String {
     let keys: Vec<String> = dim_aliases(dims).map(|a| a + ", ").collect();
-    let inner: Vec<String> = columns
+    let mut inner: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| format!("{c} AS t{i}"))
         .collect();
-    let outer: Vec<String> = columns
+    let mut outer: Vec<String> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| format!("if(t_small, 0, t{i}) AS {c}"))
         .collect();
+    // Revenue per currency passes through: the answer shows no metric of
+    // a small row (see `api::response`).
+    if revenue {
+        for (i, c) in ["r_revenue", "r_revenue_n"].iter().enumerate() {
+            inner.push(format!("{c} AS t_rev{i}"));
+            outer.push(format!("t_rev{i} AS {c}"));
+        }
+    }
     format!(
         "SELECT {keys}{outer} FROM (SELECT {keys}r_visitors < {k} AS t_small, {inner} FROM ({body}))",
         keys = keys.concat(),

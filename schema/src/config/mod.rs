@@ -9,6 +9,7 @@
 mod clickhouse;
 mod collector;
 mod editor;
+pub mod goal;
 mod privacy;
 mod query;
 mod site;
@@ -16,6 +17,7 @@ mod site;
 pub use clickhouse::ClickHouseConfig;
 pub use collector::{CollectorConfig, Durability, ForwardedHeader, MAX_BATCH_ROWS, MAX_QUEUE_ROWS};
 pub use editor::{EditorConfig, Role};
+pub use goal::{Goal, GoalConfig, GoalKind, BUILTIN_GOALS};
 pub use privacy::{ContactKind, PrivacyConfig};
 pub use query::{QueryConfig, MIN_SESSION_SECRET_LEN};
 pub use site::{SiteConfig, DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};

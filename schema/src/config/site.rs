@@ -1,7 +1,9 @@
 //! `[[site]]`: a site's domain, consent choices, which hostnames and paths
-//! count, its time zone, how long its events are kept, and the fewest
-//! visitors a report may show a number for.
+//! count, its time zone, how long its events are kept, the fewest
+//! visitors a report may show a number for, and its goals (see
+//! [`super::goal`]).
 
+use super::goal::{self, Goal, GoalConfig};
 use super::{is_domain, Problems};
 use serde::Deserialize;
 use std::collections::HashSet;
@@ -33,6 +35,13 @@ pub struct SiteConfig {
     /// `sql::threshold`). Off by default: an operator turns it on per site.
     #[serde(default)]
     pub min_visitors: Option<u32>,
+    /// `[[site.goal]]`: the site's goals, in the order reports list them.
+    #[serde(default)]
+    pub goal: Vec<GoalConfig>,
+    /// Adds Plausible's built-in goals (`Outbound Link: Click`,
+    /// `File Download`, `404`) that `goal` does not configure itself.
+    #[serde(default)]
+    pub builtin_goals: bool,
 }
 
 /// The range of `min_visitors`: 1 would hide nothing, and past a thousand
@@ -61,7 +70,15 @@ impl SiteConfig {
             timezone: utc(),
             retention_days: DEFAULT_RETENTION_DAYS,
             min_visitors: None,
+            goal: Vec::new(),
+            builtin_goals: false,
         }
+    }
+
+    /// The goals reports know for this site: the configured ones, then the
+    /// built-in ones when `builtin_goals` is on.
+    pub fn goals(&self) -> Vec<Goal> {
+        goal::effective_goals(&self.goal, self.builtin_goals)
     }
 }
 
@@ -74,7 +91,7 @@ fn yes() -> bool {
 }
 
 /// Every `[[site]]`: its domain (once), hostnames, path globs, retention,
-/// threshold and time zone.
+/// threshold, time zone and goals.
 pub(super) fn validate_sites(sites: &[SiteConfig], p: &mut Problems) {
     let mut seen = HashSet::new();
     for (i, site) in sites.iter().enumerate() {
@@ -122,6 +139,7 @@ pub(super) fn validate_sites(sites: &[SiteConfig], p: &mut Problems) {
                 "must be an IANA time zone such as Europe/Berlin",
             );
         }
+        goal::validate_goals(i, &site.goal, p);
     }
 }
 

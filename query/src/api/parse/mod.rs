@@ -64,6 +64,7 @@ pub fn parse(body: &Value) -> Result<Query, ApiError> {
         total_rows: include.total_rows,
         time_labels: include.time_labels,
         comparison: include.comparison,
+        goals: Vec::new(),
     };
     super::rules::check(&query)?;
     Ok(query)
@@ -94,7 +95,8 @@ fn parse_metrics(value: Option<&Value>) -> Result<Vec<Metric>, ApiError> {
     for (i, name) in names.iter().enumerate() {
         let metric = Metric::parse(name).ok_or_else(|| {
             bad(format!(
-                "unknown metric `{name}` in `metrics[{i}]`; known: visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events, percentage"
+                "unknown metric `{name}` in `metrics[{i}]`; known: {}",
+                Metric::names().join(", ")
             ))
         })?;
         if metrics.contains(&metric) {
