@@ -87,3 +87,19 @@ export async function realtimeView(site) {
   const url = `api/dashboard/realtime?site_id=${encodeURIComponent(site)}`;
   return (await call(url)).json();
 }
+
+/** The site's goals (config): `[{name, event | page, currency}]`. */
+export async function goals(site) {
+  const url = `api/dashboard/goals?site_id=${encodeURIComponent(site)}`;
+  return (await call(url)).json();
+}
+
+/**
+ * The property keys of the site's events on the days `range` (`[first,
+ * last]`), the keys of `goal`'s events first when given.
+ */
+export async function propKeys(site, range, goal) {
+  const params = new URLSearchParams({ site_id: site, from: range[0], to: range[1] });
+  if (goal) params.set('goal', goal);
+  return (await call(`api/dashboard/prop-keys?${params}`)).json();
+}

@@ -11,7 +11,9 @@ import * as breakdowns from './breakdowns.js';
 import * as filters from './filters.js';
 import * as firstRun from './first-run.js';
 import * as format from './format.js';
+import * as goals from './goals.js';
 import * as periods from './periods.js';
+import * as props from './props.js';
 import * as realtime from './realtime.js';
 import * as shortcuts from './shortcuts.js';
 import * as view from './view.js';
@@ -189,6 +191,8 @@ async function load() {
       loadHeadline(headline, previous, current),
       loadChart(range, previous, current),
       ...app.panels.map((p) => loadPanel(p, current)),
+      app.goals.load(base(), current),
+      app.props.load(base(), app.lastRange, current),
     ]);
     if (!current()) return;
     status(describe(range, previous));
@@ -423,7 +427,20 @@ function buildPanels() {
     filter: (key, value) => commit({ filters: view.withIs(app.view.filters, key, value) }),
     exportCsv: () => exportCsv(app.panels.find((x) => x.element.dataset.panel === p.id)),
   }));
-  $('panels').replaceChildren(...app.panels.map((p) => p.element));
+  const filterBy = (key, value) => commit({ filters: view.withIs(app.view.filters, key, value) });
+  app.goals = goals.create({ filter: (goal) => filterBy('goal', goal) });
+  app.props = props.create({
+    filter: (name, value) => filterBy(view.propKey(name), value),
+    goal: goalFilter,
+    failed,
+  });
+  $('panels').replaceChildren(...app.panels.map((p) => p.element), app.goals.element, app.props.element);
+}
+
+/** The one goal the view is filtered by (`goal is X`), if so. */
+function goalFilter() {
+  const f = app.view.filters.find((x) => x.key === 'goal' && x.op === 'is');
+  return f && f.values.length === 1 ? f.values[0] : null;
 }
 
 async function start() {

@@ -50,6 +50,8 @@ const ASSETS: &[Asset] = &[
     asset!("/filters.js", "filters.js", JS),
     asset!("/realtime.js", "realtime.js", JS),
     asset!("/shortcuts.js", "shortcuts.js", JS),
+    asset!("/goals.js", "goals.js", JS),
+    asset!("/props.js", "props.js", JS),
 ];
 
 /// A route for every asset, for a router of any state.

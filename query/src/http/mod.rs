@@ -13,6 +13,7 @@ pub mod goals;
 pub mod health;
 pub mod login;
 pub mod params;
+pub mod prop_keys;
 pub mod realtime;
 pub mod realtime_view;
 pub mod routes;

@@ -4,7 +4,9 @@
 //! of it: bodies read within bounds ([`body`]), and the headers every
 //! answer carries ([`api_headers`]).
 
-use super::{body, dashboard, goals, health, login, realtime, realtime_view, setup, stats};
+use super::{
+    body, dashboard, goals, health, login, prop_keys, realtime, realtime_view, setup, stats,
+};
 use crate::state::AppState;
 use axum::http::{header, HeaderValue, Method};
 use axum::response::Response;
@@ -29,6 +31,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/dashboard/setup", get(setup::setup))
         .route("/api/dashboard/realtime", get(realtime_view::realtime_view))
         .route("/api/dashboard/goals", get(goals::goals))
+        .route("/api/dashboard/prop-keys", get(prop_keys::prop_keys))
         .merge(dashboard::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

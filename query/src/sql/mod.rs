@@ -10,7 +10,8 @@
 //! the `event:goal` dimension and revenue sums. A site's k-anonymity
 //! threshold wraps either path's SQL ([`threshold`]). Besides reports: the
 //! handlers' small [`lookups`], the realtime view's last minutes
-//! ([`recent`]), and the statements the rollup
+//! ([`recent`]), the property keys the dashboard offers ([`props`]), and
+//! the statements the rollup
 //! materializer runs ([`materialize`]).
 
 pub mod clickhouse;
@@ -21,6 +22,7 @@ pub mod goals;
 pub mod lookups;
 pub mod materialize;
 pub mod plan;
+pub mod props;
 pub mod recent;
 pub mod report;
 pub mod rollups;
