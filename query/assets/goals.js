@@ -6,13 +6,21 @@
 // button that filters the whole dashboard by it.
 
 import * as api from './api.js';
-import { count } from './format.js';
+import { count, fewer } from './format.js';
 
 const oneDecimal = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 
 /** A conversion rate as the panel writes it: `33.3%`. */
 export function rate(n) {
   return `${oneDecimal.format(n ?? 0)}%`;
+}
+
+/**
+ * A number of a row, or `< K` where the site's privacy threshold hides it
+ * (`null`, with `k` its `meta.min_visitors`).
+ */
+export function shown(n, k, write = count) {
+  return n === null && k ? fewer(k) : write(n ?? 0);
 }
 
 /** Money as the API writes it (`short`), or `–` for none. */
@@ -48,12 +56,12 @@ export function create(actions) {
     return known.get(site);
   }
 
-  function render(goals, results) {
+  function render(goals, results, k) {
     const byName = new Map(results.map((r) => [r.dimensions[0], r.metrics]));
     const revenue = goals.some((g) => g.currency);
     section.classList.toggle('with-revenue', revenue);
     head.lastChild.hidden = !revenue;
-    const max = Math.max(1, ...results.map((r) => r.metrics[0]));
+    const max = Math.max(1, ...results.map((r) => r.metrics[0] ?? 0));
     // Most converting first; goals nobody completed keep their config order.
     const visitorsOf = (goal) => byName.get(goal.name)?.[0] ?? 0;
     const sorted = [...goals].sort((a, b) => visitorsOf(b) - visitorsOf(a));
@@ -63,12 +71,12 @@ export function create(actions) {
       button.dataset.value = goal.name;
       button.addEventListener('click', () => actions.filter(goal.name));
       const label = node('td', { className: 'label' }, [button]);
-      label.style.setProperty('--share', `${(visitors / max) * 100}%`);
+      label.style.setProperty('--share', `${((visitors ?? 0) / max) * 100}%`);
       const cells = [
         label,
-        node('td', { className: 'num visitors', textContent: count(visitors) }),
-        node('td', { className: 'num events', textContent: count(events) }),
-        node('td', { className: 'num conversion-rate', textContent: rate(cr) }),
+        node('td', { className: 'num visitors', textContent: shown(visitors, k) }),
+        node('td', { className: 'num events', textContent: shown(events, k) }),
+        node('td', { className: 'num conversion-rate', textContent: shown(cr, k, rate) }),
       ];
       if (revenue) cells.push(node('td', { className: 'num revenue', textContent: goal.currency ? money(total) : '–' }));
       const tr = node('tr', {}, cells);
@@ -96,7 +104,7 @@ export function create(actions) {
       order_by: [['visitors', 'desc']],
       pagination: { limit: 100 },
     });
-    if (current()) render(goals, answer.results);
+    if (current()) render(goals, answer.results, answer.meta.min_visitors);
   }
 
   return { element: section, load };

@@ -6,8 +6,7 @@
 // (`prop.author=Ana` in the URL).
 
 import * as api from './api.js';
-import { count } from './format.js';
-import { rate } from './goals.js';
+import { rate, shown } from './goals.js';
 
 function node(tag, props = {}, children = []) {
   const n = Object.assign(document.createElement(tag), props);
@@ -49,9 +48,9 @@ export function create(actions) {
   let lastQuery = null;
   let generation = 0;
 
-  function render(key, results, withRate) {
+  function render(key, results, withRate, k) {
     rateHead.hidden = !withRate;
-    const max = Math.max(1, ...results.map((r) => r.metrics[0]));
+    const max = Math.max(1, ...results.map((r) => r.metrics[0] ?? 0));
     const rows = results.map((r) => {
       const [visitors, events, cr] = r.metrics;
       const value = r.dimensions[0];
@@ -59,9 +58,9 @@ export function create(actions) {
       button.dataset.value = value;
       button.addEventListener('click', () => actions.filter(key, value));
       const label = node('td', { className: 'label' }, [button]);
-      label.style.setProperty('--share', `${(visitors / max) * 100}%`);
-      const cells = [label, node('td', { className: 'num visitors', textContent: count(visitors) }), node('td', { className: 'num events', textContent: count(events) })];
-      if (withRate) cells.push(node('td', { className: 'num conversion-rate', textContent: rate(cr) }));
+      label.style.setProperty('--share', `${((visitors ?? 0) / max) * 100}%`);
+      const cells = [label, node('td', { className: 'num visitors', textContent: shown(visitors, k) }), node('td', { className: 'num events', textContent: shown(events, k) })];
+      if (withRate) cells.push(node('td', { className: 'num conversion-rate', textContent: shown(cr, k, rate) }));
       return node('tr', {}, cells);
     });
     if (!rows.length) rows.push(node('tr', {}, [node('td', { className: 'empty', colSpan: 4, textContent: 'Nothing in this period.' })]));
@@ -78,7 +77,7 @@ export function create(actions) {
       order_by: [['visitors', 'desc']],
       pagination: { limit: ROWS },
     });
-    if (current()) render(key, answer.results, Boolean(goal));
+    if (current()) render(key, answer.results, Boolean(goal), answer.meta.min_visitors);
   }
 
   /**
