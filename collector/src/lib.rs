@@ -34,6 +34,6 @@ pub mod pipeline;
 pub mod privacy;
 pub mod server;
 pub mod state;
-pub mod text;
+pub use schema::text;
 
 pub use server::{run, Collector};

@@ -16,6 +16,7 @@ import * as periods from './periods.js';
 import * as props from './props.js';
 import * as realtime from './realtime.js';
 import * as shortcuts from './shortcuts.js';
+import * as imports from './imports.js';
 import * as view from './view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -131,6 +132,7 @@ function syncControls() {
   $('compare').value = v.compare;
   // Realtime has no comparison and no filters: its numbers are the site's.
   $('compare').disabled = v.period === 'realtime';
+  $('imports').checked = v.imports;
   $('legend-previous').hidden = !v.compare;
   $('legend-previous').textContent = v.compare === 'year_over_year' ? 'Visitors, a year before' : 'Visitors, previous period';
   document.body.dataset.period = v.period;
@@ -150,6 +152,7 @@ function base() {
     site_id: app.view.site,
     date_range: periods.dateRange(app.view, today()),
     filters: view.apiFilters(app.view),
+    include: imports.include(app.view),
   };
 }
 
@@ -181,8 +184,9 @@ async function load() {
     $('realtime-view').hidden = true;
     $('reports').hidden = false;
     const comparisons = app.view.compare ? { comparisons: { mode: app.view.compare } } : {};
-    const headline = await api.query({ ...base(), metrics: headlineMetrics().map(([m]) => m), include: comparisons });
+    const headline = await api.query({ ...base(), metrics: headlineMetrics().map(([m]) => m), include: { ...base().include, ...comparisons } });
     if (!current()) return;
+    imports.reflect($('imports-toggle'), app.view, headline.meta);
     const range = headline.query.date_range;
     app.lastRange = [range[0].slice(0, 10), range[1].slice(0, 10)];
     const compared = headline.query.comparison_date_range;
@@ -324,7 +328,7 @@ async function series(dateRange, dimensionName, metrics) {
     date_range: dateRange,
     metrics,
     dimensions: [dimensionName],
-    include: { time_labels: true },
+    include: { ...base().include, time_labels: true },
     pagination: { limit: 10000 },
   });
   const byLabel = new Map(answer.results.map((r) => [r.dimensions[0], r.metrics]));
@@ -529,6 +533,7 @@ function wire() {
     });
   }
   $('compare').addEventListener('change', (e) => commit({ compare: e.target.value }));
+  $('imports').addEventListener('change', (e) => commit({ imports: e.target.checked }));
   window.addEventListener('popstate', () => {
     app.view = view.read(location.search);
     syncControls();

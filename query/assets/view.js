@@ -94,6 +94,8 @@ export function read(search) {
     from: DATE.test(from) ? from : '',
     to: DATE.test(to) ? to : '',
     compare: COMPARISONS.some(([c]) => c === compare) ? compare : '',
+    // Imported history is included unless turned off (imports.js).
+    imports: params.get('imports') !== '0',
     filters: [],
   };
   for (const [name, value] of params) {
@@ -120,6 +122,7 @@ export function write(view) {
     params.set('to', view.to);
   }
   if (view.compare) params.set('compare', view.compare);
+  if (!view.imports) params.set('imports', '0');
   for (const f of view.filters) {
     const name = operator(f.op).prefix + f.key;
     for (const value of f.values) params.append(name, value);

@@ -15,6 +15,7 @@ pub mod erase;
 pub mod event;
 pub mod event_docs;
 pub mod export;
+pub mod import;
 pub mod listener;
 pub mod local_cluster;
 pub mod local_server;
@@ -26,7 +27,9 @@ pub mod runtime;
 pub mod salts;
 pub mod site_delete;
 pub mod site_tables;
+pub mod source;
 pub mod table_check;
+pub mod text;
 
 pub use client::{connect, Db, DbError};
 pub use config::{Config, ConfigError};

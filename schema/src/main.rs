@@ -32,6 +32,11 @@ enum Command {
         #[command(subcommand)]
         action: SiteCommand,
     },
+    /// Import history from Google Analytics 4 or Plausible as daily totals.
+    Import {
+        #[command(subcommand)]
+        action: ImportCommand,
+    },
     /// Say in plain words what the services will do with a config, what
     /// ClickHouse and the disks report, and what looks wrong.
     Doctor {
@@ -66,6 +71,44 @@ enum Command {
         /// HTTP port; a free one when omitted.
         #[arg(long)]
         http_port: Option<u16>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import GA4's BigQuery export: newline-delimited JSON (optionally
+    /// .gz) or Parquet, one or more `events_YYYYMMDD` files.
+    Ga4 {
+        domain: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Stop at the first bad row instead of counting and skipping it.
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, env = "ANALYTICS_CONFIG")]
+        config: PathBuf,
+    },
+    /// Import Plausible CE's CSV export (the zip of imported_*.csv files).
+    Plausible {
+        domain: String,
+        zip: PathBuf,
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, env = "ANALYTICS_CONFIG")]
+        config: PathBuf,
+    },
+    /// List a site's imports.
+    List {
+        domain: String,
+        #[arg(long, env = "ANALYTICS_CONFIG")]
+        config: PathBuf,
+    },
+    /// Delete one import and all its totals.
+    Delete {
+        domain: String,
+        id: u64,
+        #[arg(long, env = "ANALYTICS_CONFIG")]
+        config: PathBuf,
     },
 }
 
@@ -149,6 +192,7 @@ async fn main() -> anyhow::Result<()> {
                     config,
                 },
         } => export_site(config, &domain, &out).await,
+        Command::Import { action } => import(action).await,
         Command::Doctor { config } => doctor(config).await,
         Command::Config {
             action: ConfigCommand::Check { file, connect },
@@ -202,6 +246,66 @@ async fn export_site(path: PathBuf, domain: &str, out: &std::path::Path) -> anyh
         "site `{domain}`: {rows} event(s) written to {}",
         out.display()
     );
+    Ok(())
+}
+
+async fn import(action: ImportCommand) -> anyhow::Result<()> {
+    use schema::import::{store, Format, Options};
+    let (format, domain, files, strict, config) = match action {
+        ImportCommand::Ga4 {
+            domain,
+            files,
+            strict,
+            config,
+        } => (Format::Ga4, domain, files, strict, config),
+        ImportCommand::Plausible {
+            domain,
+            zip,
+            strict,
+            config,
+        } => (Format::Plausible, domain, vec![zip], strict, config),
+        ImportCommand::List { domain, config } => {
+            let config = schema::Config::load(&config)?;
+            let db = schema::connect(&config.clickhouse).await?;
+            let imports = store::list(&db, &domain).await?;
+            if imports.is_empty() {
+                println!("{domain}: no imports");
+            }
+            for i in imports {
+                println!(
+                    "{}\t{}\t{} to {} ({} days)\t{} rows read, {} skipped\t{}",
+                    i.id,
+                    i.format,
+                    i.first_day,
+                    i.last_day,
+                    i.days,
+                    i.rows_read,
+                    i.rows_skipped,
+                    i.files.join(", ")
+                );
+            }
+            return Ok(());
+        }
+        ImportCommand::Delete { domain, id, config } => {
+            let config = schema::Config::load(&config)?;
+            let hosts = schema::erase::hosts(&config).await?;
+            let rows =
+                store::delete(&hosts, &domain, id, schema::erase::DEFAULT_MUTATION_DEADLINE).await?;
+            println!("{domain}: import {id} deleted ({rows} daily total(s) removed)");
+            return Ok(());
+        }
+    };
+    let config = schema::Config::load(&config)?;
+    if config.site(&domain).is_none() {
+        eprintln!("note: `{domain}` is not a [[site]] of the config; its imports are stored but not shown");
+    }
+    let db = schema::connect(&config.clickhouse).await?;
+    let opts = Options {
+        strict,
+        progress: true,
+    };
+    let summary = schema::import::import(&db, &domain, format, &files, opts).await?;
+    print!("{summary}");
     Ok(())
 }
 

@@ -74,6 +74,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "engagement_visits",
         sql: include_str!("../migrations/0009_engagement_visits.sql"),
     },
+    Migration {
+        version: 10,
+        name: "imports",
+        sql: include_str!("../migrations/0010_imports.sql"),
+    },
 ];
 
 const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations \

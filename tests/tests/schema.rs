@@ -32,7 +32,7 @@ async fn migrations_apply_once_and_record_themselves() {
     // lists a view's hidden inner table only when it has no `TO` table.
     assert_eq!(
         tables,
-        "events\nsalts\nschema_migrations\nvisit_chunks\nvisit_days\nvisit_events\nvisit_totals\nvisit_totals_daily\nvisit_totals_mv\n"
+        "events\nimported_stats\nimports\nsalts\nschema_migrations\nvisit_chunks\nvisit_days\nvisit_events\nvisit_totals\nvisit_totals_daily\nvisit_totals_mv\n"
     );
 }
 

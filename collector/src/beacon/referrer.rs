@@ -20,7 +20,7 @@ use serde_json::Value;
 
 /// The scheme of Android app referrers, which Chrome sends for pages opened
 /// from an app; kept in the referrer's host so it says where it came from.
-pub const ANDROID_APP: &str = "android-app://";
+pub use schema::source::ANDROID_APP;
 
 /// A referrer is a hint, not a requirement: anything unparsable becomes `None`.
 pub(super) fn parse_referrer(value: Option<&Text>, ignored: &mut Ignored) -> Option<Referrer> {

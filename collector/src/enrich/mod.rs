@@ -5,7 +5,7 @@
 pub mod bots;
 pub mod datacenter;
 pub mod geo;
-pub mod source;
+pub use schema::source;
 pub mod spam;
 pub mod ua;
 

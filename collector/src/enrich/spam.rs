@@ -3,7 +3,7 @@
 //! `collector/data/referrer-spam/`, or an operator's file) and the check
 //! whether a referrer host falls under it.
 
-/// Lookups are on the hot path; see `enrich/source/mod.rs` for why foldhash.
+/// Lookups are on the hot path; see `schema/src/source/mod.rs` for why foldhash.
 type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::path::Path;
 

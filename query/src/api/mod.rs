@@ -5,7 +5,8 @@
 //! ([`money`]), the combinations Plausible refuses ([`rules`]), goal
 //! filters resolved against a site's goals ([`goals`]), dimension values
 //! as Plausible names them ([`names`]), the ranges comparisons compare
-//! with ([`compare`]), the answer written as Plausible's JSON or as CSV
+//! with ([`compare`]), what `include.imports` says about imported history
+//! ([`imports`]), the answer written as Plausible's JSON or as CSV
 //! ([`response`]), and what a site's k-anonymity threshold hides in it
 //! ([`threshold`]). Nothing here touches
 //! ClickHouse, so all of it is tested without one.
@@ -13,6 +14,7 @@
 pub mod compare;
 pub mod dates;
 pub mod goals;
+pub mod imports;
 pub mod money;
 pub mod names;
 pub mod parse;

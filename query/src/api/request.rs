@@ -480,6 +480,9 @@ pub struct Query {
     /// The site's goals, which `event:goal` dimensions and filters read;
     /// set once the site is known (parsing leaves it empty).
     pub goals: Vec<schema::config::Goal>,
+    /// `include.imports`: add imported history where it answers the query
+    /// (see [`crate::sql::imported`]).
+    pub imports: bool,
 }
 
 impl Query {

@@ -174,6 +174,9 @@ pub struct Answer<'a> {
     pub compared: Option<Compared>,
     /// The site's k-anonymity threshold, if it has one.
     pub min_visitors: Option<MinVisitors>,
+    /// With `include.imports`: whether imported history was added, and
+    /// if not, why (see [`super::imports`]).
+    pub imports_meta: Option<Map<String, Value>>,
 }
 
 /// The report of the compared range (`include.comparisons`).
@@ -310,6 +313,9 @@ impl Answer<'_> {
             meta.insert("min_visitors".into(), k.k().into());
             meta.insert("suppressed_rows".into(), hidden.into());
         }
+        if let Some(imports) = &self.imports_meta {
+            meta.extend(imports.clone());
+        }
         json!({"results": results, "meta": meta, "query": self.echo()})
     }
 
@@ -333,6 +339,9 @@ impl Answer<'_> {
             })
             .collect();
         let mut include = json!({"total_rows": q.total_rows, "time_labels": q.time_labels});
+        if q.imports {
+            include["imports"] = json!(true);
+        }
         let mut echo = json!({
             "site_id": q.site_id,
             "metrics": q.metrics.iter().map(|m| m.name()).collect::<Vec<_>>(),

@@ -52,6 +52,7 @@ const ASSETS: &[Asset] = &[
     asset!("/shortcuts.js", "shortcuts.js", JS),
     asset!("/goals.js", "goals.js", JS),
     asset!("/props.js", "props.js", JS),
+    asset!("/imports.js", "imports.js", JS),
 ];
 
 /// A route for every asset, for a router of any state.

@@ -7,6 +7,7 @@
 //! ([`crate::api::response`]).
 
 use crate::api::compare;
+use crate::api::imports::{self, Imported};
 use crate::api::dates::{self, Span};
 use crate::api::goals;
 use crate::api::request::{
@@ -19,7 +20,7 @@ use crate::auth::client_net::ClientNet;
 use crate::auth::sites::readable_site;
 use crate::error::ApiError;
 use crate::jobs;
-use crate::sql::lookups;
+use crate::sql::{imported, lookups};
 use crate::sql::plan::Coverage;
 use crate::sql::report::Report;
 use crate::state::AppState;
@@ -59,18 +60,38 @@ pub async fn stats_query(
     }
     let coverage = coverage(&state).await?;
     let min_visitors = MinVisitors::of(site);
+    let imported_days = match query.imports {
+        true => imported::imported_days(&state.db, &query.site_id, state.limits).await?,
+        false => Imported::None,
+    };
+    let has_imports = imported_days != Imported::None;
     let report = Report::new(&query, tz, span, now.timestamp())
         .with_coverage(coverage)
+        .with_imports(has_imports)
         .with_min_visitors(min_visitors);
+    let imports_meta = query.imports.then(|| {
+        let answerable = imported::answerable(&report.plan).map(drop);
+        imports::outcome(imported_days, span.first_day, span.last_day, answerable).meta()
+    });
     let grain = report.plan.grain;
     let mut outcome = report.run(&state.db, state.limits).await?;
     let total_visitors = if response::needs_total(&query) {
-        total_visitors(&state, &query, tz, span, now.timestamp(), coverage).await?
+        let at = Range {
+            tz,
+            span,
+            grain: report.plan.grain,
+        };
+        total_visitors(&state, &query, at, now.timestamp(), (coverage, has_imports)).await?
     } else {
         0
     };
     let conversion_base = if response::needs_conversion_base(&query) {
-        conversion_base(&state, &query, tz, span, now.timestamp(), coverage).await?
+        let at = Range {
+            tz,
+            span,
+            grain: report.plan.grain,
+        };
+        conversion_base(&state, &query, at, now.timestamp(), coverage).await?
     } else {
         0
     };
@@ -87,6 +108,7 @@ pub async fn stats_query(
                 now,
                 coverage,
                 min_visitors,
+                has_imports,
             };
             Some(compared(&run, &query, &outcome.rows, range, comparison).await?)
         }
@@ -107,6 +129,7 @@ pub async fn stats_query(
         time_labels,
         compared,
         min_visitors,
+        imports_meta,
     };
     if wants_csv(&headers) {
         let csv = answer
@@ -130,11 +153,11 @@ fn wants_csv(headers: &HeaderMap) -> bool {
 async fn total_visitors(
     state: &AppState,
     query: &Query,
-    tz: Tz,
-    span: Span,
+    range: Range,
     now: i64,
-    coverage: Option<Coverage>,
+    (coverage, has_imports): (Option<Coverage>, bool),
 ) -> Result<u64, ApiError> {
+    let Range { tz, span, grain } = range;
     let total = Query {
         metrics: vec![Metric::Visitors],
         dimensions: Vec::new(),
@@ -144,19 +167,21 @@ async fn total_visitors(
         ..query.clone()
     };
     let outcome = Report::new(&total, tz, span, now)
+        .with_grain(grain)
         .with_coverage(coverage)
+        .with_imports(has_imports)
         .run(&state.db, state.limits)
         .await?;
     Ok(outcome.rows.first().map_or(0, |r| r.raw.visitors))
 }
 
 /// Visitors in the whole range with the query's filters but its top-level
-/// goal and property ones: the base of `conversion_rate`.
+/// goal and property ones: the base of `conversion_rate`. Without imported
+/// history, as the goals it is the base of were never imported.
 async fn conversion_base(
     state: &AppState,
     query: &Query,
-    tz: Tz,
-    span: Span,
+    range: Range,
     now: i64,
     coverage: Option<Coverage>,
 ) -> Result<u64, ApiError> {
@@ -164,7 +189,7 @@ async fn conversion_base(
         filter: query.filter.as_ref().and_then(goals::without_goal_filters),
         ..query.clone()
     };
-    total_visitors(state, &base, tz, span, now, coverage).await
+    total_visitors(state, &base, range, now, (coverage, false)).await
 }
 
 /// A report's range: its zone, span and what `time` means in it.
@@ -181,6 +206,8 @@ struct Run<'a> {
     now: chrono::DateTime<chrono::Utc>,
     coverage: Option<Coverage>,
     min_visitors: Option<MinVisitors>,
+    /// The site has imported history (used with `include.imports`).
+    has_imports: bool,
 }
 
 /// The report of the range `comparison` compares `range` with, for the
@@ -228,6 +255,7 @@ async fn compared(
             .with_grain(range.grain)
             .with_coverage(run.coverage)
             .with_min_visitors(run.min_visitors)
+            .with_imports(run.has_imports)
             .run(&run.state.db, run.state.limits)
             .await?;
         compared_rows = outcome
@@ -238,12 +266,22 @@ async fn compared(
     }
     let timestamp = now.timestamp();
     let total_visitors = if response::needs_total(query) {
-        total_visitors(run.state, query, tz, span, timestamp, run.coverage).await?
+        let at = Range {
+            tz,
+            span,
+            grain: range.grain,
+        };
+        total_visitors(run.state, query, at, timestamp, (run.coverage, run.has_imports)).await?
     } else {
         0
     };
     let conversion_base = if response::needs_conversion_base(query) {
-        conversion_base(run.state, query, tz, span, timestamp, run.coverage).await?
+        let at = Range {
+            tz,
+            span,
+            grain: range.grain,
+        };
+        conversion_base(run.state, query, at, timestamp, run.coverage).await?
     } else {
         0
     };

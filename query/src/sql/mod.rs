@@ -8,10 +8,11 @@
 //! configured limits. [`expr`] writes values, dimensions and filters as SQL
 //! text (user input only ever through [`expr::lit`]); [`goals`] writes
 //! the `event:goal` dimension and revenue sums. A site's k-anonymity
-//! threshold wraps either path's SQL ([`threshold`]). Besides reports: the
-//! handlers' small [`lookups`], the realtime view's last minutes
-//! ([`recent`]), the property keys the dashboard offers ([`props`]), and
-//! the statements the rollup
+//! threshold wraps either path's SQL ([`threshold`]). With
+//! `include.imports`, [`imported`] adds imported daily totals to a
+//! report's groups. Besides reports: the handlers' small [`lookups`], the
+//! realtime view's last minutes ([`recent`]), the property keys the
+//! dashboard offers ([`props`]), and the statements the rollup
 //! materializer runs ([`materialize`]).
 
 pub mod clickhouse;
@@ -19,6 +20,7 @@ pub mod engagement;
 pub mod events;
 pub mod expr;
 pub mod goals;
+pub mod imported;
 pub mod lookups;
 pub mod materialize;
 pub mod plan;

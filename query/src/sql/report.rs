@@ -34,7 +34,7 @@
 use super::clickhouse::{fetch_json, number, Limits};
 use super::plan::{dim_aliases, Coverage, Plan, RAW_COLUMNS};
 use super::threshold::{self, Threshold};
-use super::{engagement, events, rollups};
+use super::{engagement, events, imported, rollups};
 use crate::api::dates::Span;
 use crate::api::goals::without_goal_filters;
 use crate::api::request::{Dimension, Direction, Metric, Query, SortKey, TimeGrain};
@@ -52,6 +52,9 @@ pub struct Report<'a> {
     pub plan: Plan<'a>,
     /// The site's k-anonymity threshold, applied to the final rows.
     pub min_visitors: Option<MinVisitors>,
+    /// With `include.imports` on a site with imports: add the imported
+    /// totals of this dimension (`None`: the day's totals) to the rows.
+    imported: Option<Option<Dimension>>,
 }
 
 #[derive(Debug)]
@@ -66,12 +69,23 @@ impl<'a> Report<'a> {
         Self {
             plan: Plan::new(query, tz, span, now),
             min_visitors: None,
+            imported: None,
         }
     }
 
     /// Merges and zeroes rows under the site's threshold, if it has one.
     pub fn with_min_visitors(mut self, k: Option<MinVisitors>) -> Self {
         self.min_visitors = k;
+        self
+    }
+
+    /// Adds imported history when the query asks for it (`include.imports`),
+    /// the site `has_imports` and the totals can answer the query. Call it
+    /// after [`Self::with_grain`]: the grain decides.
+    pub fn with_imports(mut self, has_imports: bool) -> Self {
+        if has_imports && self.plan.query.imports {
+            self.imported = imported::answerable(&self.plan).ok();
+        }
         self
     }
 
@@ -98,10 +112,16 @@ impl<'a> Report<'a> {
         // merges and zeroes them with the rest.
         let body = |dims: &[String]| {
             let main = rollups::sql(plan, dims).unwrap_or_else(|| events::sql(plan, dims));
-            if engagement::wanted(q) {
+            let main = if engagement::wanted(q) {
                 engagement::joined(plan, dims, &main)
             } else {
                 main
+            };
+            // Imported totals join before the threshold, which then
+            // counts the merged groups.
+            match &self.imported {
+                Some(dim) => imported::merged(plan, dims, &main, dim.as_ref()),
+                None => main,
             }
         };
         let body = match self.min_visitors {

@@ -12,6 +12,7 @@ pub(super) struct Include {
     pub(super) total_rows: bool,
     pub(super) time_labels: bool,
     pub(super) comparison: Option<Comparison>,
+    pub(super) imports: bool,
 }
 
 pub(super) fn parse_include(
@@ -36,8 +37,7 @@ pub(super) fn parse_include(
         match key.as_str() {
             "total_rows" => include.total_rows = flag,
             "time_labels" => include.time_labels = flag,
-            // Plausible clients send it; there is nothing imported to mix in.
-            "imports" => {}
+            "imports" => include.imports = flag,
             _ => return Err(bad(format!("unknown key `{key}` in `include`"))),
         }
     }

@@ -65,6 +65,7 @@ pub fn parse(body: &Value) -> Result<Query, ApiError> {
         time_labels: include.time_labels,
         comparison: include.comparison,
         goals: Vec::new(),
+        imports: include.imports,
     };
     super::rules::check(&query)?;
     Ok(query)

@@ -52,8 +52,8 @@ impl Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enrich::source::click_id;
-    use crate::enrich::source::tests::{classify, from_referrer, medium};
+    use crate::source::click_id;
+    use crate::source::tests::{classify, from_referrer, medium};
 
     #[test]
     fn gclid_alone_is_google_ads_cpc() {

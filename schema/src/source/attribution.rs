@@ -6,7 +6,7 @@
 use super::click_ids::ClickId;
 use super::hosts::{lowercase, normalise_host, tag_host};
 use super::{Sources, DIRECT};
-use crate::beacon::ANDROID_APP;
+use super::ANDROID_APP;
 use compact_str::CompactString;
 
 /// What the classification looks at. All strings may be empty.
@@ -86,7 +86,7 @@ impl Sources {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enrich::source::tests::{classify, from_referrer};
+    use crate::source::tests::{classify, from_referrer};
 
     #[test]
     fn page_host_with_www_is_still_self() {

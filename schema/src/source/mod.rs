@@ -3,7 +3,7 @@
 //! `utm_medium`, which medium to store.
 //!
 //! Owns the host → name index, built once from Matomo's search engine, social
-//! and AI assistant lists (vendored under `collector/data/referrer-sources/`)
+//! and AI assistant lists (vendored under `schema/data/referrer-sources/`)
 //! plus a few hosts and tag aliases those lists lack, and the ad click id
 //! table.
 //!
@@ -20,6 +20,9 @@
 //!   assistants and unknown referrers `referral` (GA4 has no AI channel),
 //!   direct `""`, and an unknown tag value `""` (GA4's "(not set)": a tag
 //!   without a medium says nothing about the medium).
+//!
+//! It lives in `schema` so that the collector (live traffic) and the
+//! history importer ([`crate::import`]) name sources the same way.
 //!
 //! The pieces: `lists` builds the index from the vendored lists,
 //! `hosts` looks hosts up in it, `attribution` names the source of a
@@ -42,6 +45,10 @@ use std::sync::LazyLock;
 /// faster than the default SipHash for these short keys, and the keys come
 /// from vendored data, not from clients choosing collisions.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The scheme of Android app referrers, which Chrome sends for pages opened
+/// from an app; kept in the referrer's host so it says where it came from.
+pub const ANDROID_APP: &str = "android-app://";
 
 /// The source of a visit with no tag, no click id and no outside Referer.
 pub const DIRECT: &str = "Direct / None";

@@ -86,8 +86,8 @@ pub(super) fn tag_host(tag: &str) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enrich::source::tests::{classify, from_referrer};
-    use crate::enrich::source::DIRECT;
+    use crate::source::tests::{classify, from_referrer};
+    use crate::source::DIRECT;
 
     #[test]
     fn tag_hosts_are_cut_at_the_first_scheme_separator() {

@@ -8,9 +8,9 @@ use super::{HashMap, Name, NameId, Sources};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-const AI_ASSISTANTS: &str = include_str!("../../../data/referrer-sources/AIAssistants.yml");
-const SOCIALS: &str = include_str!("../../../data/referrer-sources/Socials.yml");
-const SEARCH_ENGINES: &str = include_str!("../../../data/referrer-sources/SearchEngines.yml");
+const AI_ASSISTANTS: &str = include_str!("../../data/referrer-sources/AIAssistants.yml");
+const SOCIALS: &str = include_str!("../../data/referrer-sources/Socials.yml");
+const SEARCH_ENGINES: &str = include_str!("../../data/referrer-sources/SearchEngines.yml");
 
 /// Matomo spells a few brands in lower case or URL-encoded; show them as
 /// people write them.
