@@ -153,7 +153,7 @@ fn relation(plan: &Plan, dim: Option<&Dimension>) -> String {
     let value = dim.map_or(String::new(), |d| format!("value AS {}, ", expr::stored(d)));
     let dim_name = dim.map_or(String::new(), Dimension::name);
     format!(
-        "SELECT toDateTime(toString(day), {tz}) AS timestamp, {value}visitors, visits, pageviews, \
+        "SELECT toDateTime(concat(toString(day), ' 00:00:00'), {tz}) AS timestamp, {value}visitors, visits, pageviews, \
          events, bounces, duration, visit_pageviews FROM imported_stats \
          WHERE site = {site} AND dim = {dim} AND day >= toDate('{first}') AND day <= toDate('{last}') \
          AND day NOT IN (SELECT DISTINCT toDate(timestamp, {tz}) FROM events \
