@@ -289,8 +289,13 @@ async fn import(action: ImportCommand) -> anyhow::Result<()> {
         ImportCommand::Delete { domain, id, config } => {
             let config = schema::Config::load(&config)?;
             let hosts = schema::erase::hosts(&config).await?;
-            let rows =
-                store::delete(&hosts, &domain, id, schema::erase::DEFAULT_MUTATION_DEADLINE).await?;
+            let rows = store::delete(
+                &hosts,
+                &domain,
+                id,
+                schema::erase::DEFAULT_MUTATION_DEADLINE,
+            )
+            .await?;
             println!("{domain}: import {id} deleted ({rows} daily total(s) removed)");
             return Ok(());
         }

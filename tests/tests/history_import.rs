@@ -55,7 +55,10 @@ const IDS: [&str; 7] = [
 /// Microseconds of D1 (or D2) at `h:m`.
 fn at(day: &str, h: u32, m: u32) -> i64 {
     let d = if day == D1 { 1 } else { 2 };
-    Utc.with_ymd_and_hms(2024, 3, d, h, m, 0).unwrap().timestamp() * 1_000_000
+    Utc.with_ymd_and_hms(2024, 3, d, h, m, 0)
+        .unwrap()
+        .timestamp()
+        * 1_000_000
 }
 
 /// What differs between the fixture's events; everything else is fixed.
@@ -157,7 +160,13 @@ fn day1() -> Vec<Value> {
         event(&a(at(D1, 10, 0), "session_start", "/", false, 0)),
         event(&a(at(D1, 10, 0), "page_view", "/", false, 0)),
         event(&a(at(D1, 10, 1), "page_view", "/pricing", false, 0)),
-        event(&a(at(D1, 10, 2), "user_engagement", "/pricing", true, 30_000)),
+        event(&a(
+            at(D1, 10, 2),
+            "user_engagement",
+            "/pricing",
+            true,
+            30_000,
+        )),
         event(&a(at(D1, 10, 3), "signup", "/pricing", true, 0)),
         event(&b(at(D1, 12, 0), "session_start")),
         event(&b(at(D1, 12, 0), "page_view")),
@@ -317,9 +326,15 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
     assert_eq!(summary.days.len(), 2);
 
     let zip = write_plausible(dir.path());
-    let summary = import::import(&db, OTHER_SITE, Format::Plausible, &[zip.clone()], Options::default())
-        .await
-        .unwrap();
+    let summary = import::import(
+        &db,
+        OTHER_SITE,
+        Format::Plausible,
+        &[zip.clone()],
+        Options::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(summary.skipped.values().sum::<u64>(), 0);
 
     for site in [SITE, OTHER_SITE] {
@@ -334,13 +349,21 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
         assert_eq!(answer["meta"]["imports_included"], json!(true), "{site}");
 
         let by_day = service
-            .ok(&query(site, json!({"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]})))
+            .ok(&query(
+                site,
+                json!({"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]}),
+            ))
             .await;
         let days: Vec<(String, Value)> = by_day["results"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| (r["dimensions"][0].as_str().unwrap().to_owned(), r["metrics"].clone()))
+            .map(|r| {
+                (
+                    r["dimensions"][0].as_str().unwrap().to_owned(),
+                    r["metrics"].clone(),
+                )
+            })
             .collect();
         assert_eq!(
             days,
@@ -353,17 +376,28 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
 
         // Visits per source: one each; D's is direct.
         let sources = service
-            .ok(&query(site, json!({"metrics": ["visits"], "dimensions": ["visit:source"]})))
+            .ok(&query(
+                site,
+                json!({"metrics": ["visits"], "dimensions": ["visit:source"]}),
+            ))
             .await;
         assert_eq!(
             breakdown(&sources),
-            strs(&[("Google", 1), ("newsletter", 1), ("Hacker News", 1), ("Direct / None", 1)]),
+            strs(&[
+                ("Google", 1),
+                ("newsletter", 1),
+                ("Hacker News", 1),
+                ("Direct / None", 1)
+            ]),
             "{site}"
         );
 
         // Pageviews per page: `/` by A, B (D1) and D (D2).
         let pages = service
-            .ok(&query(site, json!({"metrics": ["pageviews"], "dimensions": ["event:page"]})))
+            .ok(&query(
+                site,
+                json!({"metrics": ["pageviews"], "dimensions": ["event:page"]}),
+            ))
             .await;
         assert_eq!(
             breakdown(&pages),
@@ -373,9 +407,16 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
 
         // Visitors per country, per day summed: DE 2 (D1) + 1 (D2), US 1.
         let countries = service
-            .ok(&query(site, json!({"metrics": ["visitors"], "dimensions": ["visit:country"]})))
+            .ok(&query(
+                site,
+                json!({"metrics": ["visitors"], "dimensions": ["visit:country"]}),
+            ))
             .await;
-        assert_eq!(breakdown(&countries), strs(&[("DE", 3), ("US", 1)]), "{site}");
+        assert_eq!(
+            breakdown(&countries),
+            strs(&[("DE", 3), ("US", 1)]),
+            "{site}"
+        );
 
         let events = service
             .ok(&query(
@@ -388,9 +429,15 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
     }
 
     // The same file again, or another holding an imported day: refused.
-    let again = import::import(&db, SITE, Format::Ga4, &[second.clone()], Options::default())
-        .await
-        .unwrap_err();
+    let again = import::import(
+        &db,
+        SITE,
+        Format::Ga4,
+        &[second.clone()],
+        Options::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(again, ImportError::Refused(_)), "{again}");
     assert!(again.to_string().contains("already imported"), "{again}");
     let copy = dir.path().join("copy.json");
@@ -400,11 +447,20 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
     let overlap = import::import(&db, SITE, Format::Ga4, &[copy], Options::default())
         .await
         .unwrap_err();
-    assert!(overlap.to_string().contains("2024-03-02 is already imported"), "{overlap}");
+    assert!(
+        overlap
+            .to_string()
+            .contains("2024-03-02 is already imported"),
+        "{overlap}"
+    );
 
     // No identifier anywhere: not in any table, not in the logs.
     for id in IDS {
-        assert_eq!(tables_containing(&db, id.as_bytes()).await, Vec::<String>::new(), "{id}");
+        assert_eq!(
+            tables_containing(&db, id.as_bytes()).await,
+            Vec::<String>::new(),
+            "{id}"
+        );
         assert!(!logs.text().contains(id), "{id} was logged");
     }
 
@@ -413,7 +469,11 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
     assert_eq!(listed.len(), 1);
     let imported = &listed[0];
     assert_eq!(
-        (imported.first_day.as_str(), imported.last_day.as_str(), imported.days),
+        (
+            imported.first_day.as_str(),
+            imported.last_day.as_str(),
+            imported.days
+        ),
         ("2024-03-01", "2024-03-02", 2)
     );
     assert_eq!((imported.rows_read, imported.rows_skipped), (14, 2));
@@ -426,11 +486,18 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
         .await
         .unwrap();
     assert!(removed > 0);
-    let left = scalar(&db, &format!("SELECT count() FROM imported_stats WHERE site = '{SITE}'")).await;
+    let left = scalar(
+        &db,
+        &format!("SELECT count() FROM imported_stats WHERE site = '{SITE}'"),
+    )
+    .await;
     assert_eq!(left, 0);
     assert_eq!(store::list(&db, SITE).await.unwrap(), vec![]);
     let answer = service.ok(&query(SITE, json!({}))).await;
-    assert_eq!(answer["meta"]["imports_skip_reason"], json!("no_imported_data"));
+    assert_eq!(
+        answer["meta"]["imports_skip_reason"],
+        json!("no_imported_data")
+    );
     service.stop().await;
 }
 
@@ -444,13 +511,26 @@ async fn include_imports_merges_with_native_days_and_warns_when_it_cannot() {
         .unwrap();
     // Native events on D2 (which therefore takes no imported totals) and
     // D3: visitor 9 views `/` on D2 and `/new` on D3, one bounce each.
-    let ts = |d: u32| Utc.with_ymd_and_hms(2024, 3, d, 10, 0, 0).unwrap().timestamp();
-    insert(&db, &[pageview(SITE, ts(2), 9, "/"), pageview(SITE, ts(3), 9, "/new")]).await;
+    let ts = |d: u32| {
+        Utc.with_ymd_and_hms(2024, 3, d, 10, 0, 0)
+            .unwrap()
+            .timestamp()
+    };
+    insert(
+        &db,
+        &[
+            pageview(SITE, ts(2), 9, "/"),
+            pageview(SITE, ts(3), 9, "/new"),
+        ],
+    )
+    .await;
 
     // Native alone: one visitor, two visits and pageviews.
     let native = service
-        .ok(&json!({"site_id": SITE, "metrics": ["visitors", "visits", "pageviews"],
-                    "date_range": ["2024-03-01", "2024-03-03"]}))
+        .ok(
+            &json!({"site_id": SITE, "metrics": ["visitors", "visits", "pageviews"],
+                    "date_range": ["2024-03-01", "2024-03-03"]}),
+        )
         .await;
     assert_eq!(native["results"][0]["metrics"], json!([1, 2, 2]));
     assert!(native["meta"].get("imports_included").is_none());
@@ -458,12 +538,22 @@ async fn include_imports_merges_with_native_days_and_warns_when_it_cannot() {
     // With imports: D1's imported 3 visitors, 3 visits, 4 pageviews added;
     // D2's imported totals give way to the native day.
     let merged = service
-        .ok(&query(SITE, json!({"metrics": ["visitors", "visits", "pageviews"]})))
+        .ok(&query(
+            SITE,
+            json!({"metrics": ["visitors", "visits", "pageviews"]}),
+        ))
         .await;
-    assert_eq!(merged["results"][0]["metrics"], json!([4, 5, 6]), "{merged}");
+    assert_eq!(
+        merged["results"][0]["metrics"],
+        json!([4, 5, 6]),
+        "{merged}"
+    );
 
     let by_day = service
-        .ok(&query(SITE, json!({"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]})))
+        .ok(&query(
+            SITE,
+            json!({"metrics": ["visitors", "pageviews"], "dimensions": ["time:day"]}),
+        ))
         .await;
     let days: Vec<Value> = by_day["results"]
         .as_array()
@@ -482,18 +572,29 @@ async fn include_imports_merges_with_native_days_and_warns_when_it_cannot() {
 
     // Pages: `/` twice on D1 (imported) and once on D2 (native).
     let pages = service
-        .ok(&query(SITE, json!({"metrics": ["pageviews"], "dimensions": ["event:page"]})))
+        .ok(&query(
+            SITE,
+            json!({"metrics": ["pageviews"], "dimensions": ["event:page"]}),
+        ))
         .await;
     assert_eq!(
         breakdown(&pages),
         strs(&[("/", 3), ("/pricing", 1), ("/blog", 1), ("/new", 1)])
     );
     let sources = service
-        .ok(&query(SITE, json!({"metrics": ["visitors"], "dimensions": ["visit:source"]})))
+        .ok(&query(
+            SITE,
+            json!({"metrics": ["visitors"], "dimensions": ["visit:source"]}),
+        ))
         .await;
     assert_eq!(
         breakdown(&sources),
-        strs(&[("Google", 1), ("newsletter", 1), ("Hacker News", 1), ("Direct / None", 1)])
+        strs(&[
+            ("Google", 1),
+            ("newsletter", 1),
+            ("Hacker News", 1),
+            ("Direct / None", 1)
+        ])
     );
 
     // A filter on another dimension than the breakdown's: native only, and
@@ -506,7 +607,10 @@ async fn include_imports_merges_with_native_days_and_warns_when_it_cannot() {
         ))
         .await;
     assert_eq!(warned["meta"]["imports_included"], json!(false));
-    assert_eq!(warned["meta"]["imports_skip_reason"], json!("unsupported_query"));
+    assert_eq!(
+        warned["meta"]["imports_skip_reason"],
+        json!("unsupported_query")
+    );
     assert!(warned["meta"]["imports_warning"]
         .as_str()
         .unwrap()
@@ -518,6 +622,9 @@ async fn include_imports_merges_with_native_days_and_warns_when_it_cannot() {
         .ok(&json!({"site_id": SITE, "metrics": ["visitors"], "date_range": ["2024-03-01", "2024-03-01"],
                     "dimensions": ["time:hour"], "include": {"imports": true}}))
         .await;
-    assert_eq!(hourly["meta"]["imports_skip_reason"], json!("unsupported_interval"));
+    assert_eq!(
+        hourly["meta"]["imports_skip_reason"],
+        json!("unsupported_interval")
+    );
     service.stop().await;
 }

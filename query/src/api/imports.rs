@@ -58,9 +58,11 @@ impl Outcome {
             Outcome::Unsupported(Skip::UnsupportedQuery) => {
                 (false, Some("unsupported_query"), Some(UNSUPPORTED_QUERY))
             }
-            Outcome::Unsupported(Skip::UnsupportedInterval) => {
-                (false, Some("unsupported_interval"), Some(UNSUPPORTED_INTERVAL))
-            }
+            Outcome::Unsupported(Skip::UnsupportedInterval) => (
+                false,
+                Some("unsupported_interval"),
+                Some(UNSUPPORTED_INTERVAL),
+            ),
         };
         let mut meta = Map::new();
         meta.insert("imports_included".into(), json!(included));
@@ -91,7 +93,10 @@ mod tests {
             outcome(imported, day("2024-03-01"), day("2024-03-02"), Ok(())),
             Outcome::OutOfRange
         );
-        assert_eq!(outcome(Imported::None, a, b, Ok(())), Outcome::NoImportedData);
+        assert_eq!(
+            outcome(Imported::None, a, b, Ok(())),
+            Outcome::NoImportedData
+        );
         let skipped = outcome(imported, a, b, Err(Skip::UnsupportedQuery));
         let meta = skipped.meta();
         assert_eq!(meta["imports_included"], json!(false));

@@ -96,7 +96,11 @@ pub fn answerable(plan: &Plan) -> Result<Option<Dimension>, Skip> {
         return Err(Skip::UnsupportedQuery);
     }
     let others: Vec<&Dimension> = q.dimensions.iter().filter(|d| !d.is_time()).collect();
-    let filtered: Vec<&Dimension> = q.filter.as_ref().map(Filter::dimensions).unwrap_or_default();
+    let filtered: Vec<&Dimension> = q
+        .filter
+        .as_ref()
+        .map(Filter::dimensions)
+        .unwrap_or_default();
     let dim = match (others.as_slice(), filtered.first()) {
         ([], None) => return Ok(None),
         ([d], _) | ([], Some(d)) => *d,
@@ -112,7 +116,9 @@ pub fn answerable(plan: &Plan) -> Result<Option<Dimension>, Skip> {
 /// raw numbers) with the imported groups of `dim` added.
 pub fn merged(plan: &Plan, dims: &[String], native: &str, dim: Option<&Dimension>) -> String {
     let n = dims.len();
-    let keys: Vec<String> = (0..n).map(|i| format!("toString(d{i}) AS d{i}, ")).collect();
+    let keys: Vec<String> = (0..n)
+        .map(|i| format!("toString(d{i}) AS d{i}, "))
+        .collect();
     let raw = "toUInt64(r_visitors) AS r_visitors, toUInt64(r_pageviews) AS r_pageviews, \
                toUInt64(r_events) AS r_events, toUInt64(r_visits) AS r_visits, \
                toUInt64(r_bounces) AS r_bounces, toUInt64(r_duration) AS r_duration, \

@@ -276,7 +276,11 @@ impl Ga4 {
         let total = self.tally.cell(day, Dim::Total, "");
         total.user(user);
         total.events += 1;
-        let shown = if kind == Kind::Pageview { "pageview" } else { name };
+        let shown = if kind == Kind::Pageview {
+            "pageview"
+        } else {
+            name
+        };
         let named = self.tally.cell(day, Dim::Name, shown);
         named.user(user);
         named.events += 1;
@@ -347,9 +351,8 @@ impl Ga4 {
         let collected = event.collected_traffic_source.as_ref();
         let first_visit = p.session_number == Some(1);
         let user_source = event.traffic_source.as_ref().filter(|_| first_visit);
-        let tag = |f: fn(&CollectedTrafficSource) -> &Option<String>| {
-            collected.and_then(|c| set(f(c)))
-        };
+        let tag =
+            |f: fn(&CollectedTrafficSource) -> &Option<String>| collected.and_then(|c| set(f(c)));
         let utm_source = tag(|c| &c.manual_source)
             .or_else(|| user_source.and_then(|t| set(&t.source)))
             .unwrap_or_default();
@@ -399,7 +402,11 @@ impl Ga4 {
             os: s.id(&os_name(device.and_then(|d| set(&d.operating_system)))),
             os_version: s.id(&device
                 .and_then(|d| set(&d.operating_system_version))
-                .map(|v| v.trim_start_matches("Windows ").trim_start_matches("iOS ").to_owned())
+                .map(|v| {
+                    v.trim_start_matches("Windows ")
+                        .trim_start_matches("iOS ")
+                        .to_owned()
+                })
                 .unwrap_or_default()),
             country: s.id(geo
                 .and_then(|g| set(&g.country))
@@ -592,7 +599,10 @@ mod tests {
         assert_eq!(path_of("https://example.com/a/b?x=1#y"), "/a/b");
         assert_eq!(path_of("https://example.com"), "/");
         assert_eq!(host_of("https://www.Google.com/search?q=1"), "google.com");
-        assert_eq!(host_of("https://user@news.ycombinator.com:443/"), "news.ycombinator.com");
+        assert_eq!(
+            host_of("https://user@news.ycombinator.com:443/"),
+            "news.ycombinator.com"
+        );
         assert_eq!(host_of(""), "");
     }
 
@@ -609,7 +619,10 @@ mod tests {
             r#"{"event_timestamp":"1704067200000000","event_params":[{"key":"ga_session_id","value":{"int_value":"17"}}]}"#,
         )
         .unwrap();
-        assert_eq!(e.event_timestamp.unwrap().as_i64(), Some(1_704_067_200_000_000));
+        assert_eq!(
+            e.event_timestamp.unwrap().as_i64(),
+            Some(1_704_067_200_000_000)
+        );
         let p = params(e.event_params.as_deref().unwrap());
         assert_eq!(p.session_id.as_deref(), Some("17"));
     }

@@ -44,11 +44,17 @@ const TABLES: &[(&str, &[(&str, Dim)])] = &[
     ("imported_devices", &[("device", Dim::Device)]),
     (
         "imported_browsers",
-        &[("browser", Dim::Browser), ("browser_version", Dim::BrowserVersion)],
+        &[
+            ("browser", Dim::Browser),
+            ("browser_version", Dim::BrowserVersion),
+        ],
     ),
     (
         "imported_operating_systems",
-        &[("operating_system", Dim::Os), ("operating_system_version", Dim::OsVersion)],
+        &[
+            ("operating_system", Dim::Os),
+            ("operating_system_version", Dim::OsVersion),
+        ],
     ),
 ];
 

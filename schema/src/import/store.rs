@@ -86,9 +86,10 @@ pub fn file_id(path: &std::path::Path) -> Result<FileId, ImportError> {
         }
         hasher.update(&buf[..n]);
     }
-    let name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     Ok(FileId {
         name,
         sha256: hex::encode(hasher.finalize()),
@@ -134,7 +135,9 @@ pub async fn refuse_known_days(db: &Db, site: &str, days: &[Day]) -> Result<(), 
     );
     for row in db.fetch_rows(&sql).await? {
         let [id, day] = row.as_slice() else { continue };
-        let Ok(day) = day.parse::<Day>() else { continue };
+        let Ok(day) = day.parse::<Day>() else {
+            continue;
+        };
         if days.binary_search(&day).is_ok() {
             return Err(ImportError::Refused(format!(
                 "{} is already imported for {site} by import {id}; \
@@ -183,7 +186,11 @@ pub async fn save(db: &Db, new: &NewImport<'_>, rows: &[StatRow]) -> Result<u64,
         rows_skipped: new.rows_skipped,
         imported_at: u32::try_from(chrono::Utc::now().timestamp()).unwrap_or(0),
     };
-    let mut insert = db.client().insert::<ImportRow>("imports").await.map_err(DbError::from)?;
+    let mut insert = db
+        .client()
+        .insert::<ImportRow>("imports")
+        .await
+        .map_err(DbError::from)?;
     insert.write(&record).await.map_err(DbError::from)?;
     insert.end().await.map_err(DbError::from)?;
     for chunk in rows.chunks(INSERT_ROWS) {
@@ -245,7 +252,12 @@ pub async fn list(db: &Db, site: &str) -> Result<Vec<Listed>, ImportError> {
 
 /// Removes import `id` of `site` and its totals, on every host; returns
 /// the totals removed.
-pub async fn delete(hosts: &[Db], site: &str, id: u64, deadline: Duration) -> Result<u64, ImportError> {
+pub async fn delete(
+    hosts: &[Db],
+    site: &str,
+    id: u64,
+    deadline: Duration,
+) -> Result<u64, ImportError> {
     check_domain(site)?;
     let Some(first) = hosts.first() else {
         return Ok(0);

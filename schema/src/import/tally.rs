@@ -202,7 +202,9 @@ impl Tally {
             .cells
             .into_iter()
             .flat_map(|((day, dim), values)| {
-                values.into_iter().map(move |(value, c)| (day, dim, value, c))
+                values
+                    .into_iter()
+                    .map(move |(value, c)| (day, dim, value, c))
             })
             .filter(|(_, dim, _, c)| !(*dim == Dim::Page && c.pageviews == 0))
             .map(|(day, dim, value, c)| StatRow {

@@ -5,8 +5,8 @@
 
 use super::click_ids::ClickId;
 use super::hosts::{lowercase, normalise_host, tag_host};
-use super::{Sources, DIRECT};
 use super::ANDROID_APP;
+use super::{Sources, DIRECT};
 use compact_str::CompactString;
 
 /// What the classification looks at. All strings may be empty.
