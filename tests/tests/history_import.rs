@@ -330,7 +330,7 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
         &db,
         OTHER_SITE,
         Format::Plausible,
-        &[zip.clone()],
+        std::slice::from_ref(&zip),
         Options::default(),
     )
     .await
@@ -433,7 +433,7 @@ async fn ga4_and_plausible_exports_give_the_totals_worked_out_by_hand() {
         &db,
         SITE,
         Format::Ga4,
-        &[second.clone()],
+        std::slice::from_ref(&second),
         Options::default(),
     )
     .await

@@ -67,18 +67,17 @@ fn imported(d: &Dimension) -> bool {
 }
 
 fn metric_imported(m: Metric) -> bool {
-    #[allow(unreachable_patterns)]
-    match m {
+    matches!(
+        m,
         Metric::Visitors
-        | Metric::Visits
-        | Metric::Pageviews
-        | Metric::Events
-        | Metric::BounceRate
-        | Metric::VisitDuration
-        | Metric::ViewsPerVisit
-        | Metric::Percentage => true,
-        _ => false,
-    }
+            | Metric::Visits
+            | Metric::Pageviews
+            | Metric::Events
+            | Metric::BounceRate
+            | Metric::VisitDuration
+            | Metric::ViewsPerVisit
+            | Metric::Percentage
+    )
 }
 
 /// The imported dimension whose rows answer the plan (`None` for the
@@ -194,7 +193,6 @@ pub async fn imported_days(db: &Db, site: &str, limits: Limits) -> Result<Import
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::request::Op;
 
     #[test]
     fn only_listed_dimensions_are_imported() {

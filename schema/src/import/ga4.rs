@@ -88,10 +88,10 @@ impl ParamValue {
         if let Some(s) = &self.string_value {
             return Some(s.clone());
         }
-        match self.int_value.as_ref().and_then(Num::as_i64) {
-            Some(n) => Some(n.to_string()),
-            None => None,
-        }
+        self.int_value
+            .as_ref()
+            .and_then(Num::as_i64)
+            .map(|n| n.to_string())
     }
 
     fn int(&self) -> Option<i64> {
@@ -311,7 +311,7 @@ impl Ga4 {
             Some(v) => us < v.first_us,
             None => true,
         };
-        let attrs = earliest.then(|| self.attrs(event, p, path));
+        let attrs = earliest.then(|| self.attrs(event, p));
         let page = (kind == Kind::Pageview).then(|| self.strings.id(path));
         let visit = self.visits.entry(key).or_insert_with(|| Visit {
             user,
@@ -346,8 +346,7 @@ impl Ga4 {
         }
     }
 
-    fn attrs(&mut self, event: &Event, p: &Params, path: &str) -> Attrs {
-        let _ = path;
+    fn attrs(&mut self, event: &Event, p: &Params) -> Attrs {
         let collected = event.collected_traffic_source.as_ref();
         let first_visit = p.session_number == Some(1);
         let user_source = event.traffic_source.as_ref().filter(|_| first_visit);
