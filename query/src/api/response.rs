@@ -462,6 +462,7 @@ mod tests {
             time_labels: None,
             compared: None,
             min_visitors: MinVisitors::of(&site),
+            imports_meta: None,
         }
     }
 

@@ -7,9 +7,9 @@
 //! ([`crate::api::response`]).
 
 use crate::api::compare;
-use crate::api::imports::{self, Imported};
 use crate::api::dates::{self, Span};
 use crate::api::goals;
+use crate::api::imports::{self, Imported};
 use crate::api::request::{
     Comparison, DateRange, Direction, Filter, Metric, Op, Query, SortKey, TimeGrain, MAX_LIMIT,
 };
@@ -20,9 +20,9 @@ use crate::auth::client_net::ClientNet;
 use crate::auth::sites::readable_site;
 use crate::error::ApiError;
 use crate::jobs;
-use crate::sql::{imported, lookups};
 use crate::sql::plan::Coverage;
 use crate::sql::report::Report;
+use crate::sql::{imported, lookups};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -271,7 +271,14 @@ async fn compared(
             span,
             grain: range.grain,
         };
-        total_visitors(run.state, query, at, timestamp, (run.coverage, run.has_imports)).await?
+        total_visitors(
+            run.state,
+            query,
+            at,
+            timestamp,
+            (run.coverage, run.has_imports),
+        )
+        .await?
     } else {
         0
     };
