@@ -603,7 +603,9 @@ async fn lifecycle(check: &mut Check) {
     let ttl_sql = "SELECT name FROM system.tables WHERE database = currentDatabase() \
                    AND position(create_table_query, ' TTL ') > 0 ORDER BY name";
     let with_ttl = check.query(name, Server::New, ttl_sql).await;
-    let expected = "events\nvisit_events\nvisit_totals\nvisit_totals_daily\n".to_owned();
+    let expected =
+        "events\nimported_stats\nimports\nvisit_events\nvisit_totals\nvisit_totals_daily\n"
+            .to_owned();
     check.expect(name, with_ttl, expected);
     let old_ttl = check.query(name, Server::Old, ttl_sql).await;
     check.expect(name, old_ttl, String::new());

@@ -216,6 +216,9 @@ async fn deleting_a_site_leaves_none_of_its_rows() {
         }
     }
     insert(&db, &rows).await;
+    for site in [SITE, OTHER_SITE] {
+        insert_import(&db, site).await;
+    }
     materialize(&db, &config, first + 4).await;
     let tables = tables_with_site(&db).await;
     assert!(tables.len() >= 4, "{tables:?}");
@@ -268,6 +271,26 @@ async fn deleting_a_site_leaves_none_of_its_rows() {
             "{table} after a run"
         );
     }
+}
+
+/// An imported history of `site` (`schema import`'s two tables), written
+/// directly: deletion must reach it as it reaches the site's events.
+async fn insert_import(db: &Db, site: &str) {
+    db.execute(&format!(
+        "INSERT INTO imports (site, id, format, files, sha256, first_day, day, days, \
+         rows_read, rows_skipped, imported_at) VALUES ('{site}', 1, 'ga4', ['events.json'], \
+         ['00'], '2023-01-01', '2023-01-02', 2, 10, 0, '2024-03-01 00:00:00')"
+    ))
+    .await
+    .unwrap();
+    db.execute(&format!(
+        "INSERT INTO imported_stats (site, import_id, day, dim, value, visitors, visits, \
+         pageviews, events, bounces, duration, visit_pageviews, time_on_page) VALUES \
+         ('{site}', 1, '2023-01-01', '', '', 3, 4, 5, 0, 1, 60, 5, 0), \
+         ('{site}', 1, '2023-01-02', 'event:page', '/', 2, 2, 2, 0, 2, 0, 2, 0)"
+    ))
+    .await
+    .unwrap();
 }
 
 /// Rows of both sites with every kind of value an export must carry.
