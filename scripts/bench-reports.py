@@ -32,6 +32,10 @@ QUERIES = [
     ("page engagement", {"metrics": ["visitors", "time_on_page", "scroll_depth", "exit_rate"],
                          "dimensions": ["event:page"], "pagination": {"limit": 10}}),
     ("engaged time", {"metrics": ["time_on_page"], "filters": [["contains", "event:page", ["/"]]]}),
+    ("goals", {"metrics": ["visitors", "events", "conversion_rate"], "dimensions": ["event:goal"]}),
+    ("goal by source", {"metrics": ["visitors", "conversion_rate", "group_conversion_rate"],
+                        "dimensions": ["visit:source"], "filters": [["is", "event:goal", ["Signup"]]],
+                        "pagination": {"limit": 10}}),
 ]
 RANGES = [("30d", 300), ("12mo", 1000)]
 
