@@ -29,7 +29,7 @@ use crate::metrics::Metrics;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::Histogram;
 use schema::EventRow;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -248,19 +248,34 @@ fn leftover_segments(dir: &Path) -> std::io::Result<Vec<Segment>> {
 /// acknowledged. A last line cut short by a crash was never acknowledged,
 /// so it is skipped; any other bad line is an error.
 pub fn read_segment(segment: &Segment) -> std::io::Result<Vec<EventRow>> {
-    let mut text = Vec::new();
-    std::fs::File::open(&segment.path)?
-        .take(segment.bytes)
-        .read_to_end(&mut text)?;
-    let complete = match text.iter().rposition(|&b| b == b'\n') {
-        Some(end) => &text[..=end],
-        None => &text[..0],
-    };
-    complete
-        .split(|&b| b == b'\n')
-        .filter(|line| !line.is_empty())
-        .map(|line| serde_json::from_slice(line).map_err(std::io::Error::other))
-        .collect()
+    let mut rows = Vec::new();
+    for_each_row(segment, |row| rows.push(row))?;
+    Ok(rows)
+}
+
+/// Hands a segment's rows to `each` one at a time, as [`read_segment`]
+/// reads them, and returns how many there were. The writer encodes them as
+/// they come, so a segment's text and rows are never in memory whole: at a
+/// few megabytes each they made spool mode's peak memory twice memory
+/// mode's.
+pub fn for_each_row(segment: &Segment, mut each: impl FnMut(EventRow)) -> std::io::Result<usize> {
+    let file = std::fs::File::open(&segment.path)?.take(segment.bytes);
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut line = Vec::new();
+    let mut count = 0;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 || line.last() != Some(&b'\n') {
+            // The end, or a last line the crash cut short.
+            return Ok(count);
+        }
+        if line.len() > 1 {
+            let row =
+                serde_json::from_slice(&line[..line.len() - 1]).map_err(std::io::Error::other)?;
+            each(row);
+            count += 1;
+        }
+    }
 }
 
 /// The open segment.

@@ -15,9 +15,9 @@
 
 use crate::delivery::dead_letter::DeadLetters;
 use crate::delivery::sink::{EventSink, SinkError};
-use crate::delivery::spool::{read_segment, Segment, Spool};
+use crate::delivery::spool::{for_each_row, read_segment, Segment, Spool};
 use crate::metrics::Metrics;
-use schema::{EncodedRows, EventRow};
+use schema::EncodedRows;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +62,13 @@ impl<S: EventSink> SpoolWriter<S> {
     }
 
     async fn write(&self, segment: &Segment) -> Outcome {
-        let mut rows = match read_segment(segment) {
+        let batch_id = batch_id_of(&segment.path);
+        let mut encoded = EncodedRows::with_capacity(segment.bytes as usize / 2);
+        let read = for_each_row(segment, |mut row| {
+            row.batch_id = batch_id;
+            encoded.push(&row);
+        });
+        let rows = match read {
             Ok(rows) => rows,
             Err(e) => {
                 // Renamed so it is not replayed again; the operator can look.
@@ -73,15 +79,9 @@ impl<S: EventSink> SpoolWriter<S> {
                 return Outcome::Kept;
             }
         };
-        if rows.is_empty() {
+        if rows == 0 {
             // A crash between creating a segment and its first commit.
             return self.done(segment, 0);
-        }
-        let batch_id = batch_id_of(&segment.path);
-        let mut encoded = EncodedRows::with_capacity(segment.bytes as usize / 2);
-        for row in &mut rows {
-            row.batch_id = batch_id;
-            encoded.push(row);
         }
         let mut attempt = 0u32;
         let mut attempts_while_stopping = 0u32;
@@ -89,32 +89,26 @@ impl<S: EventSink> SpoolWriter<S> {
             if attempt > 0 || segment.leftover {
                 match self.sink.stored_in_batch(batch_id).await {
                     Ok(0) => {}
-                    Ok(n) if n == rows.len() as u64 => return self.done(segment, rows.len()),
-                    Ok(n) => {
-                        return self.keep(
-                            segment,
-                            &rows,
-                            &format!("only {n} of {} rows stored", rows.len()),
-                        )
-                    }
+                    Ok(n) if n == rows as u64 => return self.done(segment, rows),
+                    Ok(n) => return self.keep(segment, &format!("only {n} of {rows} rows stored")),
                     Err(e) => {
                         if self.give_up_now(&mut attempts_while_stopping) {
                             return Outcome::Left;
                         }
-                        self.pause(&e, rows.len(), &mut attempt).await;
+                        self.pause(&e, rows, &mut attempt).await;
                         continue;
                     }
                 }
             }
             match self.sink.insert(&encoded).await {
-                Ok(()) => return self.done(segment, rows.len()),
+                Ok(()) => return self.done(segment, rows),
                 Err(e) if e.retryable => {
                     if self.give_up_now(&mut attempts_while_stopping) {
                         return Outcome::Left;
                     }
-                    self.pause(&e, rows.len(), &mut attempt).await;
+                    self.pause(&e, rows, &mut attempt).await;
                 }
-                Err(e) => return self.keep(segment, &rows, &e.message),
+                Err(e) => return self.keep(segment, &e.message),
             }
         }
     }
@@ -142,17 +136,23 @@ impl<S: EventSink> SpoolWriter<S> {
         Outcome::Stored
     }
 
-    fn keep(&self, segment: &Segment, rows: &[EventRow], error: &str) -> Outcome {
+    /// Hands the segment's rows to the dead-letter directory, read again
+    /// from the segment (the writer keeps only their encoding).
+    fn keep(&self, segment: &Segment, error: &str) -> Outcome {
         self.metrics.flushed("failed");
-        match self.dead_letters.keep(rows) {
-            Ok(path) => {
-                self.metrics.rows_dead_lettered.inc_by(rows.len() as u64);
-                tracing::error!(rows = rows.len(), %error, file = %path.display(), "spooled batch not stored; rows kept in the dead-letter file");
+        let kept = read_segment(segment).and_then(|rows| {
+            let path = self.dead_letters.keep(&rows)?;
+            Ok((rows.len(), path))
+        });
+        match kept {
+            Ok((rows, path)) => {
+                self.metrics.rows_dead_lettered.inc_by(rows as u64);
+                tracing::error!(rows, %error, file = %path.display(), "spooled batch not stored; rows kept in the dead-letter file");
                 self.remove(segment);
             }
             Err(io) => {
                 // Not deleted: the segment itself is still the copy on disk.
-                tracing::error!(rows = rows.len(), %error, dead_letter_error = %io, "spooled batch not stored; segment left in the spool");
+                tracing::error!(%error, dead_letter_error = %io, "spooled batch not stored; segment left in the spool");
             }
         }
         Outcome::Kept
@@ -182,6 +182,7 @@ pub fn batch_id_of(path: &Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use schema::EventRow;
     use std::collections::HashMap;
     use std::sync::Mutex;
 
@@ -221,6 +222,15 @@ mod tests {
     /// Writes `path` as the spool would hand it over, and returns the rows
     /// the table then holds for its batch.
     async fn write_once(table: &Table, path: &Path, leftover: bool) -> u64 {
+        assert!(matches!(
+            write_segment(table, path, leftover).await,
+            Outcome::Stored
+        ));
+        table.stored_in_batch(batch_id_of(path)).await.unwrap()
+    }
+
+    /// What the writer makes of `path`; dead letters go to `dead` beside it.
+    async fn write_segment(table: &Table, path: &Path, leftover: bool) -> Outcome {
         let dir = path.parent().unwrap();
         let (sealed_tx, _sealed) = mpsc::unbounded_channel();
         let stop = CancellationToken::new();
@@ -245,10 +255,10 @@ mod tests {
             bytes: std::fs::metadata(path).unwrap().len(),
             leftover,
         };
-        assert!(matches!(writer.write(&segment).await, Outcome::Stored));
+        let outcome = writer.write(&segment).await;
         stop.cancel();
         appender.await.unwrap();
-        table.stored_in_batch(batch_id_of(path)).await.unwrap()
+        outcome
     }
 
     #[tokio::test]
@@ -271,5 +281,29 @@ mod tests {
         let table = Table::default();
         let path = segment_file(dir.path(), 4);
         assert_eq!(write_once(&table, &path, true).await, 4);
+    }
+
+    #[tokio::test]
+    async fn a_leftover_segment_partly_stored_goes_whole_to_the_dead_letters() {
+        // A batch split by a failure half way: 2 of its 4 rows are stored.
+        let dir = tempfile::tempdir().unwrap();
+        let table = Table::default();
+        let path = segment_file(dir.path(), 4);
+        table.0.lock().unwrap().insert(batch_id_of(&path), 2);
+        assert!(matches!(
+            write_segment(&table, &path, true).await,
+            Outcome::Kept
+        ));
+        assert!(!path.exists(), "a segment kept as dead letters is deleted");
+        let kept: Vec<_> = std::fs::read_dir(dir.path().join("dead"))
+            .unwrap()
+            .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+            .collect();
+        assert_eq!(kept.len(), 1);
+        let timestamps: Vec<u32> = kept[0]
+            .lines()
+            .map(|line| serde_json::from_str::<EventRow>(line).unwrap().timestamp)
+            .collect();
+        assert_eq!(timestamps, vec![0, 1, 2, 3]);
     }
 }
