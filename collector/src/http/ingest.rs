@@ -237,3 +237,27 @@ fn dropped(state: &AppState, reason: DropReason) -> Response {
         .insert(DROPPED_HEADER, HeaderValue::from_static(reason.as_str()));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_is_borrowed_when_valid_and_replaced_where_not() {
+        assert!(matches!(
+            lossy(b"Mozilla/5.0"),
+            Cow::Borrowed("Mozilla/5.0")
+        ));
+        assert!(matches!(
+            lossy("Zürich".as_bytes()),
+            Cow::Borrowed("Zürich")
+        ));
+        assert_eq!(lossy(b"Mozilla/\xff5.0"), "Mozilla/\u{FFFD}5.0");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::USER_AGENT,
+            http::HeaderValue::from_bytes(b"  Agent \xe9 ").unwrap(),
+        );
+        assert_eq!(user_agent(&headers).as_deref(), Some("Agent \u{FFFD}"));
+    }
+}
