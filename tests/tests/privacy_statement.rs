@@ -69,6 +69,18 @@ fn retention_is_stated_in_days_and_months() {
 }
 
 #[test]
+fn a_visitor_threshold_is_stated_only_when_the_site_has_one() {
+    let without = statement(&config_with(|_, site| site.min_visitors = None));
+    assert!(!without.contains("Small numbers."), "{without}");
+    assert!(!without.contains("fewer than"), "{without}");
+    for k in [2_u32, 5, 1000] {
+        let text = statement(&config_with(|_, site| site.min_visitors = Some(k)));
+        let expected = format!("never show a count of fewer than {k} visitors");
+        assert!(text.contains(&expected), "{expected} not in\n{text}");
+    }
+}
+
+#[test]
 fn browser_signals_are_stated_as_the_site_sets_them() {
     const DNT_HONOURED: &str = "sends Do Not Track (`DNT: 1`), your visits are not recorded";
     const GPC_HONOURED: &str =

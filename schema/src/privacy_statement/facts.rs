@@ -74,6 +74,8 @@ pub struct Facts {
     pub privacy: PrivacyConfig,
     pub contact_kind: ContactKind,
     pub retention_days: u32,
+    /// The site's k-anonymity threshold (`min_visitors`), if it has one.
+    pub min_visitors: Option<u32>,
     pub respect_dnt: bool,
     pub respect_gpc: bool,
     pub location: LocationDetail,
@@ -110,6 +112,7 @@ impl Facts {
             privacy,
             contact_kind,
             retention_days: site.retention_days,
+            min_visitors: site.min_visitors,
             respect_dnt: site.respect_dnt,
             respect_gpc: site.respect_gpc,
             location,

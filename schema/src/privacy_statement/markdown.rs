@@ -22,6 +22,9 @@ pub fn render(f: &Facts) -> String {
     para("How visitors are counted.", counting());
     para("Location.", location(f.location));
     para("How long data is kept.", retention(f));
+    if let Some(k) = f.min_visitors {
+        para("Small numbers.", small_numbers(k));
+    }
     para("Do Not Track and Global Privacy Control.", signals(f));
     para("How to opt out.", opt_out(f));
     para("Who processes the data.", processor(f, &controller));
@@ -95,6 +98,15 @@ fn retention(f: &Facts) -> String {
     format!(
         "Page views and events are kept for {days} {unit} ({months}) after the day they \
          happen, then erased automatically."
+    )
+}
+
+/// Only with a threshold: without one, reports may show a group of one.
+fn small_numbers(k: u32) -> String {
+    format!(
+        "The reports never show a count of fewer than {k} visitors: a smaller group (one page, \
+         one city, one day) is merged into an \"(other)\" row or shown as \"fewer than {k}\", \
+         so that no one reading the reports can single out a handful of visitors."
     )
 }
 
