@@ -16,6 +16,9 @@ for flag in ["rollups", "raw", "token", "site", "command", "out"]:
     p.add_argument(f"--{flag}", required=True)
 for flag in ["end", "runs", "raw-runs", "events", "days"]:
     p.add_argument(f"--{flag}", type=int, required=True)
+# Rounds: the materialized queries are timed this many times over (each a
+# median of --runs), so that a target is judged on every round, not on one.
+p.add_argument("--rounds", type=int, default=1)
 for flag in ["import-seconds", "materialize-seconds"]:
     p.add_argument(f"--{flag}", type=float, required=True)
 a = p.parse_args()
@@ -74,9 +77,19 @@ for range_name, target in RANGES:
         same = None if slow_answer is None else fast_answer["results"] == slow_answer["results"]
         if slow_answer is None:
             slow = None
-        rows.append((name, range_name, fast, slow, target, same))
+        rows.append([name, range_name, fast, slow, target, same, [fast]])
         print(f"{range_name:5} {name:12} {fast:8.1f} ms  raw {slow} ms  same={same}", flush=True)
 
+# Later rounds repeat only the materialized side, in the same order, once
+# every query has run: a round is a pass over the whole dashboard.
+for round_number in range(2, a.rounds + 1):
+    for row in rows:
+        name, range_name = row[0], row[1]
+        shape = dict(QUERIES)[name]
+        body = {"site_id": a.site, "date_range": range_name, **shape}
+        ms, _ = timed(a.rollups, body, a.runs)
+        row[6].append(ms)
+        print(f"round {round_number} {range_name:5} {name:12} {ms:8.1f} ms", flush=True)
 
 def sh(cmd):
     try:
@@ -91,18 +104,22 @@ lines = [
     "",
     f"{a.events:,} events over {a.days} days for one site, imported through `POST /api/import` "
     f"in {a.import_seconds:.0f} s; visits and rollups materialized by the query service in "
-    f"{a.materialize_seconds:.0f} s. Each query is the median of {a.runs} runs after one warm-up; "
+    f"{a.materialize_seconds:.0f} s. Each query is the median of {a.runs} runs after one warm-up, "
+    f"in each of {a.rounds} round(s) over the whole list (the materialized column is the first round; "
+    f"'met' counts the rounds under target); "
     f"the baseline builds visits from raw events (`rollups = false`), {a.raw_runs} run(s), same data, same run.",
     "",
-    "| query | range | materialized (ms) | from raw events (ms) | speed-up | target | met | same answer |",
-    "|---|---|---:|---:|---:|---:|:-:|:-:|",
+    "| query | range | materialized (ms) | later rounds (ms) | from raw events (ms) | speed-up | target | met | same answer |",
+    "|---|---|---:|---:|---:|---:|---:|:-:|:-:|",
 ]
-for name, range_name, fast, slow, target, same in rows:
+for name, range_name, fast, slow, target, same, rounds in rows:
     raw = "over the limits (422)" if slow is None else f"{slow:.0f}"
     speedup = "-" if slow is None else f"{slow / fast:.1f}x"
     agrees = "-" if same is None else ("yes" if same else "NO")
-    lines.append(f"| {name} | {range_name} | {fast:.0f} | {raw} | {speedup} | < {target} ms "
-                 f"| {'yes' if fast < target else 'no'} | {agrees} |")
+    later = " / ".join(f"{ms:.0f}" for ms in rounds[1:]) or "-"
+    met = sum(ms < target for ms in rounds)
+    lines.append(f"| {name} | {range_name} | {fast:.0f} | {later} | {raw} | {speedup} | < {target} ms "
+                 f"| {met}/{len(rounds)} | {agrees} |")
 lines += [
     "",
     f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, "
@@ -127,7 +144,7 @@ for range_name, target in RANGES:
     y_target = top + height - target / scale * height
     svg.append(f'<line x1="{x - 4}" x2="{x + len(group) * (bar + gap)}" y1="{y_target:.1f}" y2="{y_target:.1f}" stroke="#c00" stroke-dasharray="4 3"/>')
     svg.append(f'<text x="{x}" y="{y_target - 4:.1f}" fill="#c00">{range_name} target {target} ms</text>')
-    for name, _, fast, _, _, _ in group:
+    for name, _, fast, _, _, _, _ in group:
         h = fast / scale * height
         svg.append(f'<rect x="{x}" y="{top + height - h:.1f}" width="{bar}" height="{h:.1f}" fill="#4a7ab5"/>')
         svg.append(f'<text x="{x + bar / 2}" y="{top + height - h - 3:.1f}" text-anchor="middle">{fast:.0f}</text>')
