@@ -185,12 +185,21 @@ struct Visit {
 }
 
 /// Reads events one by one and keeps what the totals need.
+///
+/// Days are closed two behind the latest day read: the visits that began
+/// on them are added to the totals and forgotten, and their sets counted
+/// and dropped. A visit that crosses one midnight is still whole then, and
+/// memory holds about two days of visitors, however many days the files
+/// span. The price is order: a row of a day already closed stops the
+/// import, since it could no longer be counted right.
 #[derive(Default)]
 pub struct Ga4 {
     ids: IdHasher,
     tally: Tally,
     visits: HashMap<u64, Visit, foldhash::fast::RandomState>,
     strings: Interner,
+    latest: Option<Day>,
+    closed_through: Option<Day>,
 }
 
 /// Why an event was skipped, as the summary names it.
@@ -200,6 +209,8 @@ pub mod reason {
     pub const NO_NAME: &str = "event_name missing";
     pub const NO_USER: &str = "user_pseudo_id missing";
     pub const NO_SESSION: &str = "ga_session_id missing";
+    pub const LATE_DAY: &str = "this day was closed when rows two or more days later were read: \
+        give the export in day order (its events_YYYYMMDD files are read in name order)";
 }
 
 /// An event's page, referrer and the other parameters the import reads.
@@ -237,6 +248,7 @@ impl Ga4 {
             .as_deref()
             .and_then(super::day_of_yyyymmdd)
             .ok_or_else(|| Problem::field("event_date", reason::NO_DATE))?;
+        self.advance_to(day)?;
         let us = event
             .event_timestamp
             .as_ref()
@@ -415,61 +427,104 @@ impl Ga4 {
         }
     }
 
+    /// Notes that `day` is being read, closing the days two or more behind.
+    fn advance_to(&mut self, day: Day) -> Result<(), Problem> {
+        if self.closed_through.is_some_and(|closed| day <= closed) {
+            return Err(Problem::stopping("event_date", reason::LATE_DAY));
+        }
+        if self.latest.is_some_and(|latest| day <= latest) {
+            return Ok(());
+        }
+        self.latest = Some(day);
+        if let Some(last) = day.checked_sub(2) {
+            self.close_through(last);
+        }
+        Ok(())
+    }
+
+    /// Adds the visits that began on `last` or earlier to the totals, and
+    /// turns those days' cells into rows.
+    fn close_through(&mut self, last: Day) {
+        let done: Vec<u64> = self
+            .visits
+            .iter()
+            .filter(|(_, visit)| visit.day <= last)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in done {
+            if let Some(visit) = self.visits.remove(&key) {
+                self.close_visit(visit);
+            }
+        }
+        self.tally.close_through(last);
+        self.closed_through = Some(last);
+    }
+
+    /// Visits still open, for tests of how much is held.
+    pub fn open_visits(&self) -> usize {
+        self.visits.len()
+    }
+
     /// Closes every visit and returns the totals.
     pub fn finish(mut self) -> Tally {
         let visits = std::mem::take(&mut self.visits);
         for visit in visits.into_values() {
-            let sums = VisitSums {
-                user: visit.user,
-                bounce: !visit.engaged,
-                duration: u64::try_from((visit.last_us - visit.first_us) / 1_000_000).unwrap_or(0),
-                pageviews: visit.pageviews,
-                events: visit.events,
-            };
-            let a = visit.attrs;
-            let mut dims = vec![
-                (Dim::Total, u32::MAX),
-                (Dim::Source, a.source),
-                (Dim::Referrer, a.referrer),
-                (Dim::UtmSource, a.utm_source),
-                (Dim::UtmMedium, a.utm_medium),
-                (Dim::UtmCampaign, a.utm_campaign),
-                (Dim::UtmContent, a.utm_content),
-                (Dim::UtmTerm, a.utm_term),
-                (Dim::Device, a.device),
-                (Dim::Browser, a.browser),
-                (Dim::BrowserVersion, a.browser_version),
-                (Dim::Os, a.os),
-                (Dim::OsVersion, a.os_version),
-                (Dim::Country, a.country),
-                (Dim::Region, a.region),
-                (Dim::City, a.city),
-            ];
-            if let Some((_, page)) = visit.entry {
-                dims.push((Dim::EntryPage, page));
-            }
-            if let Some((_, page)) = visit.exit {
-                dims.push((Dim::ExitPage, page));
-            }
-            for (dim, id) in dims {
-                let value = if id == u32::MAX {
-                    ""
-                } else {
-                    self.strings.get(id)
-                };
-                let cell = self.tally.cell(visit.day, dim, value);
-                if dim == Dim::Total {
-                    // The day's visitors and events are counted per event.
-                    cell.visits += 1;
-                    cell.bounces += u64::from(sums.bounce);
-                    cell.duration += sums.duration;
-                    cell.visit_pageviews += sums.pageviews;
-                } else {
-                    cell.add_visit(&sums);
-                }
-            }
+            self.close_visit(visit);
         }
         self.tally
+    }
+
+    /// Adds a finished visit to every cell it counts in.
+    fn close_visit(&mut self, visit: Visit) {
+        let sums = VisitSums {
+            user: visit.user,
+            bounce: !visit.engaged,
+            duration: u64::try_from((visit.last_us - visit.first_us) / 1_000_000).unwrap_or(0),
+            pageviews: visit.pageviews,
+            events: visit.events,
+        };
+        let a = visit.attrs;
+        let mut dims = vec![
+            (Dim::Total, u32::MAX),
+            (Dim::Source, a.source),
+            (Dim::Referrer, a.referrer),
+            (Dim::UtmSource, a.utm_source),
+            (Dim::UtmMedium, a.utm_medium),
+            (Dim::UtmCampaign, a.utm_campaign),
+            (Dim::UtmContent, a.utm_content),
+            (Dim::UtmTerm, a.utm_term),
+            (Dim::Device, a.device),
+            (Dim::Browser, a.browser),
+            (Dim::BrowserVersion, a.browser_version),
+            (Dim::Os, a.os),
+            (Dim::OsVersion, a.os_version),
+            (Dim::Country, a.country),
+            (Dim::Region, a.region),
+            (Dim::City, a.city),
+        ];
+        if let Some((_, page)) = visit.entry {
+            dims.push((Dim::EntryPage, page));
+        }
+        if let Some((_, page)) = visit.exit {
+            dims.push((Dim::ExitPage, page));
+        }
+        for (dim, id) in dims {
+            let value = if id == u32::MAX {
+                ""
+            } else {
+                self.strings.get(id)
+            };
+            let cell = self.tally.cell(visit.day, dim, value);
+            if dim == Dim::Total {
+                // The day's visitors and events are counted per event.
+                cell.visits += 1;
+                cell.bounces += u64::from(sums.bounce);
+                cell.duration += sums.duration;
+                cell.visit_pageviews += sums.pageviews;
+            } else {
+                cell.add_visit(&sums);
+            }
+        }
     }
 }
 
@@ -592,6 +647,7 @@ impl Interner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::tally::StatRow;
 
     #[test]
     fn paths_and_hosts() {
@@ -624,5 +680,74 @@ mod tests {
         );
         let p = params(e.event_params.as_deref().unwrap());
         assert_eq!(p.session_id.as_deref(), Some("17"));
+    }
+
+    /// A page view on 2024-01-`day` at `hh:mm` UTC.
+    fn view(day: u32, hh: u32, mm: u32, user: &str, session: &str) -> Event {
+        let us = chrono::NaiveDate::from_ymd_opt(2024, 1, day)
+            .and_then(|d| d.and_hms_opt(hh, mm, 0))
+            .map(|t| t.and_utc().timestamp_micros())
+            .unwrap();
+        serde_json::from_value(serde_json::json!({
+            "event_date": format!("202401{day:02}"),
+            "event_timestamp": us.to_string(),
+            "event_name": "page_view",
+            "user_pseudo_id": user,
+            "event_params": [
+                {"key": "ga_session_id", "value": {"int_value": session}},
+                {"key": "page_location", "value": {"string_value": "https://example.com/"}}
+            ]
+        }))
+        .unwrap()
+    }
+
+    fn total(rows: &[StatRow], day: u32) -> &StatRow {
+        let day = crate::import::day_of_yyyymmdd(&format!("202401{day:02}")).unwrap();
+        rows.iter()
+            .find(|r| r.day == day && r.dim == Dim::Total)
+            .unwrap()
+    }
+
+    #[test]
+    fn days_close_two_behind_so_memory_holds_two_days_of_visits() {
+        let mut ga4 = Ga4::default();
+        for day in 1..=5 {
+            ga4.add(&view(day, 10, 0, &format!("a{day}"), "1")).unwrap();
+            ga4.add(&view(day, 11, 0, &format!("b{day}"), "1")).unwrap();
+            if day == 1 {
+                // One visit crosses midnight into day 2.
+                ga4.add(&view(1, 23, 50, "x", "9")).unwrap();
+            }
+            if day == 2 {
+                ga4.add(&view(2, 0, 10, "x", "9")).unwrap();
+            }
+        }
+        // Days 1 to 3 are closed: only the visits of days 4 and 5 are held.
+        assert_eq!(ga4.open_visits(), 4);
+        let rows = ga4.finish().into_rows();
+        // Day 1: a1, b1 and x; its three visits, x's lasting 20 minutes.
+        let d1 = total(&rows, 1);
+        assert_eq!((d1.visitors, d1.visits, d1.pageviews), (3, 3, 3));
+        assert_eq!(d1.duration, 20 * 60);
+        // Day 2: x's second view counts there, its visit on day 1.
+        let d2 = total(&rows, 2);
+        assert_eq!((d2.visitors, d2.visits, d2.pageviews), (3, 2, 3));
+        for day in 3..=5 {
+            let t = total(&rows, day);
+            assert_eq!((t.visitors, t.visits, t.pageviews), (2, 2, 2), "day {day}");
+        }
+    }
+
+    #[test]
+    fn a_row_of_a_closed_day_stops_the_import() {
+        let mut ga4 = Ga4::default();
+        ga4.add(&view(3, 10, 0, "a", "1")).unwrap();
+        // The day before the latest is still open.
+        ga4.add(&view(2, 10, 0, "b", "1")).unwrap();
+        ga4.add(&view(4, 10, 0, "c", "1")).unwrap();
+        let late = ga4.add(&view(2, 12, 0, "d", "1")).unwrap_err();
+        assert_eq!(late.field, "event_date");
+        assert!(late.stops, "a late day is never skipped quietly");
+        assert_eq!(late.reason, reason::LATE_DAY);
     }
 }

@@ -9,8 +9,9 @@
 //! refused with the id to delete first (`schema import delete`), so that
 //! no day is ever counted twice.
 //!
-//! The files are streamed: memory grows with the number of visits and
-//! distinct values, never with file size. Identifiers (`user_pseudo_id`,
+//! The files are streamed, and GA4's days are closed as the reading moves
+//! on ([`ga4::Ga4`]): memory holds about two days of visits, however many
+//! days the files span. Identifiers (`user_pseudo_id`,
 //! `ga_session_id`) live only in memory, as keyed hashes, for counting
 //! unique visitors and visits per day ([`tally`]); `user_id` is not read.
 //!
@@ -77,18 +78,30 @@ pub enum ImportError {
     Db(#[from] crate::DbError),
 }
 
-/// A row's fault: the field and why.
+/// A row's fault: the field and why, and whether skipping the row would
+/// leave the totals wrong (then the import stops even without `--strict`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub field: String,
     pub reason: &'static str,
+    pub stops: bool,
 }
 
 impl Problem {
+    /// A fault that skips the row (or stops a `--strict` import).
     pub fn field(field: &str, reason: &'static str) -> Self {
         Self {
             field: field.to_owned(),
             reason,
+            stops: false,
+        }
+    }
+
+    /// A fault that always stops the import.
+    pub fn stopping(field: &str, reason: &'static str) -> Self {
+        Self {
+            stops: true,
+            ..Self::field(field, reason)
         }
     }
 }
@@ -122,9 +135,10 @@ impl Reading {
         self.rows_read += 1;
     }
 
-    /// Counts a bad row, or (with `--strict`) stops naming it.
+    /// Counts a bad row, or (with `--strict`, or for a fault that would
+    /// leave the totals wrong) stops naming it.
     fn problem(&mut self, p: Problem) -> Result<(), ImportError> {
-        if self.strict {
+        if self.strict || p.stops {
             return Err(ImportError::Malformed {
                 file: self.file.clone(),
                 line: self.line,
@@ -164,7 +178,7 @@ pub fn read(format: Format, files: &[PathBuf], opts: Options) -> Result<Loaded, 
     match format {
         Format::Ga4 => {
             let mut ga4 = ga4::Ga4::default();
-            for path in files {
+            for path in in_name_order(files) {
                 reading.enter(&path.display().to_string());
                 read_ga4_file(path, &mut ga4, &mut reading, &bar)?;
             }
@@ -192,6 +206,15 @@ pub fn read(format: Format, files: &[PathBuf], opts: Options) -> Result<Loaded, 
             })
         }
     }
+}
+
+/// GA4 names its export tables (and so their files) `events_YYYYMMDD`:
+/// read in name order, the days come in order, and each can be closed once
+/// the next but one begins ([`ga4::Ga4`]).
+fn in_name_order(files: &[PathBuf]) -> Vec<&PathBuf> {
+    let mut sorted: Vec<&PathBuf> = files.iter().collect();
+    sorted.sort_by(|a, b| (a.file_name(), *a).cmp(&(b.file_name(), *b)));
+    sorted
 }
 
 fn progress_bar(files: &[PathBuf], shown: bool) -> indicatif::ProgressBar {
@@ -257,10 +280,10 @@ fn read_ga4_file(
         reading.row();
         let outcome = match serde_json::from_str::<ga4::Event>(&line) {
             Ok(event) => ga4.add(&event),
-            Err(e) => Err(Problem {
-                field: format!("(json, column {})", e.column()),
-                reason: "not a JSON object of the GA4 export schema",
-            }),
+            Err(e) => Err(Problem::field(
+                &format!("(json, column {})", e.column()),
+                "not a JSON object of the GA4 export schema",
+            )),
         };
         if let Err(p) = outcome {
             reading.problem(p)?;

@@ -173,6 +173,9 @@ pub struct Tally {
     /// By (day, dimension), then value: the outer key is `Copy`, so the
     /// common case (the cell exists) allocates nothing.
     cells: HashMap<(Day, Dim), Values, foldhash::fast::RandomState>,
+    /// The rows of days already closed ([`Tally::close_through`]): their
+    /// sets are counted and gone, which is what bounds an import's memory.
+    closed: Vec<StatRow>,
 }
 
 type Values = HashMap<Box<str>, Cell, foldhash::fast::RandomState>;
@@ -188,40 +191,60 @@ impl Tally {
 
     /// The days that have any total, ascending.
     pub fn days(&self) -> Vec<Day> {
-        let mut days: Vec<Day> = self.cells.keys().map(|(day, _)| *day).collect();
+        let open = self.cells.keys().map(|(day, _)| *day);
+        let closed = self.closed.iter().map(|row| row.day);
+        let mut days: Vec<Day> = open.chain(closed).collect();
         days.sort_unstable();
         days.dedup();
         days
     }
 
-    /// The rows to store, in (day, dimension, value) order; the sets are
-    /// counted and dropped here. Page rows without a pageview (time on a
-    /// page only) are left out: a page is listed where it was viewed.
-    pub fn into_rows(self) -> Vec<StatRow> {
-        let mut rows: Vec<StatRow> = self
+    /// Turns every cell of `last` and earlier days into rows, counting and
+    /// dropping their sets. A cell asked for again after this starts from
+    /// nothing, so callers close a day only once nothing more can reach it.
+    pub fn close_through(&mut self, last: Day) {
+        let keys: Vec<(Day, Dim)> = self
             .cells
-            .into_iter()
-            .flat_map(|((day, dim), values)| {
-                values
-                    .into_iter()
-                    .map(move |(value, c)| (day, dim, value, c))
-            })
-            .filter(|(_, dim, _, c)| !(*dim == Dim::Page && c.pageviews == 0))
-            .map(|(day, dim, value, c)| StatRow {
-                day,
-                dim,
-                value: value.into(),
-                visitors: c.visitors.max(c.users.len() as u64),
-                visits: c.visits.max(c.sessions.len() as u64),
-                pageviews: c.pageviews,
-                events: c.events,
-                bounces: c.bounces,
-                duration: c.duration,
-                visit_pageviews: c.visit_pageviews,
-                time_on_page: c.time_on_page,
-            })
+            .keys()
+            .filter(|(day, _)| *day <= last)
+            .copied()
             .collect();
+        for key in keys {
+            if let Some(values) = self.cells.remove(&key) {
+                self.closed.extend(rows_of(key, values));
+            }
+        }
+    }
+
+    /// The rows to store, in (day, dimension, value) order; the sets are
+    /// counted and dropped here.
+    pub fn into_rows(self) -> Vec<StatRow> {
+        let mut rows = self.closed;
+        for (key, values) in self.cells {
+            rows.extend(rows_of(key, values));
+        }
         rows.sort_by(|a, b| (a.day, a.dim, &a.value).cmp(&(b.day, b.dim, &b.value)));
         rows
     }
+}
+
+/// One (day, dimension)'s cells as rows. Page rows without a pageview
+/// (time on a page only) are left out: a page is listed where it was viewed.
+fn rows_of((day, dim): (Day, Dim), values: Values) -> impl Iterator<Item = StatRow> {
+    values
+        .into_iter()
+        .filter(move |(_, c)| !(dim == Dim::Page && c.pageviews == 0))
+        .map(move |(value, c)| StatRow {
+            day,
+            dim,
+            value: value.into(),
+            visitors: c.visitors.max(c.users.len() as u64),
+            visits: c.visits.max(c.sessions.len() as u64),
+            pageviews: c.pageviews,
+            events: c.events,
+            bounces: c.bounces,
+            duration: c.duration,
+            visit_pageviews: c.visit_pageviews,
+            time_on_page: c.time_on_page,
+        })
 }
