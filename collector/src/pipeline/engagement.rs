@@ -32,14 +32,15 @@
 //! balancer need the visitor's beacons to reach the same one for the same
 //! reason (hash on the client address).
 //!
-//! **Bounds.** At most [`PAGE_VIEWS_REMEMBERED`] page views (about 64 bytes
-//! each); when full, the least useful are forgotten first (quick_cache's
-//! CLOCK-PRO), and their engagement is then dropped as above. Expired page
-//! views are forgotten by [`crate::jobs::page_view_expiry`].
+//! **Bounds.** At most [`PAGE_VIEWS_REMEMBERED`] page views, in about 12
+//! MiB ([`super::generations`]); when full, the oldest are forgotten first
+//! (a page view engaged with again counts as new), and their engagement
+//! is then dropped as above. Expired page views are forgotten by
+//! [`crate::jobs::page_view_expiry`].
 
+use super::generations::{self, Action, Generations};
 use super::outcome::DropReason;
 use crate::beacon::EventKind;
-use quick_cache::sync::{Cache, EntryAction, EntryResult};
 use schema::EventRow;
 use std::hash::BuildHasher;
 
@@ -47,22 +48,46 @@ use std::hash::BuildHasher;
 /// with: the visit gap of the query service (30 minutes).
 pub const VISIT_WINDOW_SECS: u64 = 1800;
 
-/// Page views remembered at most: a day's peak of concurrent readers with
-/// room to spare, in about 32 MiB.
-pub const PAGE_VIEWS_REMEMBERED: usize = 524_288;
+/// Page views remembered at most (458,752): a day's peak of concurrent
+/// readers with room to spare.
+pub const PAGE_VIEWS_REMEMBERED: usize = generations::CAPACITY;
 
-/// One remembered page view.
+/// One remembered page view, in 12 bytes: there may be half a million.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PageView {
-    /// When it was viewed, or its last engagement stored (Unix seconds).
-    active: u64,
-    /// The last engagement stored for it: `(sd, e)` as stored.
-    last_engagement: Option<(u8, u32)>,
+    /// When it was viewed, or its last engagement stored (Unix seconds;
+    /// 32 bits last until 2106).
+    active: u32,
+    /// The last engagement stored for it, as stored (`e`, `sd`), when
+    /// `engaged`.
+    last_e: u32,
+    last_sd: u8,
+    engaged: bool,
+}
+
+impl PageView {
+    fn viewed(now: u64) -> Self {
+        Self {
+            active: seconds(now),
+            last_e: 0,
+            last_sd: 0,
+            engaged: false,
+        }
+    }
+
+    fn last_engagement(&self) -> Option<(u8, u32)> {
+        self.engaged.then_some((self.last_sd, self.last_e))
+    }
+}
+
+fn seconds(now: u64) -> u32 {
+    u32::try_from(now).unwrap_or(u32::MAX)
 }
 
 /// Recent page views, to check engagement beacons against.
+#[derive(Default)]
 pub struct PageViews {
-    views: Cache<u64, PageView>,
+    views: Generations<PageView>,
     /// Seeded per process: the keys are hashes of visitor ids and paths, so
     /// nothing in memory can be matched with another process's.
     keys: foldhash::fast::RandomState,
@@ -87,20 +112,7 @@ pub struct Pending {
     claimed: Vec<(u64, PageView)>,
 }
 
-impl Default for PageViews {
-    fn default() -> Self {
-        Self::new(PAGE_VIEWS_REMEMBERED)
-    }
-}
-
 impl PageViews {
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            views: Cache::new(capacity),
-            keys: foldhash::fast::RandomState::default(),
-        }
-    }
-
     /// Page views remembered now (expired ones included until the next
     /// [`expire`](Self::expire)).
     pub fn len(&self) -> usize {
@@ -113,7 +125,7 @@ impl PageViews {
 
     /// Forgets page views whose visit window ended before `now`.
     pub fn expire(&self, now: u64) {
-        self.views.retain(|_, view| !expired(view, now));
+        self.views.retain(|view| !expired(view, now));
     }
 
     /// The rows of a beacon of this kind that may be stored, and what to
@@ -158,11 +170,7 @@ impl PageViews {
     /// The rows were queued: their page views start (or restart) here.
     pub fn stored(&self, pending: Pending, now: u64) {
         for key in pending.viewed {
-            let view = PageView {
-                active: now,
-                last_engagement: None,
-            };
-            self.views.insert(key, view);
+            self.views.insert(key, PageView::viewed(now));
         }
     }
 
@@ -170,9 +178,9 @@ impl PageViews {
     /// come again.
     pub fn not_stored(&self, pending: Pending) {
         for (key, before) in pending.claimed {
-            let _ = self.views.entry(&key, None, |_, view| {
+            self.views.update(key, |view| {
                 *view = before;
-                EntryAction::Retain(())
+                Action::Keep(())
             });
         }
     }
@@ -197,24 +205,20 @@ impl PageViews {
         now: u64,
     ) -> Result<(u64, PageView), DropReason> {
         let engagement = (row.scroll_depth, row.engagement_ms);
-        let result = self.views.entry(&key, None, |_, view| {
+        let result = self.views.update(key, |view| {
             if expired(view, now) {
-                return EntryAction::Remove;
+                return Action::Remove;
             }
-            if view.last_engagement == Some(engagement) {
-                return EntryAction::Retain(Err(DropReason::EngagementDuplicate));
+            if view.last_engagement() == Some(engagement) {
+                return Action::Keep(Err(DropReason::EngagementDuplicate));
             }
             let before = *view;
-            view.active = view.active.max(now);
-            view.last_engagement = Some(engagement);
-            EntryAction::Retain(Ok((key, before)))
+            view.active = view.active.max(seconds(now));
+            (view.last_sd, view.last_e, view.engaged) = (engagement.0, engagement.1, true);
+            Action::Keep(Ok((key, before)))
         });
-        match result {
-            EntryResult::Retained(outcome) => outcome,
-            // Expired, absent (the guard, dropped, leaves nothing behind),
-            // or never inserted: no page view to engage with.
-            _ => Err(DropReason::EngagementNoPageview),
-        }
+        // Expired, or never inserted: no page view to engage with.
+        result.unwrap_or(Err(DropReason::EngagementNoPageview))
     }
 
     /// The memory's key for a row's page under one of its visitor's ids.
@@ -229,7 +233,7 @@ impl PageViews {
 }
 
 fn expired(view: &PageView, now: u64) -> bool {
-    now.saturating_sub(view.active) > VISIT_WINDOW_SECS
+    now.saturating_sub(u64::from(view.active)) > VISIT_WINDOW_SECS
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 
 pub mod consent;
 pub mod engagement;
+pub mod generations;
 pub mod outcome;
 pub mod rate_limit;
 pub mod site_rules;
