@@ -318,13 +318,13 @@ pub async fn import(
         reading,
         ignored,
     } = loaded;
-    let days = tally.days();
+    let rows = tally.into_rows();
+    let days = tally::days_of(&rows);
     if days.is_empty() {
         let names: Vec<String> = ids.iter().map(|f| f.name.clone()).collect();
         return Err(ImportError::Empty(names.join(", ")));
     }
     store::refuse_known_days(db, site, &days).await?;
-    let rows = tally.into_rows();
     let new = store::NewImport {
         site,
         format,

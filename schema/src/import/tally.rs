@@ -189,20 +189,11 @@ impl Tally {
         values.get_mut(value).expect("inserted above")
     }
 
-    /// The days that have any total, ascending.
-    pub fn days(&self) -> Vec<Day> {
-        let open = self.cells.keys().map(|(day, _)| *day);
-        let closed = self.closed.iter().map(|row| row.day);
-        let mut days: Vec<Day> = open.chain(closed).collect();
-        days.sort_unstable();
-        days.dedup();
-        days
-    }
-
     /// Turns every cell of `last` and earlier days into rows, counting and
     /// dropping their sets. A cell asked for again after this starts from
     /// nothing, so callers close a day only once nothing more can reach it.
     pub fn close_through(&mut self, last: Day) {
+        // Not `extract_if`: the workspace's MSRV (1.85) predates it.
         let keys: Vec<(Day, Dim)> = self
             .cells
             .keys()
@@ -226,6 +217,13 @@ impl Tally {
         rows.sort_by(|a, b| (a.day, a.dim, &a.value).cmp(&(b.day, b.dim, &b.value)));
         rows
     }
+}
+
+/// The days of `rows` (as [`Tally::into_rows`] orders them), ascending.
+pub fn days_of(rows: &[StatRow]) -> Vec<Day> {
+    let mut days: Vec<Day> = rows.iter().map(|row| row.day).collect();
+    days.dedup();
+    days
 }
 
 /// One (day, dimension)'s cells as rows. Page rows without a pageview

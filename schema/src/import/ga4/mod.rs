@@ -1,7 +1,7 @@
 //! Google Analytics 4's BigQuery export, one event per row, read as
 //! newline-delimited JSON (`bq extract --destination_format
 //! NEWLINE_DELIMITED_JSON`, optionally gzipped) or as Parquet (see
-//! [`super::ga4_parquet`]), and folded into daily totals.
+//! [`crate::import::ga4_parquet`]), and folded into daily totals.
 //!
 //! # What an event counts for
 //! - Its `event_date` is its day (the property's own day, as GA4 reports
@@ -26,127 +26,17 @@
 //! Identifiers are hashed as soon as they are read ([`IdHasher`]) and
 //! `user_id` is never read at all.
 
-use super::countries::iso_code;
-use super::tally::{Day, Dim, IdHasher, Tally, VisitSums};
-use super::Problem;
+mod export;
+mod names;
+
+pub use export::*;
+use names::{browser_name, device_class, host_of, os_name, path_of, set};
+
+use crate::import::countries::iso_code;
+use crate::import::tally::{Day, Dim, IdHasher, Tally, VisitSums};
+use crate::import::Problem;
 use crate::source::{Attribution, Sources};
-use serde::Deserialize;
 use std::collections::HashMap;
-
-/// One exported event, with only the fields the import reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Event {
-    pub event_date: Option<String>,
-    pub event_timestamp: Option<Num>,
-    pub event_name: Option<String>,
-    pub event_params: Option<Vec<Param>>,
-    pub user_pseudo_id: Option<String>,
-    pub device: Option<Device>,
-    pub geo: Option<Geo>,
-    pub traffic_source: Option<TrafficSource>,
-    pub collected_traffic_source: Option<CollectedTrafficSource>,
-}
-
-/// BigQuery writes INT64 as a JSON string; other tools write a number.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum Num {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-impl Num {
-    fn as_i64(&self) -> Option<i64> {
-        match self {
-            Num::Int(n) => Some(*n),
-            Num::Float(f) => f.is_finite().then_some(*f as i64),
-            Num::Text(s) => s.trim().parse().ok(),
-        }
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Param {
-    pub key: String,
-    pub value: ParamValue,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ParamValue {
-    pub string_value: Option<String>,
-    pub int_value: Option<Num>,
-    pub float_value: Option<Num>,
-    pub double_value: Option<Num>,
-}
-
-impl ParamValue {
-    fn text(&self) -> Option<String> {
-        if let Some(s) = &self.string_value {
-            return Some(s.clone());
-        }
-        self.int_value
-            .as_ref()
-            .and_then(Num::as_i64)
-            .map(|n| n.to_string())
-    }
-
-    fn int(&self) -> Option<i64> {
-        self.int_value
-            .as_ref()
-            .and_then(Num::as_i64)
-            .or_else(|| self.string_value.as_deref()?.trim().parse().ok())
-            .or_else(|| self.double_value.as_ref().and_then(Num::as_i64))
-            .or_else(|| self.float_value.as_ref().and_then(Num::as_i64))
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Device {
-    pub category: Option<String>,
-    pub operating_system: Option<String>,
-    pub operating_system_version: Option<String>,
-    pub browser: Option<String>,
-    pub browser_version: Option<String>,
-    pub web_info: Option<WebInfo>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct WebInfo {
-    pub browser: Option<String>,
-    pub browser_version: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Geo {
-    pub country: Option<String>,
-    pub region: Option<String>,
-    pub city: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct TrafficSource {
-    pub name: Option<String>,
-    pub medium: Option<String>,
-    pub source: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CollectedTrafficSource {
-    pub manual_source: Option<String>,
-    pub manual_medium: Option<String>,
-    pub manual_campaign_name: Option<String>,
-    pub manual_content: Option<String>,
-    pub manual_term: Option<String>,
-}
 
 /// What a visit is described by, taken from its earliest event. Strings are
 /// interned: most visits share their few distinct values.
@@ -198,8 +88,8 @@ pub struct Ga4 {
     tally: Tally,
     visits: HashMap<u64, Visit, foldhash::fast::RandomState>,
     strings: Interner,
+    /// The latest day read: days two or more before it are closed.
     latest: Option<Day>,
-    closed_through: Option<Day>,
 }
 
 /// Why an event was skipped, as the summary names it.
@@ -213,40 +103,13 @@ pub mod reason {
         give the export in day order (its events_YYYYMMDD files are read in name order)";
 }
 
-/// An event's page, referrer and the other parameters the import reads.
-#[derive(Default)]
-struct Params {
-    page_location: Option<String>,
-    page_referrer: Option<String>,
-    session_id: Option<String>,
-    session_number: Option<i64>,
-    engagement_ms: i64,
-    engaged: bool,
-}
-
-fn params(list: &[Param]) -> Params {
-    let mut p = Params::default();
-    for param in list {
-        match param.key.as_str() {
-            "page_location" => p.page_location = param.value.text(),
-            "page_referrer" => p.page_referrer = param.value.text(),
-            "ga_session_id" => p.session_id = param.value.text(),
-            "ga_session_number" => p.session_number = param.value.int(),
-            "engagement_time_msec" => p.engagement_ms = param.value.int().unwrap_or(0).max(0),
-            "session_engaged" => p.engaged = param.value.int() == Some(1),
-            _ => {}
-        }
-    }
-    p
-}
-
 impl Ga4 {
     /// Adds one event, or says which field makes it unusable.
     pub fn add(&mut self, event: &Event) -> Result<(), Problem> {
         let day = event
             .event_date
             .as_deref()
-            .and_then(super::day_of_yyyymmdd)
+            .and_then(crate::import::day_of_yyyymmdd)
             .ok_or_else(|| Problem::field("event_date", reason::NO_DATE))?;
         self.advance_to(day)?;
         let us = event
@@ -429,35 +292,37 @@ impl Ga4 {
 
     /// Notes that `day` is being read, closing the days two or more behind.
     fn advance_to(&mut self, day: Day) -> Result<(), Problem> {
-        if self.closed_through.is_some_and(|closed| day <= closed) {
-            return Err(Problem::stopping("event_date", reason::LATE_DAY));
+        match self.latest {
+            Some(latest) if day.saturating_add(2) <= latest => {
+                Err(Problem::stopping("event_date", reason::LATE_DAY))
+            }
+            Some(latest) if day <= latest => Ok(()),
+            _ => {
+                self.latest = Some(day);
+                if let Some(last) = day.checked_sub(2) {
+                    self.close_through(last);
+                }
+                Ok(())
+            }
         }
-        if self.latest.is_some_and(|latest| day <= latest) {
-            return Ok(());
-        }
-        self.latest = Some(day);
-        if let Some(last) = day.checked_sub(2) {
-            self.close_through(last);
-        }
-        Ok(())
     }
 
     /// Adds the visits that began on `last` or earlier to the totals, and
     /// turns those days' cells into rows.
     fn close_through(&mut self, last: Day) {
-        let done: Vec<u64> = self
+        // Not `extract_if`: the workspace's MSRV (1.85) predates it.
+        let keys: Vec<u64> = self
             .visits
             .iter()
-            .filter(|(_, visit)| visit.day <= last)
-            .map(|(key, _)| *key)
+            .filter(|(_, v)| v.day <= last)
+            .map(|(k, _)| *k)
             .collect();
-        for key in done {
+        for key in keys {
             if let Some(visit) = self.visits.remove(&key) {
                 self.close_visit(visit);
             }
         }
         self.tally.close_through(last);
-        self.closed_through = Some(last);
     }
 
     /// Visits still open, for tests of how much is held.
@@ -549,78 +414,6 @@ fn ms_to_s(ms: i64) -> u64 {
     u64::try_from(ms / 1000).unwrap_or(0)
 }
 
-/// A value GA4 has, not one of its placeholders.
-fn set(value: &Option<String>) -> Option<String> {
-    let v = value.as_deref()?.trim();
-    let placeholder = v.is_empty()
-        || matches!(
-            v,
-            "(not set)" | "(none)" | "(direct)" | "(not provided)" | "(data deleted)" | "(other)"
-        );
-    (!placeholder).then(|| v.to_owned())
-}
-
-fn device_class(category: Option<String>) -> String {
-    match category.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        Some("desktop") => "Desktop".into(),
-        Some("mobile") => "Mobile".into(),
-        Some("tablet") => "Tablet".into(),
-        Some("smart tv") => "TV".into(),
-        Some(other) => capitalised(other),
-        None => String::new(),
-    }
-}
-
-fn capitalised(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
-/// GA4's OS names as live traffic stores them (shown under Plausible's
-/// names at read time, see the query service's `api/names.rs`).
-fn os_name(os: Option<String>) -> String {
-    match os.as_deref() {
-        Some("Macintosh") | Some("Mac OS X") => "macOS".into(),
-        Some(other) => other.into(),
-        None => String::new(),
-    }
-}
-
-fn browser_name(browser: Option<String>) -> String {
-    match browser.as_deref() {
-        Some("Android Webview") => "Android WebView".into(),
-        Some("Safari (in-app)") => "Mobile Safari UI/WKWebView".into(),
-        Some(other) => other.into(),
-        None => String::new(),
-    }
-}
-
-/// A URL's path, as live traffic stores pages: no query, no fragment.
-pub fn path_of(url: &str) -> String {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path_start = after_scheme.find('/').unwrap_or(after_scheme.len());
-    let path = &after_scheme[path_start..];
-    let end = path.find(['?', '#']).unwrap_or(path.len());
-    match &path[..end] {
-        "" => "/".into(),
-        p => p.into(),
-    }
-}
-
-/// A URL's host, lowercased, without `www.` or a port.
-pub fn host_of(url: &str) -> String {
-    let Some((_, rest)) = url.split_once("://") else {
-        return String::new();
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let host = rest[..end].rsplit('@').next().unwrap_or_default();
-    let host = host.split(':').next().unwrap_or_default();
-    host.trim_start_matches("www.").to_ascii_lowercase()
-}
-
 /// Strings by number, so visits hold four bytes per attribute.
 #[derive(Default)]
 struct Interner {
@@ -648,39 +441,6 @@ impl Interner {
 mod tests {
     use super::*;
     use crate::import::tally::StatRow;
-
-    #[test]
-    fn paths_and_hosts() {
-        assert_eq!(path_of("https://example.com/a/b?x=1#y"), "/a/b");
-        assert_eq!(path_of("https://example.com"), "/");
-        assert_eq!(host_of("https://www.Google.com/search?q=1"), "google.com");
-        assert_eq!(
-            host_of("https://user@news.ycombinator.com:443/"),
-            "news.ycombinator.com"
-        );
-        assert_eq!(host_of(""), "");
-    }
-
-    #[test]
-    fn placeholders_are_empty() {
-        assert_eq!(set(&Some("(direct)".into())), None);
-        assert_eq!(set(&Some("google".into())), Some("google".into()));
-        assert_eq!(device_class(Some("desktop".into())), "Desktop");
-    }
-
-    #[test]
-    fn int64_as_text_or_number() {
-        let e: Event = serde_json::from_str(
-            r#"{"event_timestamp":"1704067200000000","event_params":[{"key":"ga_session_id","value":{"int_value":"17"}}]}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            e.event_timestamp.unwrap().as_i64(),
-            Some(1_704_067_200_000_000)
-        );
-        let p = params(e.event_params.as_deref().unwrap());
-        assert_eq!(p.session_id.as_deref(), Some("17"));
-    }
 
     /// A page view on 2024-01-`day` at `hh:mm` UTC.
     fn view(day: u32, hh: u32, mm: u32, user: &str, session: &str) -> Event {
